@@ -1,0 +1,141 @@
+// Package referral is the referral domain: statuses and their transitions,
+// ids and status tokens, and the validation of a submitted referral form.
+// It is pure code: time and randomness are passed in.
+package referral
+
+import (
+	"fmt"
+	"time"
+)
+
+// Status is where a referral is in its journey (api.md).
+type Status string
+
+// Referral statuses.
+const (
+	StatusReceived   Status = "received"
+	StatusVerifying  Status = "verifying"
+	StatusInReview   Status = "in_review"
+	StatusRejected   Status = "rejected"
+	StatusInProgress Status = "in_progress"
+	StatusLost       Status = "lost"
+	StatusExpired    Status = "expired"
+	StatusCompleted  Status = "completed"
+)
+
+// Terminal reports whether no further transition can leave s.
+func (s Status) Terminal() bool {
+	switch s {
+	case StatusRejected, StatusLost, StatusExpired, StatusCompleted:
+		return true
+	}
+	return false
+}
+
+// transitions lists, for each status, the statuses it may move to.
+var transitions = map[Status][]Status{
+	StatusReceived:   {StatusVerifying, StatusRejected},
+	StatusVerifying:  {StatusInReview, StatusInProgress, StatusRejected},
+	StatusInReview:   {StatusInProgress, StatusRejected},
+	StatusInProgress: {StatusLost, StatusExpired, StatusCompleted},
+}
+
+// CanMove reports whether a referral in status from may move to status to.
+// Moving to the same status is allowed (a retried step repeats itself).
+func CanMove(from, to Status) bool {
+	if from == to {
+		return true
+	}
+	for _, s := range transitions[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+// From lists the statuses that may move to status to (for conditional writes).
+func From(to Status) []Status {
+	out := []Status{to}
+	for from, tos := range transitions {
+		for _, s := range tos {
+			if s == to {
+				out = append(out, from)
+			}
+		}
+	}
+	return out
+}
+
+// Referral is one referred company/person and where it stands. Personal data
+// (names, emails, phone, message) lives only here and in the table, never in
+// workflow payloads.
+type Referral struct {
+	ID             string `dynamodbav:"referral_id"`
+	ProgramID      string `dynamodbav:"program_id"`
+	ProgramVersion int    `dynamodbav:"program_version"`
+	Status         Status `dynamodbav:"status"`
+
+	ReferrerCode string `dynamodbav:"referrer_code"`
+
+	RefereeEmail   string `dynamodbav:"referee_email"`
+	RefereeName    string `dynamodbav:"referee_name,omitempty"`
+	RefereeCompany string `dynamodbav:"referee_company"`
+	RefereeDomain  string `dynamodbav:"referee_domain,omitempty"`
+	RefereePhone   string `dynamodbav:"referee_phone,omitempty"`
+	Message        string `dynamodbav:"message,omitempty"`
+	Country        string `dynamodbav:"country,omitempty"`
+	Industry       string `dynamodbav:"industry,omitempty"`
+	Employees      int    `dynamodbav:"employees,omitempty"`
+
+	// StatusTokenHash is the SHA-256 of the referrer-facing status token.
+	StatusTokenHash string `dynamodbav:"status_token_hash"`
+
+	// Milestones maps a reached milestone to when it was first recorded.
+	Milestones map[string]time.Time `dynamodbav:"milestones"`
+
+	// Deal facts learned from the CRM.
+	CRMProvider     string `dynamodbav:"crm_provider,omitempty"`
+	CRMRecordID     string `dynamodbav:"crm_record_id,omitempty"`
+	DealAmountMinor int64  `dynamodbav:"deal_amount_minor,omitempty"`
+	DealCurrency    string `dynamodbav:"deal_currency,omitempty"`
+	// LostAt is set when the CRM says the deal is lost or deleted.
+	LostAt     *time.Time `dynamodbav:"lost_at,omitempty"`
+	LostReason string     `dynamodbav:"lost_reason,omitempty"`
+
+	// The callback the workflow is waiting on, if any.
+	WaitMilestone string `dynamodbav:"wait_milestone,omitempty"`
+	WaitToken     string `dynamodbav:"wait_token,omitempty"`
+
+	// The manual review callback, and the reviewer's decision once made.
+	ReviewToken   string `dynamodbav:"review_token,omitempty"`
+	ReviewOutcome string `dynamodbav:"review_outcome,omitempty"`
+	ReviewNote    string `dynamodbav:"review_note,omitempty"`
+
+	// Verification outcome and reasons a person can read.
+	Decision string   `dynamodbav:"decision,omitempty"`
+	Reasons  []Reason `dynamodbav:"reasons,omitempty"`
+
+	CreatedAt time.Time `dynamodbav:"created_at"`
+	UpdatedAt time.Time `dynamodbav:"updated_at"`
+}
+
+// Reason explains a verification decision.
+type Reason struct {
+	Code    string `dynamodbav:"code" json:"code"`
+	Message string `dynamodbav:"message" json:"message"`
+}
+
+// Reached reports whether milestone name has been recorded.
+func (r *Referral) Reached(name string) bool {
+	_, ok := r.Milestones[name]
+	return ok
+}
+
+// Error is a domain error with a stable code.
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
