@@ -1,0 +1,54 @@
+// Package metrics writes CloudWatch Embedded Metric Format lines: one JSON
+// log line per data point, turned into metrics by CloudWatch Logs without
+// any API call from the function.
+package metrics
+
+import (
+	"encoding/json"
+	"io"
+	"sync"
+	"time"
+)
+
+// Namespace is the CloudWatch namespace of Referflow's business metrics.
+const Namespace = "Referflow"
+
+// Emitter writes EMF lines. A nil Emitter discards everything.
+type Emitter struct {
+	mu      sync.Mutex
+	w       io.Writer
+	service string
+	now     func() time.Time
+}
+
+// New returns an Emitter tagging every metric with dimension Service=service.
+func New(w io.Writer, service string, now func() time.Time) *Emitter {
+	return &Emitter{w: w, service: service, now: now}
+}
+
+// Count records value for metric name. Extra key/value pairs are written
+// as properties (searchable in logs, not dimensions, to keep cost flat).
+func (e *Emitter) Count(name string, value int, kv ...string) {
+	if e == nil {
+		return
+	}
+	line := map[string]any{
+		"_aws": map[string]any{
+			"Timestamp": e.now().UnixMilli(),
+			"CloudWatchMetrics": []any{map[string]any{
+				"Namespace":  Namespace,
+				"Dimensions": [][]string{{"Service"}},
+				"Metrics":    []any{map[string]string{"Name": name, "Unit": "Count"}},
+			}},
+		},
+		"Service": e.service,
+		name:      value,
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		line[kv[i]] = kv[i+1]
+	}
+	b, _ := json.Marshal(line)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.w.Write(append(b, '\n'))
+}

@@ -1,0 +1,124 @@
+// Package store keeps all of Referflow's state in one DynamoDB table. Every
+// change that must not happen twice is a conditional write; every change
+// that must happen together is one transaction. No request path scans.
+//
+// Items (PK / SK):
+//
+//	PROGRAM#<id>          / CURRENT                 current published version
+//	PROGRAM#<id>          / V#<000001>              an immutable program version
+//	PROGRAM#<id>          / REFERRER#<code>         a referrer
+//	REFERRAL#<id>         / REFERRAL                the referral (GSI1: STATUS#<status>)
+//	REFERRAL#<id>         / REWARD#<milestone>#<party>
+//	REFERRAL#<id>         / ACTIVITY#<time>#<seq>   the activity log
+//	DEDUPE#<program>#<k>  / DEDUPE                  one referral per email / company domain
+//	EMAIL#<email>         / REFERRAL#<id>           referee email → referrals (webhook linking)
+//	CRM#<provider>#<rec>  / LINK                    CRM record → referral
+//	EVENT#<provider>#<id> / EVENT                   webhook event dedupe (TTL)
+//	IDEMPOTENCY#<key>     / IDEMPOTENCY             intake Idempotency-Key answers (TTL)
+//	LEDGER#<reward>       / ENTRY#<type>            ledger entries (GSI1: LEDGER#<period>)
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// DynamoDB is the part of the DynamoDB API the store uses.
+type DynamoDB interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+// Store is the table.
+type Store struct {
+	db    DynamoDB
+	table string
+}
+
+// New returns a Store over table.
+func New(db DynamoDB, table string) *Store { return &Store{db: db, table: table} }
+
+// Table is the table name.
+func (s *Store) Table() string { return s.table }
+
+// Errors callers match with errors.Is.
+var (
+	ErrNotFound  = errors.New("store: not found")
+	ErrDuplicate = errors.New("store: already exists")
+	ErrConflict  = errors.New("store: condition not met")
+)
+
+// Attribute names of the key schema and indexes (template.yaml matches).
+const (
+	attrPK      = "PK"
+	attrSK      = "SK"
+	attrGSI1PK  = "GSI1PK"
+	attrGSI1SK  = "GSI1SK"
+	attrExpires = "expires_at"
+	// IndexByStatus is GSI1: referrals by status, ledger entries by period.
+	IndexByStatus = "GSI1"
+)
+
+func key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrPK: s(pk), attrSK: s(sk)}
+}
+
+func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+func n(v int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: fmt.Sprint(v)}
+}
+
+// ts formats times the way the table stores them (sortable, UTC, ms).
+func ts(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// conditionFailed reports whether err is a failed condition on a single write.
+func conditionFailed(err error) bool {
+	var cf *types.ConditionalCheckFailedException
+	return errors.As(err, &cf)
+}
+
+// cancelReasons returns the per-item cancellation codes of a cancelled
+// transaction, or nil when err is not a cancellation.
+func cancelReasons(err error) []string {
+	var tc *types.TransactionCanceledException
+	if !errors.As(err, &tc) {
+		return nil
+	}
+	out := make([]string, len(tc.CancellationReasons))
+	for i, r := range tc.CancellationReasons {
+		if r.Code != nil {
+			out[i] = *r.Code
+		}
+	}
+	return out
+}
+
+// onlyConditionFailed reports whether err is a cancelled transaction whose
+// only causes are failed conditions (not conflicts or throttling, which are
+// transient and must be retried).
+func onlyConditionFailed(err error) bool {
+	reasons := cancelReasons(err)
+	if reasons == nil {
+		return false
+	}
+	failed := false
+	for _, r := range reasons {
+		switch r {
+		case "", "None":
+		case "ConditionalCheckFailed":
+			failed = true
+		default:
+			return false
+		}
+	}
+	return failed
+}
