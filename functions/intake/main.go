@@ -1,0 +1,42 @@
+// Command intake is the POST /referrals function.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/referflow/referflow/shared/logging"
+	"github.com/referflow/referflow/shared/store"
+	"github.com/referflow/referflow/shared/workflow"
+)
+
+func main() {
+	log := logging.New()
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Error("aws config", "error", err)
+		os.Exit(1)
+	}
+	sfnClient := sfn.NewFromConfig(cfg)
+	machine := os.Getenv("REFERFLOW_STATE_MACHINE_ARN")
+	h := &Handler{
+		Store: store.New(dynamodb.NewFromConfig(cfg), os.Getenv("REFERFLOW_TABLE")),
+		Start: func(ctx context.Context, id string) error {
+			return workflow.Start(ctx, sfnClient, machine, id)
+		},
+		DefaultProgram: os.Getenv("REFERFLOW_DEFAULT_PROGRAM"),
+		Now:            time.Now,
+		Random:         rand.Reader,
+		Log:            log,
+		StartAttempts:  3,
+		StartBackoff:   100 * time.Millisecond,
+	}
+	lambda.Start(h.Handle)
+}

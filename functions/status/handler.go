@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/referflow/referflow/shared/apigw"
+	"github.com/referflow/referflow/shared/ledger"
+	"github.com/referflow/referflow/shared/logging"
+	"github.com/referflow/referflow/shared/program"
+	"github.com/referflow/referflow/shared/referral"
+	"github.com/referflow/referflow/shared/store"
+)
+
+// Store is what the status function reads.
+type Store interface {
+	Referral(ctx context.Context, id string) (*referral.Referral, error)
+	ProgramVersion(ctx context.Context, id string, v int) (*program.Program, error)
+	Rewards(ctx context.Context, referralID string) ([]ledger.Reward, error)
+}
+
+// Handler serves GET /referrals/{id}?token=...
+type Handler struct {
+	Store Store
+	Log   *slog.Logger
+}
+
+// Status is the referrer-facing view: no names, no emails.
+type Status struct {
+	ReferralID string      `json:"referral_id"`
+	Program    string      `json:"program"`
+	Status     string      `json:"status"`
+	Milestones []Milestone `json:"milestones"`
+	Rewards    []Reward    `json:"rewards"`
+	UpdatedAt  time.Time   `json:"updated_at"`
+}
+
+// Milestone is one milestone of the program and when it was reached.
+type Milestone struct {
+	Name      string     `json:"name"`
+	ReachedAt *time.Time `json:"reached_at"`
+}
+
+// Reward is one reward as the referrer sees it.
+type Reward struct {
+	Milestone   string `json:"milestone"`
+	Party       string `json:"party"`
+	Kind        string `json:"kind"`
+	Amount      string `json:"amount"`
+	AmountMinor int64  `json:"amount_minor"`
+	Currency    string `json:"currency"`
+	Status      string `json:"status"`
+}
+
+func notFound() apigw.Response {
+	return apigw.Error(http.StatusNotFound, "not_found", "no referral with this id and token", nil)
+}
+
+// Handle answers one status request. An unknown id and a wrong token get
+// the same answer.
+func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response, error) {
+	log := logging.From(ctx, h.Log)
+	id := req.PathParameters["id"]
+	token := req.QueryStringParameters["token"]
+	if !referral.ValidID(id) || token == "" {
+		return notFound(), nil
+	}
+	r, err := h.Store.Referral(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound(), nil
+	}
+	if err != nil {
+		log.Error("read referral failed", "error", err, "referral_id", id)
+		return apigw.Unavailable(), nil
+	}
+	if subtle.ConstantTimeCompare([]byte(referral.HashToken(token)), []byte(r.StatusTokenHash)) != 1 {
+		return notFound(), nil
+	}
+	out := Status{ReferralID: r.ID, Program: r.ProgramID, Status: string(r.Status), UpdatedAt: r.UpdatedAt, Milestones: []Milestone{}, Rewards: []Reward{}}
+	if p, err := h.Store.ProgramVersion(ctx, r.ProgramID, r.ProgramVersion); err == nil {
+		for _, m := range p.Milestones {
+			ms := Milestone{Name: m.Name}
+			if at, ok := r.Milestones[m.Name]; ok {
+				at := at
+				ms.ReachedAt = &at
+			}
+			out.Milestones = append(out.Milestones, ms)
+		}
+	} else {
+		log.Warn("program version unreadable; listing reached milestones only", "error", err)
+		for name, at := range r.Milestones {
+			at := at
+			out.Milestones = append(out.Milestones, Milestone{Name: name, ReachedAt: &at})
+		}
+	}
+	rewards, err := h.Store.Rewards(ctx, r.ID)
+	if err != nil {
+		log.Error("read rewards failed", "error", err, "referral_id", id)
+		return apigw.Unavailable(), nil
+	}
+	for _, rw := range rewards {
+		out.Rewards = append(out.Rewards, Reward{Milestone: rw.Milestone, Party: rw.Party, Kind: rw.Kind,
+			Amount: ledger.FormatMinor(rw.AmountMinor, rw.Currency), AmountMinor: rw.AmountMinor,
+			Currency: rw.Currency, Status: string(rw.Status)})
+	}
+	return apigw.JSON(http.StatusOK, out), nil
+}

@@ -1,0 +1,25 @@
+// Command status is the GET /referrals/{id} function.
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/referflow/referflow/shared/logging"
+	"github.com/referflow/referflow/shared/store"
+)
+
+func main() {
+	log := logging.New()
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Error("aws config", "error", err)
+		os.Exit(1)
+	}
+	h := &Handler{Store: store.New(dynamodb.NewFromConfig(cfg), os.Getenv("REFERFLOW_TABLE")), Log: log}
+	lambda.Start(h.Handle)
+}

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/referflow/referflow/shared/eligibility"
+	"github.com/referflow/referflow/shared/logging"
+	"github.com/referflow/referflow/shared/program"
+	"github.com/referflow/referflow/shared/referral"
+	"github.com/referflow/referflow/shared/store"
+	"github.com/referflow/referflow/shared/workflow"
+)
+
+// Store is what Verify reads and writes.
+type Store interface {
+	Referral(ctx context.Context, id string) (*referral.Referral, error)
+	ProgramVersion(ctx context.Context, id string, v int) (*program.Program, error)
+	Referrer(ctx context.Context, programID, code string) (*store.Referrer, error)
+	CountReferral(ctx context.Context, referralID, programID, code string, now time.Time) (store.ReferrerCounts, error)
+	Transition(ctx context.Context, id string, to referral.Status, now time.Time, set map[string]any) (*referral.Referral, error)
+	AddActivity(ctx context.Context, referralID string, acts ...store.Activity) error
+}
+
+// Handler is the "Verify referral" and "Record review deadline" steps.
+type Handler struct {
+	Store Store
+	Now   func() time.Time
+	Log   *slog.Logger
+}
+
+// Input is either the verify payload ({referral_id}) or the review-deadline
+// payload ({referral_id, step: "review_deadline", outcome}).
+type Input struct {
+	ReferralID string `json:"referral_id"`
+	Step       string `json:"step"`
+	Outcome    string `json:"outcome"`
+}
+
+// Handle runs one step. Repeating a step (a retry) gives the same result.
+func (h *Handler) Handle(ctx context.Context, in Input) (workflow.VerifyOutput, error) {
+	log := logging.From(ctx, h.Log).With("referral_id", in.ReferralID, "step", "verify")
+	r, err := h.Store.Referral(ctx, in.ReferralID)
+	if err != nil {
+		return workflow.VerifyOutput{}, err
+	}
+	p, err := h.Store.ProgramVersion(ctx, r.ProgramID, r.ProgramVersion)
+	if err != nil {
+		return workflow.VerifyOutput{}, err
+	}
+	if in.Step == "review_deadline" {
+		return h.reviewDeadline(ctx, r, p, in.Outcome)
+	}
+	now := h.Now()
+	out := output(r, p)
+	switch r.Status {
+	case referral.StatusReceived, referral.StatusVerifying:
+	default:
+		// Decided already (a retried step): report the decision again.
+		out.Outcome = outcomeOf(r)
+		return out, nil
+	}
+	if _, err := h.Store.Transition(ctx, r.ID, referral.StatusVerifying, now, nil); err != nil {
+		return out, err
+	}
+	ref, err := h.Store.Referrer(ctx, r.ProgramID, r.ReferrerCode)
+	if err != nil {
+		return out, fmt.Errorf("verify: referrer %s: %w", r.ReferrerCode, err)
+	}
+	counts, err := h.Store.CountReferral(ctx, r.ID, r.ProgramID, r.ReferrerCode, now)
+	if err != nil {
+		return out, err
+	}
+	d := eligibility.Check(p, eligibility.Candidate{
+		RefereeEmail: r.RefereeEmail, RefereeDomain: r.RefereeDomain,
+		ReferrerEmail: ref.Email, ReferrerDomain: ref.Domain,
+		Country: r.Country, Employees: r.Employees, Industry: r.Industry,
+	}, eligibility.Counts{Today: counts.Today - 1, ThisMonth: counts.ThisMonth - 1})
+
+	reasons := make([]referral.Reason, 0, len(d.Reasons))
+	var codes []string
+	for _, rs := range d.Reasons {
+		reasons = append(reasons, referral.Reason{Code: string(rs.Code), Message: rs.Message})
+		codes = append(codes, string(rs.Code))
+	}
+	to := map[eligibility.Outcome]referral.Status{
+		eligibility.Approved: referral.StatusInProgress,
+		eligibility.Review:   referral.StatusInReview,
+		eligibility.Rejected: referral.StatusRejected,
+	}[d.Outcome]
+	if _, err := h.Store.Transition(ctx, r.ID, to, now, map[string]any{"decision": string(d.Outcome), "reasons": reasons}); err != nil {
+		return out, err
+	}
+	detail := "Verification: " + string(d.Outcome)
+	if len(codes) > 0 {
+		detail += " (" + strings.Join(codes, ", ") + ")"
+	}
+	acts := []store.Activity{{At: now, Type: "verified", Actor: "workflow", Detail: detail, Data: map[string]string{"outcome": string(d.Outcome)}}}
+	for _, rs := range reasons {
+		acts = append(acts, store.Activity{At: now, Type: "reason", Actor: "workflow", Detail: rs.Message, Data: map[string]string{"code": rs.Code}})
+	}
+	if err := h.Store.AddActivity(ctx, r.ID, acts...); err != nil {
+		return out, err
+	}
+	log.Info("verified", "outcome", d.Outcome, "reasons", codes)
+	out.Outcome = string(d.Outcome)
+	return out, nil
+}
+
+// reviewDeadline applies the program's default when a review deadline passes.
+func (h *Handler) reviewDeadline(ctx context.Context, r *referral.Referral, p *program.Program, outcome string) (workflow.VerifyOutput, error) {
+	now := h.Now()
+	out := output(r, p)
+	to := referral.StatusRejected
+	if outcome == workflow.Approved {
+		to = referral.StatusInProgress
+	}
+	if _, err := h.Store.Transition(ctx, r.ID, to, now, map[string]any{"decision": outcome}); err != nil {
+		return out, err
+	}
+	err := h.Store.AddActivity(ctx, r.ID, store.Activity{At: now, Type: "review", Actor: "workflow",
+		Detail: "Review deadline passed: the program's default (" + outcome + ") applied", Data: map[string]string{"outcome": outcome, "by": "deadline"}})
+	out.Outcome = outcome
+	return out, err
+}
+
+func outcomeOf(r *referral.Referral) string {
+	switch r.Status {
+	case referral.StatusInProgress, referral.StatusCompleted, referral.StatusLost, referral.StatusExpired:
+		return workflow.Approved
+	case referral.StatusInReview:
+		return workflow.Review
+	}
+	return workflow.Rejected
+}
+
+// output describes the program's milestones to the workflow (names and
+// seconds only).
+func output(r *referral.Referral, p *program.Program) workflow.VerifyOutput {
+	out := workflow.VerifyOutput{ReferralID: r.ID, ReviewDeadlineSeconds: p.Review.DeadlineSeconds, ReviewDefault: workflow.Rejected}
+	if out.ReviewDeadlineSeconds <= 0 {
+		out.ReviewDeadlineSeconds = 7 * 24 * 3600
+	}
+	if p.Review.Default == "approve" {
+		out.ReviewDefault = workflow.Approved
+	}
+	for _, m := range p.Milestones {
+		out.Milestones = append(out.Milestones, workflow.Step{Name: m.Name, DeadlineSeconds: m.DeadlineSeconds, HoldSeconds: m.HoldSeconds})
+	}
+	return out
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/referflow/referflow/shared/crm"
+	"github.com/referflow/referflow/shared/crm/generic"
+	"github.com/referflow/referflow/shared/crm/hubspot"
+	"github.com/referflow/referflow/shared/crm/pipedrive"
+	"github.com/referflow/referflow/shared/crm/salesforce"
+)
+
+// Settings reads secrets by their one name (shared/settings).
+type Settings interface {
+	Get(ctx context.Context, name string) (string, error)
+	Values(ctx context.Context, name string) ([]string, error)
+}
+
+// Registry builds each provider's adapter from the current settings. A
+// provider whose secrets are not configured answers 503 (not 401), so a
+// misconfiguration is retried rather than dropped.
+type Registry struct {
+	Settings Settings
+	Now      func() time.Time
+}
+
+// Adapter implements Adapters.
+func (g *Registry) Adapter(ctx context.Context, provider string) (crm.Adapter, error) {
+	switch provider {
+	case hubspot.Name:
+		secrets, err := g.Settings.Values(ctx, "REFERFLOW_HUBSPOT_CLIENT_SECRET")
+		if err != nil {
+			return nil, err
+		}
+		return hubspot.New(hubspot.Config{ClientSecrets: secrets}, g.Now)
+	case salesforce.Name:
+		tokens, err := g.Settings.Values(ctx, "REFERFLOW_SALESFORCE_TOKEN")
+		if err != nil {
+			return nil, err
+		}
+		orgs, err := g.Settings.Values(ctx, "REFERFLOW_SALESFORCE_ORG_IDS")
+		if err != nil {
+			return nil, err
+		}
+		return salesforce.New(salesforce.Config{Tokens: tokens, OrgIDs: orgs}, g.Now)
+	case pipedrive.Name:
+		user, err := g.Settings.Get(ctx, "REFERFLOW_PIPEDRIVE_USER")
+		if err != nil {
+			return nil, err
+		}
+		passwords, err := g.Settings.Values(ctx, "REFERFLOW_PIPEDRIVE_PASSWORD")
+		if err != nil {
+			return nil, err
+		}
+		var creds []pipedrive.Credential
+		for _, p := range passwords {
+			creds = append(creds, pipedrive.Credential{User: user, Password: p})
+		}
+		return pipedrive.New(pipedrive.Config{Credentials: creds}, g.Now)
+	case generic.Name:
+		secrets, err := g.Settings.Values(ctx, "REFERFLOW_WEBHOOK_SECRET")
+		if err != nil {
+			return nil, err
+		}
+		return generic.New(generic.Config{Secrets: secrets}, g.Now)
+	}
+	return nil, fmt.Errorf("%w: %q", ErrUnknownProvider, provider)
+}
+
+// HubSpotEnricher looks a deal up through HubSpot's CRM API when an event
+// carries only its id. Each deal is looked up once per instance; links
+// found are stored by ingestion, so later events need no look-up at all.
+type HubSpotEnricher struct {
+	Settings Settings
+	BaseURL  string
+	HTTP     *http.Client
+
+	mu   sync.Mutex
+	seen map[string]hubspotDeal
+}
+
+type hubspotDeal struct {
+	ev crm.Event
+	at time.Time
+}
+
+// Enrich implements crm.Enricher.
+func (e *HubSpotEnricher) Enrich(ctx context.Context, ev *crm.Event) error {
+	e.mu.Lock()
+	if e.seen == nil {
+		e.seen = map[string]hubspotDeal{}
+	}
+	cached, ok := e.seen[ev.RecordID]
+	e.mu.Unlock()
+	if ok && time.Since(cached.at) < time.Minute {
+		fill(ev, &cached.ev)
+		return nil
+	}
+	token, err := e.Settings.Get(ctx, "REFERFLOW_HUBSPOT_ACCESS_TOKEN")
+	if err != nil {
+		// Without an access token there is nothing to look up: the event
+		// stays untracked unless it carries its own hints.
+		return nil
+	}
+	client := hubspot.NewClient(hubspot.ClientConfig{BaseURL: e.BaseURL, AccessToken: token}, e.HTTP)
+	probe := crm.Event{Kind: crm.KindStageChanged, RecordID: ev.RecordID}
+	if err := hubspot.Enrich(ctx, client, &probe); err != nil {
+		if hubspot.IsRetryable(err) {
+			return err
+		}
+		// A deal that no longer exists or cannot be read is untracked.
+		return nil
+	}
+	e.mu.Lock()
+	if len(e.seen) > 10000 {
+		e.seen = map[string]hubspotDeal{}
+	}
+	e.seen[ev.RecordID] = hubspotDeal{ev: probe, at: time.Now()}
+	e.mu.Unlock()
+	fill(ev, &probe)
+	return nil
+}
+
+// fill copies what ev lacks from the looked-up deal.
+func fill(ev, deal *crm.Event) {
+	if ev.Pipeline == "" {
+		ev.Pipeline = deal.Pipeline
+	}
+	if ev.Stage == "" && ev.Kind != crm.KindAmountChanged && ev.Kind != crm.KindDeleted {
+		ev.Stage = deal.Stage
+	}
+	if ev.Amount == nil {
+		ev.Amount = deal.Amount
+	}
+	if ev.ReferralID == "" {
+		ev.ReferralID = deal.ReferralID
+	}
+	if ev.Email == "" {
+		ev.Email = deal.Email
+	}
+}
