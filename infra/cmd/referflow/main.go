@@ -1,0 +1,139 @@
+// Command referflow is the operator's tool for a Referflow deployment:
+// validate and publish programs, add referrers, export the ledger.
+//
+//	referflow program validate FILE...
+//	referflow program publish  -table T FILE
+//	referflow referrer add     -table T -program P -code C -email E [-name N]
+//	referflow ledger export    -table T -period 2026-11   (CSV on stdout)
+//
+// It uses the standard AWS configuration (AWS_PROFILE, AWS_REGION, and
+// AWS_ENDPOINT_URL to reach a local stack).
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/referflow/referflow/infra/seed"
+	"github.com/referflow/referflow/shared/ledger"
+	"github.com/referflow/referflow/shared/program"
+	"github.com/referflow/referflow/shared/store"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "referflow:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage:
+  referflow program validate FILE...
+  referflow program publish -table TABLE FILE
+  referflow referrer add -table TABLE -program ID -code CODE -email EMAIL [-name NAME] [-company NAME]
+  referflow ledger export -table TABLE -period YYYY-MM`
+
+func run(ctx context.Context, args []string) error {
+	if len(args) < 2 {
+		return errors.New(usage)
+	}
+	cmd, sub, rest := args[0], args[1], args[2:]
+	fs := flag.NewFlagSet(cmd+" "+sub, flag.ContinueOnError)
+	table := fs.String("table", os.Getenv("REFERFLOW_TABLE"), "DynamoDB table (the stack's TableName output)")
+	switch cmd + " " + sub {
+	case "program validate":
+		if len(rest) == 0 {
+			return errors.New(usage)
+		}
+		bad := 0
+		for _, f := range rest {
+			p, err := program.LoadFile(f)
+			if err != nil {
+				bad++
+				fmt.Printf("%s: invalid\n%v\n", f, err)
+				continue
+			}
+			fmt.Printf("%s: ok (program %s, %d milestones)\n", f, p.ID, len(p.Milestones))
+		}
+		if bad > 0 {
+			return fmt.Errorf("%d of %d files are invalid", bad, len(rest))
+		}
+		return nil
+	case "program publish":
+		if err := fs.Parse(rest); err != nil || fs.NArg() != 1 {
+			return errors.New(usage)
+		}
+		st, err := open(ctx, *table)
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		p, err := seed.PublishProgram(ctx, st, data, seed.Overrides{}, time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Printf("program %s is at version %d\n", p.ID, p.Version)
+		return nil
+	case "referrer add":
+		prog := fs.String("program", os.Getenv("REFERFLOW_DEFAULT_PROGRAM"), "program id")
+		code := fs.String("code", "", "referral code (from the referrer's link)")
+		email := fs.String("email", "", "referrer's email")
+		name := fs.String("name", "", "referrer's name")
+		company := fs.String("company", "", "referrer's company")
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		st, err := open(ctx, *table)
+		if err != nil {
+			return err
+		}
+		if err := seed.AddReferrer(ctx, st, store.Referrer{ProgramID: *prog, Code: *code, Email: *email, Name: *name, Company: *company}, time.Now()); err != nil {
+			return err
+		}
+		fmt.Printf("referrer %s added to program %s\n", *code, *prog)
+		return nil
+	case "ledger export":
+		period := fs.String("period", time.Now().UTC().Format("2006-01"), "month, YYYY-MM")
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		st, err := open(ctx, *table)
+		if err != nil {
+			return err
+		}
+		entries, err := st.LedgerPeriod(ctx, *period)
+		if err != nil {
+			return err
+		}
+		w := csv.NewWriter(os.Stdout)
+		w.Write([]string{"entry_id", "type", "created_at", "program", "referral_id", "milestone", "party", "referrer_code", "kind", "amount", "currency"})
+		for _, e := range entries {
+			w.Write([]string{e.ID, string(e.Type), e.CreatedAt.Format(time.RFC3339), e.ProgramID, e.ReferralID, e.Milestone, e.Party, e.ReferrerCode, e.Kind, ledger.FormatMinor(e.AmountMinor, e.Currency), e.Currency})
+		}
+		w.Flush()
+		return w.Error()
+	}
+	return errors.New(usage)
+}
+
+func open(ctx context.Context, table string) (*store.Store, error) {
+	if table == "" {
+		return nil, errors.New("-table (or REFERFLOW_TABLE) is required")
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return store.New(dynamodb.NewFromConfig(cfg), table), nil
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/referflow/referflow/shared/crm"
+	"github.com/referflow/referflow/shared/crm/generic"
+	"github.com/referflow/referflow/shared/crm/hubspot"
+	"github.com/referflow/referflow/shared/crm/pipedrive"
+	"github.com/referflow/referflow/shared/crm/salesforce"
+)
+
+const (
+	hsSecret = "hs-client-secret"
+	whSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	sfToken  = "sf-token-123"
+	sfOrg    = "00D5w000004qGTOEA2"
+)
+
+var fixedNow = time.Unix(1_700_000_000, 0)
+
+// receiver answers like the webhook function would: 401 when the adapter's
+// Authenticate fails, 400 when Parse fails, else 200 (with the SOAP Ack for
+// Salesforce).
+func receiver(t *testing.T) *httptest.Server {
+	t.Helper()
+	clock := func() time.Time { return fixedNow }
+	hs, _ := hubspot.New(hubspot.Config{ClientSecrets: []string{hsSecret}}, clock)
+	ge, _ := generic.New(generic.Config{Secrets: []string{whSecret}}, clock)
+	pd, _ := pipedrive.New(pipedrive.Config{Credentials: []pipedrive.Credential{{User: "referflow", Password: "pd-pass"}}}, clock)
+	sf, _ := salesforce.New(salesforce.Config{Tokens: []string{sfToken}, OrgIDs: []string{sfOrg}}, clock)
+	adapters := map[string]crm.Adapter{"hubspot": hs, "generic": ge, "pipedrive": pd, "salesforce": sf}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := adapters[strings.TrimPrefix(r.URL.Path, "/webhooks/")]
+		body, _ := io.ReadAll(r.Body)
+		req := crm.Request{Method: r.Method, URL: "http://" + r.Host + r.URL.RequestURI(), Headers: r.Header, Body: body}
+		if err := a.Authenticate(req); err != nil {
+			status := http.StatusUnauthorized
+			if errors.Is(err, crm.ErrMalformed) {
+				status = http.StatusBadRequest
+			}
+			http.Error(w, err.Error(), status)
+			return
+		}
+		events, err := a.Parse(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if ack, ok := a.(crm.Acknowledger); ok {
+			ct, b := ack.Ack()
+			w.Header().Set("Content-Type", ct)
+			w.Write(b)
+			return
+		}
+		w.Write([]byte(`{"events":` + string(rune('0'+len(events))) + `}`))
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestSendsVerifiableDeliveries(t *testing.T) {
+	srv := receiver(t)
+	sfBody, err := os.ReadFile("../../../shared/crm/salesforce/testdata/outbound_opportunity.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		env      map[string]string
+		body     string
+		wantCode int
+		wantOut  string
+	}{
+		{"hubspot v3 from env", []string{"-provider", "hubspot", "-url", srv.URL + "/webhooks/hubspot"}, map[string]string{envHubSpotSecret: hsSecret},
+			`[{"eventId":1,"subscriptionType":"deal.propertyChange","objectId":5,"propertyName":"dealstage","propertyValue":"closedwon","occurredAt":1}]`, 0, "HTTP 200"},
+		{"hubspot v3 with encoded query", []string{"-provider", "hubspot", "-url", srv.URL + "/webhooks/hubspot?src=a%3Ab%2Fc", "-secret", hsSecret}, nil,
+			`{"objectId":5,"properties":{"dealstage":{"value":"x"}}}`, 0, "HTTP 200"},
+		{"hubspot v2", []string{"-provider", "hubspot", "-version", "v2", "-url", srv.URL + "/webhooks/hubspot", "-secret", hsSecret}, nil, `[]`, 0, "HTTP 200"},
+		{"hubspot v1", []string{"-provider", "hubspot", "-version", "v1", "-url", srv.URL + "/webhooks/hubspot", "-secret", hsSecret}, nil, `[]`, 0, "HTTP 200"},
+		{"hubspot wrong secret", []string{"-provider", "hubspot", "-url", srv.URL + "/webhooks/hubspot", "-secret", "nope"}, nil, `[]`, 1, "HTTP 401"},
+		{"generic", []string{"-provider", "generic", "-url", srv.URL + "/webhooks/generic"}, map[string]string{envWebhookSecret: whSecret},
+			`{"type":"deal.stage_changed","data":{"referral_id":"r1","stage":"won"}}`, 0, "HTTP 200"},
+		{"generic malformed body answered 400", []string{"-provider", "generic", "-url", srv.URL + "/webhooks/generic", "-secret", whSecret, "-id", "msg_1"}, nil,
+			`{"type":"deal.stage_changed","data":{"referral_id":"r1"}}`, 1, "data.stage"},
+		{"pipedrive", []string{"-provider", "pipedrive", "-url", srv.URL + "/webhooks/pipedrive"}, map[string]string{envPipedriveUser: "referflow", envPipedrivePassword: "pd-pass"},
+			`{"meta":{"action":"change","entity":"deal","version":"2.0","id":"e1"},"data":{"id":1,"status":"won","stage_id":4,"pipeline_id":1}}`, 0, "HTTP 200"},
+		{"pipedrive wrong password", []string{"-provider", "pipedrive", "-url", srv.URL + "/webhooks/pipedrive", "-user", "referflow", "-password", "x"}, nil, `{}`, 1, "HTTP 401"},
+		{"salesforce gets the SOAP Ack", []string{"-provider", "salesforce", "-url", srv.URL + "/webhooks/salesforce"}, map[string]string{envSalesforceToken: sfToken},
+			string(sfBody), 0, "<Ack>true</Ack>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run(context.Background(), tt.args, env(tt.env), strings.NewReader(tt.body), &out, &errOut, srv.Client(), func() time.Time { return fixedNow })
+			if code != tt.wantCode || !strings.Contains(out.String(), tt.wantOut) {
+				t.Fatalf("code %d, stdout %q, stderr %q", code, out.String(), errOut.String())
+			}
+		})
+	}
+}
+
+func TestPrintAndUsage(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "it's.json")
+	if err := os.WriteFile(file, []byte(`{"type":"x"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"-provider", "salesforce", "-url", "https://abc.execute-api.eu-west-1.amazonaws.com/webhooks/salesforce", "-secret", "t0k", "-file", file, "-print"},
+		env(nil), nil, &out, &errOut, nil, func() time.Time { return fixedNow })
+	if code != 0 {
+		t.Fatalf("code %d: %s", code, errOut.String())
+	}
+	for _, want := range []string{"curl -sS -X POST 'https://abc.execute-api.eu-west-1.amazonaws.com/webhooks/salesforce?token=t0k'", "-H 'Content-Type: text/xml; charset=utf-8'", `'\''s.json'`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("-print output lacks %q:\n%s", want, out.String())
+		}
+	}
+	bad := [][]string{
+		{},
+		{"-provider", "hubspot"},
+		{"-provider", "zoho", "-url", "https://x"},
+		{"-provider", "hubspot", "-url", "https://x"}, // no secret
+		{"-provider", "hubspot", "-url", "https://x", "-secret", "s", "-version", "v9"},
+		{"-provider", "generic", "-url", "https://x", "-secret", "whsec_***"},
+		{"-provider", "pipedrive", "-url", "https://x"},
+		{"-provider", "salesforce", "-url", "https://x"},
+		{"-provider", "hubspot", "-url", "not a url", "-secret", "s"},
+		{"-provider", "hubspot", "-url", "https://x", "-secret", "s", "-file", filepath.Join(dir, "missing")},
+		{"-nope"},
+	}
+	for _, args := range bad {
+		if code := run(context.Background(), args, env(nil), strings.NewReader("{}"), io.Discard, io.Discard, nil, time.Now); code != 2 {
+			t.Errorf("run(%q) = %d, want 2", args, code)
+		}
+	}
+}
