@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	programseed "github.com/referflow/referflow/infra/seed"
+	"github.com/referflow/referflow/programs"
+	"github.com/referflow/referflow/shared/store"
+)
+
+// Local defaults (each overridable from the environment): waits take real
+// time locally, so the example programs' holds and deadlines are shortened.
+const (
+	defaultDemoCode          = "DEMO"
+	defaultDemoEmail         = "partner@demo-referrer.example"
+	defaultHoldSeconds       = 5   // REFERFLOW_LOCAL_HOLD_SECONDS
+	defaultDeadlineSeconds   = 600 // REFERFLOW_LOCAL_DEADLINE_SECONDS
+	defaultReviewDeadlineSec = 120 // REFERFLOW_LOCAL_REVIEW_DEADLINE_SECONDS
+)
+
+// seed publishes every example program (the default one first) with local
+// waits, and adds the demo referrer to the default program.
+func seed(ctx context.Context, s *Stack) error {
+	table := s.Tables["Table"]
+	if table == "" {
+		return fmt.Errorf("template has no Table resource")
+	}
+	st := store.New(dynamodb.NewFromConfig(s.AWS), table)
+	o := programseed.Overrides{
+		HoldSeconds:           envInt("REFERFLOW_LOCAL_HOLD_SECONDS", defaultHoldSeconds),
+		DeadlineSeconds:       envInt("REFERFLOW_LOCAL_DEADLINE_SECONDS", defaultDeadlineSeconds),
+		ReviewDeadlineSeconds: envInt("REFERFLOW_LOCAL_REVIEW_DEADLINE_SECONDS", defaultReviewDeadlineSec),
+	}
+	now := time.Now()
+	def, err := programseed.PublishProgram(ctx, st, programs.Default(), o, now)
+	if err != nil {
+		return fmt.Errorf("default program: %w", err)
+	}
+	files := programs.Files()
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if name == programs.DefaultFile {
+			continue
+		}
+		if _, err := programseed.PublishProgram(ctx, st, files[name], o, now); err != nil {
+			return fmt.Errorf("program %s: %w", name, err)
+		}
+	}
+	code := envString("REFERFLOW_DEMO_REFERRER_CODE", defaultDemoCode)
+	if err := programseed.AddReferrer(ctx, st, store.Referrer{ProgramID: def.ID, Code: code, Email: defaultDemoEmail, Name: "Demo Partner", Company: "Demo Referrer Inc."}, now); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "seeded: program %s v%d (holds %ds, deadlines %ds), referrer %s <%s>\n",
+		def.ID, def.Version, o.HoldSeconds, o.DeadlineSeconds, code, defaultDemoEmail)
+	fmt.Fprintf(os.Stderr, "try:\n  curl -s -X POST %s/referrals -H 'content-type: application/json' \\\n    -d '{\"referrer_code\":\"%s\",\"referee_email\":\"jane@acme-robotics.example\",\"referee_name\":\"Jane Doe\",\"referee_company\":\"Acme Robotics\"}'\n  make demo\n", s.APIURL, code)
+	return nil
+}
+
+func envInt(name string, def int64) int64 {
+	if v, err := strconv.ParseInt(os.Getenv(name), 10, 64); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+func envString(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

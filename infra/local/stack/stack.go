@@ -1,0 +1,493 @@
+// Package stack brings up the whole deployment described by a SAM template
+// on loopback, without Docker: moto for the AWS services, the functions'
+// built bootstraps behind a Lambda Invoke endpoint, and the HTTP API front.
+package stack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/referflow/referflow/infra/local/awsapi"
+	"github.com/referflow/referflow/infra/local/build"
+	"github.com/referflow/referflow/infra/local/httpapi"
+	"github.com/referflow/referflow/infra/local/lambdaemu"
+	"github.com/referflow/referflow/infra/local/meter"
+	"github.com/referflow/referflow/infra/local/moto"
+	"github.com/referflow/referflow/infra/local/sam"
+)
+
+// Config configures Run.
+type Config struct {
+	// Template is the SAM template; RepoRoot the module root.
+	Template, RepoRoot string
+	// Port is the HTTP API port (0 = a free port).
+	Port int
+	// BinDir holds prebuilt DIR/<LogicalId>/bootstrap binaries; when empty
+	// the functions are built with make into a temporary directory.
+	BinDir string
+	// LogDir, when set, gets one log file per function and moto.log.
+	LogDir string
+	// Quiet keeps function and moto output off Log (LogDir still gets it).
+	Quiet bool
+	// Getenv reads the stack's environment (os.Getenv when nil).
+	Getenv func(string) string
+	// Stdout receives the READY line and the human summary; Log the logs.
+	Stdout, Log io.Writer
+	// Seed runs after everything is up, before READY is printed.
+	Seed func(ctx context.Context, s *Stack) error
+}
+
+// Stack describes a running local stack.
+type Stack struct {
+	RepoRoot       string
+	Template       *sam.Template
+	Region         string
+	APIURL         string
+	AWSEndpoint    string // Lambda Invoke + every AWS API (port B)
+	MotoURL        string
+	SettingsPrefix string
+	// Tables, StateMachines and Functions map logical ids to the table
+	// name, state machine ARN and function name.
+	Tables        map[string]string
+	StateMachines map[string]string
+	Functions     map[string]string
+	// AWS is an SDK configuration pointed at AWSEndpoint with static
+	// "testing" credentials.
+	AWS aws.Config
+}
+
+// Ready is the JSON document printed after "READY " on start-up.
+type Ready struct {
+	API            string            `json:"api"`
+	AWS            string            `json:"aws"`
+	Moto           string            `json:"moto"`
+	Region         string            `json:"region"`
+	Tables         map[string]string `json:"tables"`
+	StateMachines  map[string]string `json:"state_machines"`
+	Functions      map[string]string `json:"functions"`
+	SettingsPrefix string            `json:"settings_prefix"`
+}
+
+// AWSConfig returns an SDK configuration for endpoint with the local
+// stack's region and static "testing" credentials.
+func AWSConfig(endpoint string) aws.Config {
+	return aws.Config{
+		Region:       sam.Region,
+		BaseEndpoint: aws.String(endpoint),
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "testing", SecretAccessKey: "testing", Source: "referflow-local"}, nil
+		}),
+		RetryMaxAttempts: 3,
+	}
+}
+
+// Run brings the stack up, prints READY, and keeps it running until ctx is
+// done (or moto dies); it then stops every child process.
+func Run(ctx context.Context, cfg Config) (err error) {
+	if cfg.Getenv == nil {
+		cfg.Getenv = os.Getenv
+	}
+	if cfg.Stdout == nil {
+		cfg.Stdout = os.Stdout
+	}
+	if cfg.Log == nil {
+		cfg.Log = os.Stderr
+	}
+	logger := log.New(cfg.Log, "referflow-local: ", log.LstdFlags|log.Lmsgprefix)
+	var cleanups []func()
+	defer func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}()
+
+	tpl, err := sam.Load(cfg.Template, sam.Options{})
+	if err != nil {
+		return err
+	}
+
+	// Function binaries.
+	var bins map[string]string
+	if cfg.BinDir != "" {
+		bins, err = build.Prebuilt(tpl.Functions, cfg.BinDir)
+	} else {
+		dir, derr := os.MkdirTemp("", "referflow-local-bin-")
+		if derr != nil {
+			return fmt.Errorf("build dir: %w", derr)
+		}
+		cleanups = append(cleanups, func() { os.RemoveAll(dir) })
+		logger.Printf("building %d functions with make (%d at a time)...", len(tpl.Functions), build.Parallel)
+		bins, err = build.Functions(ctx, tpl.Functions, dir)
+	}
+	if err != nil {
+		return err
+	}
+
+	// Ports: B (AWS endpoint, moto's MOTO_PORT), A (moto), the HTTP API.
+	awsLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("AWS endpoint listener: %w", err)
+	}
+	cleanups = append(cleanups, func() { awsLn.Close() })
+	apiLn, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", cfg.Port))
+	if err != nil {
+		return fmt.Errorf("HTTP API listener: %w", err)
+	}
+	cleanups = append(cleanups, func() { apiLn.Close() })
+	motoPort, err := freePort()
+	if err != nil {
+		return err
+	}
+	awsPort := awsLn.Addr().(*net.TCPAddr).Port
+
+	var childLog io.Writer = cfg.Log
+	if cfg.Quiet {
+		childLog = io.Discard
+	}
+	motoLog := io.Writer(&prefixLines{prefix: "[moto] ", w: childLog})
+	if cfg.LogDir != "" {
+		if err := os.MkdirAll(cfg.LogDir, 0o755); err != nil {
+			return fmt.Errorf("log dir: %w", err)
+		}
+		f, err := os.Create(filepath.Join(cfg.LogDir, "moto.log"))
+		if err != nil {
+			return fmt.Errorf("moto log: %w", err)
+		}
+		cleanups = append(cleanups, func() { f.Close() })
+		motoLog = io.MultiWriter(motoLog, f)
+	}
+	motoSrv, err := moto.Start(ctx, moto.Options{Port: motoPort, LambdaPort: awsPort, Log: motoLog})
+	if err != nil {
+		return err
+	}
+	cleanups = append(cleanups, motoSrv.Stop)
+
+	names := map[string]string{}
+	memory := map[string]int{}
+	for _, f := range tpl.Functions {
+		names[f.LogicalID] = f.Name
+		memory[f.LogicalID] = f.MemorySize
+	}
+	m := meter.New(names, memory)
+	runCtx, cancelRun := context.WithCancel(ctx)
+	cleanups = append(cleanups, cancelRun)
+	endpoint, err := awsapi.New(runCtx, motoSrv.URL, m, logger)
+	if err != nil {
+		return err
+	}
+	baseEnv := map[string]string{}
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "GOCOVERDIR"} {
+		if v := os.Getenv(k); v != "" {
+			baseEnv[k] = v
+		}
+	}
+	emuOpts := lambdaemu.Options{
+		Log:     childLog,
+		LogDir:  cfg.LogDir,
+		Meter:   m,
+		BaseEnv: baseEnv,
+		Proxy: func(function string, current func() string) http.Handler {
+			return endpoint.Handler(function, current)
+		},
+	}
+	var pools []*lambdaemu.Pool
+	cleanups = append(cleanups, func() {
+		var wg sync.WaitGroup
+		for _, p := range pools {
+			wg.Add(1)
+			go func() { defer wg.Done(); p.Stop() }()
+		}
+		wg.Wait()
+	})
+	for _, f := range tpl.Functions {
+		env := map[string]string{}
+		for k, v := range f.Environment {
+			if o := cfg.Getenv(EnvOverridePrefix + k); o != "" {
+				v = o
+			}
+			env[k] = v
+		}
+		p, err := lambdaemu.NewPool(lambdaemu.Function{
+			LogicalID:  f.LogicalID,
+			Name:       f.Name,
+			ARN:        f.ARN,
+			Binary:     bins[f.LogicalID],
+			MemorySize: f.MemorySize,
+			Timeout:    time.Duration(f.Timeout) * time.Second,
+			Env:        env,
+		}, emuOpts)
+		if err != nil {
+			return err
+		}
+		pools = append(pools, p)
+		endpoint.AddPool(p)
+	}
+	awsSrv := &http.Server{Handler: endpoint.Handler(meter.StatesCaller, nil), ReadHeaderTimeout: 10 * time.Second, ErrorLog: logger}
+	go func() { _ = awsSrv.Serve(awsLn) }()
+	cleanups = append(cleanups, func() { _ = awsSrv.Close() })
+
+	st := &Stack{
+		RepoRoot:       cfg.RepoRoot,
+		Template:       tpl,
+		Region:         sam.Region,
+		AWSEndpoint:    fmt.Sprintf("http://127.0.0.1:%d", awsPort),
+		MotoURL:        motoSrv.URL,
+		APIURL:         fmt.Sprintf("http://%s", apiLn.Addr()),
+		SettingsPrefix: tpl.SettingsPrefix(),
+		Tables:         map[string]string{},
+		StateMachines:  map[string]string{},
+		Functions:      names,
+	}
+	st.AWS = AWSConfig(st.AWSEndpoint)
+	direct := AWSConfig(motoSrv.URL) // set-up calls go to moto, unmetered
+	if err := createTables(ctx, direct, tpl, st); err != nil {
+		return err
+	}
+	if err := createStateMachines(ctx, direct, tpl, st); err != nil {
+		return err
+	}
+	if err := putSettings(ctx, direct, st.SettingsPrefix, settingValues(cfg.Getenv)); err != nil {
+		return err
+	}
+
+	// HTTP API front.
+	front, err := newFront(tpl, endpoint, m, cfg.Getenv, logger, pools)
+	if err != nil {
+		return err
+	}
+	apiSrv := &http.Server{Handler: front, ReadHeaderTimeout: 10 * time.Second, ErrorLog: logger}
+	go func() { _ = apiSrv.Serve(apiLn) }()
+	cleanups = append(cleanups, func() { _ = apiSrv.Close() })
+
+	stopSchedules := startSchedules(runCtx, tpl, endpoint, cfg.Getenv, logger)
+	cleanups = append(cleanups, stopSchedules)
+
+	if cfg.Seed != nil {
+		if err := cfg.Seed(ctx, st); err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
+	}
+	m.Reset() // count from READY on, not the set-up and seed calls
+
+	ready, err := json.Marshal(Ready{
+		API: st.APIURL, AWS: st.AWSEndpoint, Moto: st.MotoURL, Region: st.Region,
+		Tables: st.Tables, StateMachines: st.StateMachines, Functions: st.Functions,
+		SettingsPrefix: st.SettingsPrefix,
+	})
+	if err != nil {
+		return fmt.Errorf("READY line: %w", err)
+	}
+	fmt.Fprintf(cfg.Stdout, "READY %s\n", ready)
+	printSummary(cfg.Stdout, st, front.routes)
+
+	select {
+	case <-ctx.Done():
+		logger.Printf("shutting down")
+		return nil
+	case <-motoSrv.Done():
+		return errors.New("moto exited unexpectedly")
+	}
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+func createTables(ctx context.Context, cfg aws.Config, tpl *sam.Template, st *Stack) error {
+	names, err := CreateTables(ctx, dynamodb.NewFromConfig(cfg), tpl.Tables)
+	for id, name := range names {
+		st.Tables[id] = name
+	}
+	return err
+}
+
+// CreateTables creates tables as the template declares them (keys,
+// indexes, streams, TTL) and returns their names by logical id. Store tests
+// use it so they run against the deployed schema.
+func CreateTables(ctx context.Context, db *dynamodb.Client, tables []sam.Table) (map[string]string, error) {
+	names := map[string]string{}
+	for _, t := range tables {
+		in := &dynamodb.CreateTableInput{
+			TableName:   aws.String(t.Name),
+			BillingMode: ddbtypes.BillingMode(t.BillingMode),
+		}
+		for _, k := range t.KeySchema {
+			in.KeySchema = append(in.KeySchema, ddbtypes.KeySchemaElement{AttributeName: aws.String(k.AttributeName), KeyType: ddbtypes.KeyType(k.KeyType)})
+		}
+		for _, a := range t.AttributeDefinitions {
+			in.AttributeDefinitions = append(in.AttributeDefinitions, ddbtypes.AttributeDefinition{AttributeName: aws.String(a.AttributeName), AttributeType: ddbtypes.ScalarAttributeType(a.AttributeType)})
+		}
+		if t.ProvisionedThroughput != nil {
+			in.ProvisionedThroughput = throughput(t.ProvisionedThroughput)
+		}
+		for _, g := range t.GlobalSecondaryIndexes {
+			in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, ddbtypes.GlobalSecondaryIndex{
+				IndexName: aws.String(g.IndexName), KeySchema: keySchema(g.KeySchema), Projection: projection(g),
+				ProvisionedThroughput: throughput(g.ProvisionedThroughput),
+			})
+		}
+		for _, l := range t.LocalSecondaryIndexes {
+			in.LocalSecondaryIndexes = append(in.LocalSecondaryIndexes, ddbtypes.LocalSecondaryIndex{
+				IndexName: aws.String(l.IndexName), KeySchema: keySchema(l.KeySchema), Projection: projection(l),
+			})
+		}
+		if t.StreamViewType != "" {
+			in.StreamSpecification = &ddbtypes.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: ddbtypes.StreamViewType(t.StreamViewType)}
+		}
+		if _, err := db.CreateTable(ctx, in); err != nil {
+			return names, fmt.Errorf("create table %s (%s): %w", t.LogicalID, t.Name, err)
+		}
+		if t.TimeToLive != nil && t.TimeToLive.Enabled {
+			_, err := db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+				TableName:               aws.String(t.Name),
+				TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String(t.TimeToLive.AttributeName), Enabled: aws.Bool(true)},
+			})
+			if err != nil {
+				return names, fmt.Errorf("time to live of table %s: %w", t.LogicalID, err)
+			}
+		}
+		names[t.LogicalID] = t.Name
+	}
+	return names, nil
+}
+
+func keySchema(ks []sam.KeyElement) []ddbtypes.KeySchemaElement {
+	out := make([]ddbtypes.KeySchemaElement, 0, len(ks))
+	for _, k := range ks {
+		out = append(out, ddbtypes.KeySchemaElement{AttributeName: aws.String(k.AttributeName), KeyType: ddbtypes.KeyType(k.KeyType)})
+	}
+	return out
+}
+
+func projection(i sam.SecondaryIndex) *ddbtypes.Projection {
+	p := &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionType(i.ProjectionType)}
+	if len(i.NonKeyAttributes) > 0 {
+		p.NonKeyAttributes = i.NonKeyAttributes
+	}
+	return p
+}
+
+func throughput(t *sam.Throughput) *ddbtypes.ProvisionedThroughput {
+	if t == nil {
+		return nil
+	}
+	return &ddbtypes.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(t.ReadCapacityUnits), WriteCapacityUnits: aws.Int64(t.WriteCapacityUnits)}
+}
+
+func createStateMachines(ctx context.Context, cfg aws.Config, tpl *sam.Template, st *Stack) error {
+	client := sfn.NewFromConfig(cfg)
+	for _, sm := range tpl.StateMachines {
+		def, err := sm.RenderDefinition()
+		if err != nil {
+			return err
+		}
+		out, err := client.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{
+			Name:       aws.String(sm.Name),
+			Definition: aws.String(def),
+			RoleArn:    aws.String(fmt.Sprintf("arn:aws:iam::%s:role/%s-%sRole", sam.AccountID, sam.StackName, sm.LogicalID)),
+			Type:       sfntypes.StateMachineType(sm.Type),
+		})
+		if err != nil {
+			return fmt.Errorf("create state machine %s: %w", sm.LogicalID, err)
+		}
+		st.StateMachines[sm.LogicalID] = aws.ToString(out.StateMachineArn)
+	}
+	return nil
+}
+
+func putSettings(ctx context.Context, cfg aws.Config, prefix string, values map[string]string) error {
+	if prefix == "" {
+		return nil
+	}
+	client := ssm.NewFromConfig(cfg)
+	for _, name := range sortedKeys(values) {
+		_, err := client.PutParameter(ctx, &ssm.PutParameterInput{
+			Name:      aws.String(prefix + name),
+			Value:     aws.String(values[name]),
+			Type:      ssmtypes.ParameterTypeSecureString,
+			Overwrite: aws.Bool(true),
+		})
+		if err != nil {
+			return fmt.Errorf("put setting %s%s: %w", prefix, name, err)
+		}
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func printSummary(w io.Writer, st *Stack, routes []httpapi.Route) {
+	fmt.Fprintf(w, "Referflow local stack is up (Ctrl-C stops it).\n")
+	fmt.Fprintf(w, "  HTTP API      %s\n", st.APIURL)
+	for _, r := range routes {
+		auth := ""
+		if r.IAM {
+			auth = "  [AWS_IAM: Authorization: Bearer $REFERFLOW_ADMIN_TOKEN]"
+		}
+		fmt.Fprintf(w, "    %-32s -> %s%s\n", r.Key(), r.Function, auth)
+	}
+	fmt.Fprintf(w, "  AWS endpoint  %s   (AWS_ENDPOINT_URL; Lambda Invoke + everything moto serves)\n", st.AWSEndpoint)
+	fmt.Fprintf(w, "  moto          %s\n", st.MotoURL)
+	for _, id := range sortedKeys(st.Tables) {
+		fmt.Fprintf(w, "  table         %s = %s\n", id, st.Tables[id])
+	}
+	for _, id := range sortedKeys(st.StateMachines) {
+		fmt.Fprintf(w, "  state machine %s = %s\n", id, st.StateMachines[id])
+	}
+	fmt.Fprintf(w, "  stats         %s/__referflow/stats\n", st.APIURL)
+}
+
+// prefixLines prefixes each line written to w.
+type prefixLines struct {
+	mu     sync.Mutex
+	prefix string
+	w      io.Writer
+	buf    []byte
+}
+
+func (p *prefixLines) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.buf = append(p.buf, b...)
+	for {
+		i := strings.IndexByte(string(p.buf), '\n')
+		if i < 0 {
+			break
+		}
+		_, _ = p.w.Write(append([]byte(p.prefix), p.buf[:i+1]...))
+		p.buf = p.buf[i+1:]
+	}
+	return len(b), nil
+}
