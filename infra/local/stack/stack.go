@@ -176,7 +176,18 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		cleanups = append(cleanups, func() { f.Close() })
 		motoLog = io.MultiWriter(motoLog, f)
 	}
-	motoSrv, err := moto.Start(ctx, moto.Options{Port: motoPort, LambdaPort: awsPort, Log: motoLog})
+	// moto binds its own port after we picked it free: another process
+	// (a parallel stack) may take it first, so a lost race tries a new port.
+	var motoSrv *moto.Server
+	for attempt := 1; ; attempt++ {
+		motoSrv, err = moto.Start(ctx, moto.Options{Port: motoPort, LambdaPort: awsPort, Log: motoLog})
+		if err == nil || attempt == 3 || ctx.Err() != nil {
+			break
+		}
+		if motoPort, err = freePort(); err != nil {
+			return err
+		}
+	}
 	if err != nil {
 		return err
 	}
