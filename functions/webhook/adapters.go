@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/referflow/referflow/shared/crm/hubspot"
 	"github.com/referflow/referflow/shared/crm/pipedrive"
 	"github.com/referflow/referflow/shared/crm/salesforce"
+	"github.com/referflow/referflow/shared/settings"
 )
 
 // Settings reads secrets by their one name (shared/settings).
@@ -48,7 +51,7 @@ func (g *Registry) Adapter(ctx context.Context, provider string) (crm.Adapter, e
 		}
 		return salesforce.New(salesforce.Config{Tokens: tokens, OrgIDs: orgs}, g.Now)
 	case pipedrive.Name:
-		user, err := g.Settings.Get(ctx, "REFERFLOW_PIPEDRIVE_USER")
+		users, err := g.Settings.Values(ctx, "REFERFLOW_PIPEDRIVE_USER")
 		if err != nil {
 			return nil, err
 		}
@@ -56,11 +59,15 @@ func (g *Registry) Adapter(ctx context.Context, provider string) (crm.Adapter, e
 		if err != nil {
 			return nil, err
 		}
+		// Pairs match by position (rotation: "old,new" in both); one user
+		// may go with several passwords.
 		var creds []pipedrive.Credential
-		for _, p := range passwords {
-			creds = append(creds, pipedrive.Credential{User: user, Password: p})
+		for i, p := range passwords {
+			u := users[min(i, len(users)-1)]
+			creds = append(creds, pipedrive.Credential{User: u, Password: p})
 		}
-		return pipedrive.New(pipedrive.Config{Credentials: creds}, g.Now)
+		field, _ := g.Settings.Get(ctx, "REFERFLOW_PIPEDRIVE_REFERRAL_FIELD")
+		return pipedrive.New(pipedrive.Config{Credentials: creds, ReferralField: field}, g.Now)
 	case generic.Name:
 		secrets, err := g.Settings.Values(ctx, "REFERFLOW_WEBHOOK_SECRET")
 		if err != nil {
@@ -78,6 +85,7 @@ type HubSpotEnricher struct {
 	Settings Settings
 	BaseURL  string
 	HTTP     *http.Client
+	Log      *slog.Logger
 
 	mu   sync.Mutex
 	seen map[string]hubspotDeal
@@ -101,10 +109,14 @@ func (e *HubSpotEnricher) Enrich(ctx context.Context, ev *crm.Event) error {
 		return nil
 	}
 	token, err := e.Settings.Get(ctx, "REFERFLOW_HUBSPOT_ACCESS_TOKEN")
-	if err != nil {
+	if errors.Is(err, settings.ErrMissing) {
 		// Without an access token there is nothing to look up: the event
 		// stays untracked unless it carries its own hints.
+		e.Log.Warn("REFERFLOW_HUBSPOT_ACCESS_TOKEN is not set: deals cannot be looked up", "deal", ev.RecordID)
 		return nil
+	}
+	if err != nil {
+		return err
 	}
 	client := hubspot.NewClient(hubspot.ClientConfig{BaseURL: e.BaseURL, AccessToken: token}, e.HTTP)
 	probe := crm.Event{Kind: crm.KindStageChanged, RecordID: ev.RecordID}
@@ -113,6 +125,7 @@ func (e *HubSpotEnricher) Enrich(ctx context.Context, ev *crm.Event) error {
 			return err
 		}
 		// A deal that no longer exists or cannot be read is untracked.
+		e.Log.Warn("HubSpot deal look-up failed; the event stays untracked", "deal", ev.RecordID, "error", err)
 		return nil
 	}
 	e.mu.Lock()

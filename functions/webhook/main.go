@@ -34,7 +34,7 @@ func main() {
 		Store: store.New(dynamodb.NewFromConfig(cfg), os.Getenv("REFERFLOW_TABLE")),
 		SFN:   sfn.NewFromConfig(cfg),
 		Enrichers: map[string]crm.Enricher{
-			hubspot.Name: &HubSpotEnricher{Settings: set, BaseURL: os.Getenv("REFERFLOW_HUBSPOT_API_URL"), HTTP: &http.Client{Timeout: 3 * time.Second}},
+			hubspot.Name: &HubSpotEnricher{Settings: set, BaseURL: os.Getenv("REFERFLOW_HUBSPOT_API_URL"), HTTP: &http.Client{Timeout: 3 * time.Second}, Log: log},
 		},
 		Now: time.Now, Log: log,
 	}
