@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -74,7 +75,9 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 		return apigw.Error(http.StatusUnsupportedMediaType, "unsupported_media_type",
 			"send application/json or application/x-www-form-urlencoded", nil), nil
 	}
-	fields, bad, err := apigw.Fields(mt, body, referral.Fields)
+	// "bot-field" is a second honeypot name (Netlify-style forms); keep it
+	// so the check below can see it.
+	fields, bad, err := apigw.Fields(mt, body, append(slices.Clone(referral.Fields), "bot-field"))
 	if err != nil {
 		return apigw.Error(http.StatusBadRequest, "invalid_request", err.Error(), nil), nil
 	}
@@ -88,6 +91,9 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 	}
 	sub.Normalize()
 	if errs := sub.Validate(); len(errs) > 0 || len(bad) > 0 {
+		if errs == nil {
+			errs = referral.FieldErrors{}
+		}
 		for k, v := range bad {
 			errs[k] = v
 		}

@@ -162,7 +162,7 @@ func Fields(mediaType string, body []byte, allowed []string) (map[string]string,
 		return out, nil, nil
 	case "application/json":
 		var raw map[string]json.RawMessage
-		if err := json.Unmarshal(body, &raw); err != nil {
+		if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
 			return nil, nil, fmt.Errorf("the body is not a JSON object")
 		}
 		bad := map[string]string{}
@@ -207,7 +207,7 @@ func PrefersHTML(r *Request) bool {
 		if v, ok := params["q"]; ok {
 			fmt.Sscanf(v, "%g", &q)
 		}
-		if q > bestQ && (mt == "text/html" || mt == "application/json" || mt == "*/*") {
+		if q > 0 && q > bestQ && (mt == "text/html" || mt == "application/json" || mt == "*/*") {
 			best, bestQ = mt, q
 		}
 	}

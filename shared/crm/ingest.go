@@ -138,12 +138,13 @@ func (in *Ingester) apply(ctx context.Context, ev *Event) (string, error) {
 		}
 	}
 	u, outcome, detail := Update(p, ev)
+	after := r
 	if r.Status.Terminal() {
+		// The referral has ended: its milestones and deal facts stay as
+		// they were when it ended; the event is only logged.
 		outcome = OutcomeClosed
 		detail = "after the referral ended (" + string(r.Status) + "): " + detail
-	}
-	after, err := in.Store.RecordDeal(ctx, id, u, now)
-	if err != nil {
+	} else if after, err = in.Store.RecordDeal(ctx, id, u, now); err != nil {
 		return "", err
 	}
 	resumed, err := workflow.Resume(ctx, in.SFN, after)

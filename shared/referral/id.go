@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -56,12 +57,12 @@ func encode128(b [16]byte) string {
 
 // ValidID reports whether s has the shape NewID produces.
 func ValidID(s string) bool {
-	if len(s) != 30 || s[:4] != "ref_" {
+	if len(s) != 30 || s[:4] != "ref_" || s[4] > '7' {
+		// 26 characters carry 130 bits: the first holds only the top 3 of 128.
 		return false
 	}
 	for i := 4; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z') {
+		if strings.IndexByte(crockford, s[i]) < 0 {
 			return false
 		}
 	}

@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/referflow/referflow/shared/program"
+	"github.com/referflow/referflow/shared/referral"
+	"github.com/referflow/referflow/shared/store"
+	"github.com/referflow/referflow/shared/workflow"
+)
+
+const programYAML = `
+schema: 1
+id: partners
+eligibility:
+  allow_self_referral: false
+  require_company_domain: true
+  customer_domains: [bigcorp.com]
+  existing_customer: review
+  max_per_referrer_per_day: 2
+review:
+  deadline: 3d
+  default: approve
+milestones:
+  - name: qualified
+    deadline: 90d
+    rewards: [{party: referrer, kind: cash, amount: 100}]
+  - name: won
+    deadline: 365d
+    hold: 30d
+    rewards: [{party: referrer, kind: cash, amount: 500}]
+`
+
+type fakeStore struct {
+	r         *referral.Referral
+	p         *program.Program
+	referrer  store.Referrer
+	counted   map[string]bool
+	today     int // referrals counted today before this one
+	writes    int
+	countCall int
+	acts      []store.Activity
+}
+
+func (f *fakeStore) Referral(context.Context, string) (*referral.Referral, error) {
+	c := *f.r
+	return &c, nil
+}
+
+func (f *fakeStore) ProgramVersion(_ context.Context, id string, v int) (*program.Program, error) {
+	if id != f.p.ID || v != f.p.Version {
+		return nil, store.ErrNotFound
+	}
+	return f.p, nil
+}
+
+func (f *fakeStore) Referrer(_ context.Context, programID, code string) (*store.Referrer, error) {
+	if code != f.referrer.Code {
+		return nil, store.ErrNotFound
+	}
+	r := f.referrer
+	return &r, nil
+}
+
+// CountReferral counts a referral once and includes it in the counts.
+func (f *fakeStore) CountReferral(_ context.Context, referralID, programID, code string, now time.Time) (store.ReferrerCounts, error) {
+	f.countCall++
+	if !f.counted[referralID] {
+		f.counted[referralID] = true
+		f.today++
+	}
+	return store.ReferrerCounts{Today: f.today, ThisMonth: f.today}, nil
+}
+
+func (f *fakeStore) Transition(_ context.Context, id string, to referral.Status, now time.Time, set map[string]any) (*referral.Referral, error) {
+	if !referral.CanMove(f.r.Status, to) {
+		return nil, fmt.Errorf("%s → %s: %w", f.r.Status, to, store.ErrConflict)
+	}
+	f.writes++
+	f.r.Status = to
+	if d, ok := set["decision"]; ok {
+		f.r.Decision = d.(string)
+	}
+	if rs, ok := set["reasons"]; ok {
+		f.r.Reasons = rs.([]referral.Reason)
+	}
+	c := *f.r
+	return &c, nil
+}
+
+func (f *fakeStore) AddActivity(_ context.Context, _ string, acts ...store.Activity) error {
+	f.writes++
+	f.acts = append(f.acts, acts...)
+	return nil
+}
+
+const id = "ref_01J0000000000000000000000V"
+
+func setup(t *testing.T, refereeEmail, refereeDomain string) (*Handler, *fakeStore) {
+	p, err := program.Load([]byte(programYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Version = 5
+	st := &fakeStore{
+		r: &referral.Referral{ID: id, ProgramID: "partners", ProgramVersion: 5, Status: referral.StatusReceived,
+			ReferrerCode: "ann-42", RefereeEmail: refereeEmail, RefereeDomain: refereeDomain},
+		p:        p,
+		referrer: store.Referrer{ProgramID: "partners", Code: "ann-42", Email: "ann@referrer.io", Domain: "referrer.io"},
+		counted:  map[string]bool{},
+	}
+	return &Handler{Store: st, Now: func() time.Time { return time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC) },
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, st
+}
+
+var wantSteps = []workflow.Step{
+	{Name: "qualified", DeadlineSeconds: 90 * 86400, HoldSeconds: 0},
+	{Name: "won", DeadlineSeconds: 365 * 86400, HoldSeconds: 30 * 86400},
+}
+
+func TestVerify(t *testing.T) {
+	cases := []struct {
+		name          string
+		email, domain string
+		outcome       string
+		status        referral.Status
+		codes         []string
+	}{
+		{"approved", "bob@acme.io", "acme.io", workflow.Approved, referral.StatusInProgress, nil},
+		{"self referral by domain", "bob@referrer.io", "referrer.io", workflow.Rejected, referral.StatusRejected, []string{"self_referral"}},
+		{"self referral by email", "ann@referrer.io", "", workflow.Rejected, referral.StatusRejected, []string{"self_referral"}},
+		{"existing customer goes to review", "bob@bigcorp.com", "bigcorp.com", workflow.Review, referral.StatusInReview, []string{"existing_customer"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h, st := setup(t, c.email, c.domain)
+			out, err := h.Handle(context.Background(), Input{ReferralID: id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := workflow.VerifyOutput{ReferralID: id, Outcome: c.outcome, Milestones: wantSteps,
+				ReviewDeadlineSeconds: 3 * 86400, ReviewDefault: workflow.Approved}
+			if !reflect.DeepEqual(out, want) {
+				t.Fatalf("output\n got %+v\nwant %+v", out, want)
+			}
+			if st.r.Status != c.status || st.r.Decision != c.outcome {
+				t.Fatalf("referral %s decision %q", st.r.Status, st.r.Decision)
+			}
+			var codes []string
+			for _, r := range st.r.Reasons {
+				codes = append(codes, r.Code)
+			}
+			if !reflect.DeepEqual(codes, c.codes) {
+				t.Fatalf("reasons %v, want %v", codes, c.codes)
+			}
+			if st.acts[0].Type != "verified" || st.acts[0].Data["outcome"] != c.outcome || len(st.acts) != 1+len(c.codes) {
+				t.Fatalf("activities %+v", st.acts)
+			}
+			// A retry on the decided referral: same answer, no writes.
+			writes, counts := st.writes, st.countCall
+			again, err := h.Handle(context.Background(), Input{ReferralID: id})
+			if err != nil || !reflect.DeepEqual(again, want) {
+				t.Fatalf("retry: %+v %v", again, err)
+			}
+			if st.writes != writes || st.countCall != counts {
+				t.Fatal("a retry on a decided referral wrote something")
+			}
+		})
+	}
+}
+
+func TestVerifyRetriedMidway(t *testing.T) {
+	// The first attempt moved to verifying and counted, then crashed.
+	h, st := setup(t, "bob@acme.io", "acme.io")
+	st.r.Status = referral.StatusVerifying
+	st.counted[id], st.today = true, 1
+	out, err := h.Handle(context.Background(), Input{ReferralID: id})
+	if err != nil || out.Outcome != workflow.Approved || st.r.Status != referral.StatusInProgress {
+		t.Fatalf("%+v %v (%s)", out, err, st.r.Status)
+	}
+	if st.today != 1 {
+		t.Fatalf("counted twice: %d", st.today)
+	}
+}
+
+func TestVerifyVelocity(t *testing.T) {
+	h, st := setup(t, "bob@acme.io", "acme.io")
+	st.today = 2 // two accepted today already; the limit is 2
+	out, err := h.Handle(context.Background(), Input{ReferralID: id})
+	if err != nil || out.Outcome != workflow.Rejected || st.r.Reasons[0].Code != "velocity_day" {
+		t.Fatalf("%+v %v %+v", out, err, st.r.Reasons)
+	}
+	h, st = setup(t, "bob@acme.io", "acme.io")
+	st.today = 1
+	if out, _ := h.Handle(context.Background(), Input{ReferralID: id}); out.Outcome != workflow.Approved {
+		t.Fatalf("second of the day: %+v", out)
+	}
+}
+
+func TestRetryOutcomes(t *testing.T) {
+	for status, want := range map[referral.Status]string{
+		referral.StatusInProgress: workflow.Approved, referral.StatusCompleted: workflow.Approved,
+		referral.StatusLost: workflow.Approved, referral.StatusExpired: workflow.Approved,
+		referral.StatusInReview: workflow.Review, referral.StatusRejected: workflow.Rejected,
+	} {
+		h, st := setup(t, "bob@acme.io", "acme.io")
+		st.r.Status = status
+		out, err := h.Handle(context.Background(), Input{ReferralID: id})
+		if err != nil || out.Outcome != want || st.writes != 0 || st.countCall != 0 {
+			t.Errorf("%s: %+v %v writes %d", status, out, err, st.writes)
+		}
+	}
+}
+
+func TestReviewDeadline(t *testing.T) {
+	for outcome, status := range map[string]referral.Status{workflow.Approved: referral.StatusInProgress, workflow.Rejected: referral.StatusRejected} {
+		h, st := setup(t, "bob@bigcorp.com", "bigcorp.com")
+		st.r.Status = referral.StatusInReview
+		out, err := h.Handle(context.Background(), Input{ReferralID: id, Step: "review_deadline", Outcome: outcome})
+		if err != nil || out.Outcome != outcome || !reflect.DeepEqual(out.Milestones, wantSteps) {
+			t.Fatalf("%s: %+v %v", outcome, out, err)
+		}
+		if st.r.Status != status || st.r.Decision != outcome {
+			t.Fatalf("%s: referral %s decision %q", outcome, st.r.Status, st.r.Decision)
+		}
+		if len(st.acts) != 1 || st.acts[0].Data["by"] != "deadline" || st.acts[0].Data["outcome"] != outcome {
+			t.Fatalf("activities %+v", st.acts)
+		}
+	}
+}
+
+func TestOutputDefaults(t *testing.T) {
+	p := &program.Program{ID: "p", Review: program.Review{Default: "reject"}}
+	out := output(&referral.Referral{ID: id}, p)
+	if out.ReviewDeadlineSeconds != 7*86400 || out.ReviewDefault != workflow.Rejected || out.Milestones != nil {
+		t.Fatalf("%+v", out)
+	}
+}
