@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/referflow/referflow/infra/local/awsapi"
 	"github.com/referflow/referflow/infra/local/httpapi"
@@ -17,6 +18,7 @@ import (
 type front struct {
 	http.Handler
 	routes []httpapi.Route
+	ready  *atomic.Pointer[Ready]
 }
 
 // newFront builds the HTTP API front from every function's HttpApi events.
@@ -56,6 +58,7 @@ func newFront(tpl *sam.Template, ep *awsapi.Endpoint, m *meter.Meter, getenv fun
 		cors = &c
 	}
 	admin := settingValues(getenv)["REFERFLOW_ADMIN_TOKEN"]
+	ready := &atomic.Pointer[Ready]{}
 	router := httpapi.NewRouter(routes)
 	srv := httpapi.NewServer(httpapi.Config{
 		Router:     router,
@@ -65,7 +68,7 @@ func newFront(tpl *sam.Template, ep *awsapi.Endpoint, m *meter.Meter, getenv fun
 		AdminToken: admin,
 		Meter:      m,
 		Log:        logger,
-		Internal:   internalHandler(m, pools),
+		Internal:   internalHandler(m, pools, ready),
 		Invoke: func(ctx context.Context, function string, payload []byte) (lambdaemu.Result, error) {
 			p, ok := ep.Pool(function)
 			if !ok {
@@ -74,13 +77,22 @@ func newFront(tpl *sam.Template, ep *awsapi.Endpoint, m *meter.Meter, getenv fun
 			return p.Invoke(ctx, payload)
 		},
 	})
-	return &front{Handler: srv, routes: router.Routes()}, nil
+	return &front{Handler: srv, routes: router.Routes(), ready: ready}, nil
 }
 
-// internalHandler serves /__referflow/stats, /__referflow/stats/reset and
-// /__referflow/health.
-func internalHandler(m *meter.Meter, pools []*lambdaemu.Pool) http.Handler {
+// internalHandler serves /__referflow/stats, /__referflow/stats/reset,
+// /__referflow/health and /__referflow/ready (the READY document, for tools
+// such as `make demo` that attach to a running stack).
+func internalHandler(m *meter.Meter, pools []*lambdaemu.Pool, ready *atomic.Pointer[Ready]) http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /__referflow/ready", func(w http.ResponseWriter, r *http.Request) {
+		doc := ready.Load()
+		if doc == nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "starting"})
+			return
+		}
+		writeJSON(w, http.StatusOK, doc)
+	})
 	mux.HandleFunc("GET /__referflow/stats", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, m.Snapshot())
 	})

@@ -300,11 +300,13 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	m.Reset() // count from READY on, not the set-up and seed calls
 
-	ready, err := json.Marshal(Ready{
+	doc := Ready{
 		API: st.APIURL, AWS: st.AWSEndpoint, Moto: st.MotoURL, Region: st.Region,
 		Tables: st.Tables, StateMachines: st.StateMachines, Functions: st.Functions,
 		SettingsPrefix: st.SettingsPrefix,
-	})
+	}
+	front.ready.Store(&doc)
+	ready, err := json.Marshal(doc)
 	if err != nil {
 		return fmt.Errorf("READY line: %w", err)
 	}
