@@ -19,7 +19,8 @@ import (
 type Store interface {
 	Referral(ctx context.Context, id string) (*referral.Referral, error)
 	ProgramVersion(ctx context.Context, id string, v int) (*program.Program, error)
-	CreateRewards(ctx context.Context, referralID, milestone string, rewards []ledger.Reward, acts []store.Activity) ([]ledger.Reward, error)
+	CreateRewardsReserved(ctx context.Context, referralID, milestone string, rewards []ledger.Reward, reservations []store.Reservation, describe func(ledger.Reward) store.Activity) ([]ledger.Reward, error)
+	RankReferral(ctx context.Context, referralID, programID, code, period string, now time.Time) (int, error)
 	MilestoneRewards(ctx context.Context, referralID, milestone string) ([]ledger.Reward, error)
 	SetRewardStatus(ctx context.Context, r ledger.Reward, from []ledger.Status, to ledger.Status, reason string, now time.Time) (bool, error)
 	PayToLedger(ctx context.Context, r ledger.Reward, e ledger.Entry, act store.Activity, now time.Time) (bool, error)
@@ -70,9 +71,12 @@ func (h *Handler) hold(ctx context.Context, r *referral.Referral, milestone stri
 	if r.DealAmountMinor > 0 {
 		in.Deal = &reward.Money{Minor: r.DealAmountMinor, Currency: r.DealCurrency}
 	}
+	if in.Rank, err = h.rank(ctx, r, p, idx, now); err != nil {
+		return out, err
+	}
 	hold := time.Duration(p.Milestones[idx].HoldSeconds) * time.Second
 	var rewards []ledger.Reward
-	var acts []store.Activity
+	var reservations []store.Reservation
 	for _, l := range reward.Compute(p, idx, in) {
 		if l.AmountMinor <= 0 {
 			continue
@@ -89,11 +93,20 @@ func (h *Handler) hold(ctx context.Context, r *referral.Referral, milestone stri
 			rw.Status = ledger.StatusOnHold
 		}
 		rewards = append(rewards, rw)
-		acts = append(acts, store.Activity{At: now, Type: "reward", Actor: "workflow",
-			Detail: fmt.Sprintf("Reward %s for the %s: %s %s %s (%s)", rw.ID, l.Party, ledger.FormatMinor(rw.AmountMinor, rw.Currency), rw.Currency, rw.Kind, rw.Status),
-			Data:   map[string]string{"reward_id": rw.ID, "status": string(rw.Status), "milestone": milestone}})
+		reservations = append(reservations, limits(p, rw, now)...)
 	}
-	stored, err := h.Store.CreateRewards(ctx, r.ID, milestone, rewards, acts)
+	describe := func(rw ledger.Reward) store.Activity {
+		detail := fmt.Sprintf("Reward %s for the %s: %s %s %s (%s)", rw.ID, rw.Party, ledger.FormatMinor(rw.AmountMinor, rw.Currency), rw.Currency, rw.Kind, rw.Status)
+		if rw.StatusReason != "" {
+			detail += ": " + rw.StatusReason + ", a person approves it through the admin API"
+		}
+		if in.Rank > 0 && rw.Party == program.PartyReferrer {
+			detail += fmt.Sprintf("; referrer rank %d in the tier period", in.Rank)
+		}
+		return store.Activity{At: now, Type: "reward", Actor: "workflow", Detail: detail,
+			Data: map[string]string{"reward_id": rw.ID, "status": string(rw.Status), "milestone": milestone, "reason": rw.StatusReason}}
+	}
+	stored, err := h.Store.CreateRewardsReserved(ctx, r.ID, milestone, rewards, reservations, describe)
 	if err != nil {
 		return out, err
 	}
@@ -160,4 +173,64 @@ func (h *Handler) pay(ctx context.Context, r *referral.Referral, milestone strin
 	}
 	log.Info("rewards paid", "paid", out.Paid)
 	return out, nil
+}
+
+// Status reasons of a reward that did not fit a spending limit.
+const (
+	ReasonBudget     = "budget exhausted"
+	ReasonCap        = "cap reached"
+	ReasonNextPeriod = "waits for the next period"
+)
+
+// limits returns what reward rw reserves: its amount against the program
+// budget of the caps period (every party) and, for the referrer, against
+// the referrer's cap. A reward that does not fit is recorded as pending
+// for a person (program caps.on_exhausted review: reason "budget exhausted"
+// or "cap reached"; next_period: reason "waits for the next period").
+func limits(p *program.Program, rw ledger.Reward, now time.Time) []store.Reservation {
+	period := reward.PeriodKey(p.Caps.Period, now)
+	if period == "" || rw.AmountMinor <= 0 {
+		return nil
+	}
+	reason := func(r string) string {
+		if p.Caps.OnExhausted == program.OnExhaustedNextPeriod {
+			return ReasonNextPeriod
+		}
+		return r
+	}
+	var out []store.Reservation
+	if p.Caps.BudgetMinor > 0 {
+		out = append(out, store.Reservation{RewardID: rw.ID, Counter: store.BudgetCounter(period),
+			LimitMinor: p.Caps.BudgetMinor, AmountMinor: rw.AmountMinor, Reason: reason(ReasonBudget)})
+	}
+	if p.Caps.PerReferrerMinor > 0 && rw.Party == program.PartyReferrer {
+		out = append(out, store.Reservation{RewardID: rw.ID, Counter: store.ReferrerCapCounter(rw.ReferrerCode, period),
+			LimitMinor: p.Caps.PerReferrerMinor, AmountMinor: rw.AmountMinor, Reason: reason(ReasonCap)})
+	}
+	return out
+}
+
+// rank returns the referrer's rank for the tiers: the count of their
+// referrals that reached the tiers' counts_milestone in the tier period
+// (the period containing the time this referral reached it), this one
+// included. The referral is counted once, when the step runs for the
+// counted milestone or a later one; milestones before it pay without a
+// tier (rank 0).
+func (h *Handler) rank(ctx context.Context, r *referral.Referral, p *program.Program, idx int, now time.Time) (int, error) {
+	if len(p.Tiers) == 0 {
+		return 0, nil
+	}
+	t := p.Tiers[0] // validation: every tier counts the same milestone in the same period
+	counted := p.MilestoneIndex(t.CountsMilestone)
+	if t.CountsMilestone == "" {
+		counted = len(p.Milestones) - 1
+	}
+	if counted < 0 || idx < counted {
+		return 0, nil
+	}
+	at := now
+	if reached, ok := r.Milestones[p.Milestones[counted].Name]; ok {
+		at = reached
+	}
+	return h.Store.RankReferral(ctx, r.ID, r.ProgramID, r.ReferrerCode, reward.PeriodKey(t.Period, at), now)
 }

@@ -53,6 +53,17 @@ type Reward struct {
 	// IdempotencyKey is what a payout provider is called with; derived from
 	// the reward id so a repeated call can only ever find the first payout.
 	IdempotencyKey string `dynamodbav:"idempotency_key" json:"idempotency_key"`
+	// Reserved lists the spending counters (program budget, referrer cap)
+	// the amount is reserved against; voiding the reward releases them.
+	// Empty when the program has no limits or the reward did not fit one.
+	Reserved []Reservation `dynamodbav:"reserved,omitempty" json:"reserved,omitempty"`
+}
+
+// Reservation is an amount of a reward counted against one spending
+// counter of its program (identified by the counter's sort key).
+type Reservation struct {
+	Counter     string `dynamodbav:"counter" json:"counter"`
+	AmountMinor int64  `dynamodbav:"amount_minor" json:"amount_minor"`
 }
 
 // RewardID is the deterministic id of the reward for party at milestone of

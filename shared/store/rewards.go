@@ -17,39 +17,6 @@ func rewardKey(referralID, milestone, party string) map[string]types.AttributeVa
 	return key("REFERRAL#"+referralID, "REWARD#"+milestone+"#"+party)
 }
 
-// CreateRewards writes the rewards of one milestone in one transaction,
-// each only if it does not exist yet. Rewards that already exist are left
-// as they are (a repeated step creates nothing); the stored rewards of the
-// milestone are returned.
-func (st *Store) CreateRewards(ctx context.Context, referralID, milestone string, rewards []ledger.Reward, acts []Activity) ([]ledger.Reward, error) {
-	if len(rewards) > 0 {
-		var tx []types.TransactWriteItem
-		for _, r := range rewards {
-			item, err := attributevalue.MarshalMap(r)
-			if err != nil {
-				return nil, fmt.Errorf("store: marshal reward: %w", err)
-			}
-			for k, v := range rewardKey(r.ReferralID, r.Milestone, r.Party) {
-				item[k] = v
-			}
-			tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: &st.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}})
-		}
-		for _, a := range acts {
-			item, err := activityItem(referralID, a)
-			if err != nil {
-				return nil, err
-			}
-			tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: &st.table, Item: item}})
-		}
-		_, err := st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: tx})
-		if err != nil && !onlyConditionFailed(err) {
-			return nil, fmt.Errorf("store: create rewards: %w", err)
-		}
-		// A cancelled transaction means they exist already: read them.
-	}
-	return st.MilestoneRewards(ctx, referralID, milestone)
-}
-
 // Rewards lists every reward of a referral.
 func (st *Store) Rewards(ctx context.Context, referralID string) ([]ledger.Reward, error) {
 	return st.rewards(ctx, referralID, "REWARD#")
@@ -76,7 +43,13 @@ func (st *Store) rewards(ctx context.Context, referralID, prefix string) ([]ledg
 // SetRewardStatus moves a reward from one of the statuses in from to to.
 // It reports changed=false (and no error) when the reward is not in any of
 // them (it moved already): callers treat that as done.
+//
+// A reward that holds budget or cap reservations (r.Reserved) releases
+// them in the same transaction when it moves to voided or failed.
 func (st *Store) SetRewardStatus(ctx context.Context, r ledger.Reward, from []ledger.Status, to ledger.Status, reason string, now time.Time) (changed bool, err error) {
+	if len(r.Reserved) > 0 && (to == ledger.StatusVoided || to == ledger.StatusFailed) {
+		return st.releaseReserved(ctx, r, from, to, reason, now)
+	}
 	vals := map[string]types.AttributeValue{":to": s(string(to)), ":u": s(now.UTC().Format(time.RFC3339Nano)), ":why": s(reason)}
 	cond := "#st IN ("
 	for i, f := range from {

@@ -237,7 +237,7 @@ func TestRewardsArePaidExactlyOnce(t *testing.T) {
 	st := storetest.New(t)
 	rw := []ledger.Reward{reward("ref_A", "won", "referrer", 50000), reward("ref_A", "won", "referee", 100000)}
 	for i := 0; i < 3; i++ {
-		stored, err := st.CreateRewards(ctx, "ref_A", "won", rw, nil)
+		stored, err := st.CreateRewardsReserved(ctx, "ref_A", "won", rw, nil, nil)
 		if err != nil || len(stored) != 2 {
 			t.Fatalf("CreateRewards #%d = %d rewards, %v", i, len(stored), err)
 		}

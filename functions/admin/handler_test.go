@@ -1,0 +1,395 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/referflow/referflow/shared/ledger"
+	"github.com/referflow/referflow/shared/program"
+	"github.com/referflow/referflow/shared/referral"
+	"github.com/referflow/referflow/shared/store"
+)
+
+const (
+	refID   = "ref_01JB0000000000000000000000"
+	otherID = "ref_01JB0000000000000000000001"
+)
+
+var now = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+
+// fakeStore keeps one program, referrals and rewards in memory, with the
+// store's conditional semantics for reviews, transitions and payouts.
+type fakeStore struct {
+	referrals map[string]*referral.Referral
+	rewards   map[string]*ledger.Reward // referral/milestone/party
+	acts      []store.Activity
+	paid      int
+	fail      error
+}
+
+func newFakeStore() *fakeStore {
+	f := &fakeStore{referrals: map[string]*referral.Referral{}, rewards: map[string]*ledger.Reward{}}
+	f.referrals[refID] = &referral.Referral{ID: refID, ProgramID: "p", ProgramVersion: 1, Status: referral.StatusInReview,
+		ReferrerCode: "ACME", RefereeEmail: "jane@acme.example", RefereeName: "Jane", RefereeCompany: "Acme",
+		Decision: "review", Reasons: []referral.Reason{{Code: "icp_mismatch", Message: "country not in the ICP"}},
+		Milestones: map[string]time.Time{"qualified": now.Add(-time.Hour)}, ReviewToken: "tok-1"}
+	return f
+}
+
+func (f *fakeStore) Referral(_ context.Context, id string) (*referral.Referral, error) {
+	if f.fail != nil {
+		return nil, f.fail
+	}
+	r, ok := f.referrals[id]
+	if !ok {
+		return nil, store.ErrNotFound
+	}
+	cp := *r
+	return &cp, nil
+}
+
+func (f *fakeStore) ProgramVersion(context.Context, string, int) (*program.Program, error) {
+	return &program.Program{Milestones: []program.Milestone{{Name: "qualified"}, {Name: "won"}}}, nil
+}
+
+func (f *fakeStore) Rewards(_ context.Context, id string) ([]ledger.Reward, error) {
+	var out []ledger.Reward
+	for _, rw := range f.rewards {
+		if rw.ReferralID == id {
+			out = append(out, *rw)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeStore) Reward(_ context.Context, id, milestone, party string) (*ledger.Reward, error) {
+	rw, ok := f.rewards[id+"/"+milestone+"/"+party]
+	if !ok {
+		return nil, store.ErrNotFound
+	}
+	cp := *rw
+	return &cp, nil
+}
+
+func (f *fakeStore) ActivityLog(context.Context, string) ([]store.Activity, error) {
+	return f.acts, nil
+}
+
+func (f *fakeStore) RecordReview(_ context.Context, id, outcome, note string, _ time.Time) (*referral.Referral, bool, error) {
+	r := f.referrals[id]
+	if r.Status != referral.StatusInReview || r.ReviewOutcome != "" {
+		cp := *r
+		return &cp, false, nil
+	}
+	r.ReviewOutcome, r.ReviewNote = outcome, note
+	cp := *r
+	return &cp, true, nil
+}
+
+func (f *fakeStore) Transition(_ context.Context, id string, to referral.Status, _ time.Time, _ map[string]any) (*referral.Referral, error) {
+	r := f.referrals[id]
+	if !referral.CanMove(r.Status, to) {
+		return r, store.ErrConflict
+	}
+	r.Status = to
+	return r, nil
+}
+
+func (f *fakeStore) AddActivity(_ context.Context, _ string, acts ...store.Activity) error {
+	f.acts = append(f.acts, acts...)
+	return nil
+}
+
+func (f *fakeStore) SetRewardStatus(_ context.Context, r ledger.Reward, from []ledger.Status, to ledger.Status, reason string, _ time.Time) (bool, error) {
+	rw := f.rewards[r.ReferralID+"/"+r.Milestone+"/"+r.Party]
+	for _, s := range from {
+		if rw.Status == s {
+			rw.Status, rw.StatusReason = to, reason
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (f *fakeStore) PayToLedger(_ context.Context, r ledger.Reward, _ ledger.Entry, act store.Activity, _ time.Time) (bool, error) {
+	rw := f.rewards[r.ReferralID+"/"+r.Milestone+"/"+r.Party]
+	if !rw.Status.Payable() {
+		return false, nil
+	}
+	rw.Status = ledger.StatusPaid
+	f.paid++
+	f.acts = append(f.acts, act)
+	return true, nil
+}
+
+// fakeSFN records SendTaskSuccess calls; a token resumed twice is closed.
+type fakeSFN struct {
+	outputs map[string]string
+}
+
+func (s *fakeSFN) StartExecution(context.Context, *sfn.StartExecutionInput, ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error) {
+	return &sfn.StartExecutionOutput{}, nil
+}
+
+func (s *fakeSFN) SendTaskSuccess(_ context.Context, in *sfn.SendTaskSuccessInput, _ ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error) {
+	if _, done := s.outputs[*in.TaskToken]; done {
+		return nil, &sfntypes.InvalidToken{}
+	}
+	s.outputs[*in.TaskToken] = *in.Output
+	return &sfn.SendTaskSuccessOutput{}, nil
+}
+
+func (s *fakeSFN) SendTaskFailure(context.Context, *sfn.SendTaskFailureInput, ...func(*sfn.Options)) (*sfn.SendTaskFailureOutput, error) {
+	return &sfn.SendTaskFailureOutput{}, nil
+}
+
+func request(method, routePath string, params map[string]string, body string) events.APIGatewayV2HTTPRequest {
+	req := events.APIGatewayV2HTTPRequest{RouteKey: method + " " + routePath, PathParameters: params, Body: body,
+		Headers: map[string]string{"content-type": "application/json"}}
+	req.RequestContext.HTTP.Method = method
+	return req
+}
+
+func reviewReq(id, body string) events.APIGatewayV2HTTPRequest {
+	return request(http.MethodPost, "/admin/referrals/{id}/review", map[string]string{"id": id}, body)
+}
+
+func approveReq(id, milestone, party string) events.APIGatewayV2HTTPRequest {
+	return request(http.MethodPost, "/admin/rewards/{referral_id}/{milestone}/{party}/approve",
+		map[string]string{"referral_id": id, "milestone": milestone, "party": party}, "")
+}
+
+type answer struct {
+	status int
+	body   map[string]any
+}
+
+func call(t *testing.T, h *Handler, req events.APIGatewayV2HTTPRequest) answer {
+	t.Helper()
+	resp, err := h.Handle(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]any
+	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
+		t.Fatalf("answer %d is not JSON: %q", resp.StatusCode, resp.Body)
+	}
+	return answer{resp.StatusCode, body}
+}
+
+func errCode(a answer) string {
+	e, _ := a.body["error"].(map[string]any)
+	c, _ := e["code"].(string)
+	return c
+}
+
+func newHandler(f *fakeStore, s *fakeSFN) *Handler {
+	return &Handler{Store: f, SFN: s, Now: func() time.Time { return now }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+}
+
+func TestGetReferral(t *testing.T) {
+	tests := []struct {
+		name   string
+		id     string
+		fail   error
+		status int
+		code   string
+	}{
+		{"found", refID, nil, 200, ""},
+		{"unknown id", otherID, nil, 404, "not_found"},
+		{"malformed id", "nope", nil, 404, "not_found"},
+		{"store down", refID, errors.New("throttled"), 503, "temporarily_unavailable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeStore()
+			f.fail = tt.fail
+			f.rewards[refID+"/qualified/referrer"] = &ledger.Reward{ID: "rw_1", ReferralID: refID, Milestone: "qualified", Party: "referrer", Status: ledger.StatusOnHold, AmountMinor: 100}
+			f.acts = []store.Activity{{At: now, Type: "received", Actor: "intake", Detail: "Referral received"}}
+			a := call(t, newHandler(f, &fakeSFN{outputs: map[string]string{}}), request(http.MethodGet, "/admin/referrals/{id}", map[string]string{"id": tt.id}, ""))
+			if a.status != tt.status || errCode(a) != tt.code {
+				t.Fatalf("answer %d %q, want %d %q: %v", a.status, errCode(a), tt.status, tt.code, a.body)
+			}
+			if tt.status != 200 {
+				return
+			}
+			referee := a.body["referee"].(map[string]any)
+			if referee["email"] != "jane@acme.example" || a.body["status"] != "in_review" {
+				t.Errorf("view lacks the referee or status: %v", a.body)
+			}
+			if n := len(a.body["rewards"].([]any)); n != 1 {
+				t.Errorf("%d rewards, want 1", n)
+			}
+			if n := len(a.body["activity"].([]any)); n != 1 {
+				t.Errorf("%d activity lines, want 1", n)
+			}
+			ms := a.body["milestones"].([]any)
+			if len(ms) != 2 || ms[0].(map[string]any)["reached_at"] == nil || ms[1].(map[string]any)["reached_at"] != nil {
+				t.Errorf("milestones %v", ms)
+			}
+			if reasons := a.body["reasons"].([]any); len(reasons) != 1 {
+				t.Errorf("reasons %v", reasons)
+			}
+		})
+	}
+}
+
+func TestReview(t *testing.T) {
+	tests := []struct {
+		name    string
+		id      string
+		body    string
+		setup   func(*fakeStore)
+		status  int
+		code    string
+		field   string
+		want    referral.Status
+		resumed string // the SendTaskSuccess output, "" = none
+	}{
+		{name: "approve", id: refID, body: `{"decision":"approve","reason":"strategic account"}`, status: 200,
+			want: referral.StatusInProgress, resumed: `{"outcome":"approved","by":"admin"}`},
+		{name: "reject", id: refID, body: `{"decision":"reject","reason":"competitor"}`, status: 200,
+			want: referral.StatusRejected, resumed: `{"outcome":"rejected","by":"admin"}`},
+		{name: "workflow not waiting yet", id: refID, body: `{"decision":"approve","reason":"ok"}`, status: 200,
+			setup: func(f *fakeStore) { f.referrals[refID].ReviewToken = "" }, want: referral.StatusInProgress},
+		{name: "same decision again", id: refID, body: `{"decision":"approve","reason":"again"}`, status: 200,
+			setup: func(f *fakeStore) {
+				f.referrals[refID].ReviewOutcome = "approved"
+				f.referrals[refID].Status = referral.StatusInProgress
+			}, want: referral.StatusInProgress, resumed: `{"outcome":"approved","by":"admin"}`},
+		{name: "other decision already made", id: refID, body: `{"decision":"reject","reason":"changed my mind"}`, status: 409, code: "already_reviewed",
+			setup: func(f *fakeStore) {
+				f.referrals[refID].ReviewOutcome = "approved"
+				f.referrals[refID].Status = referral.StatusInProgress
+			}, want: referral.StatusInProgress},
+		{name: "not in review", id: refID, body: `{"decision":"approve","reason":"ok"}`, status: 409, code: "not_in_review",
+			setup: func(f *fakeStore) { f.referrals[refID].Status = referral.StatusInProgress }, want: referral.StatusInProgress},
+		{name: "deadline applied first", id: refID, body: `{"decision":"approve","reason":"late"}`, status: 409, code: "not_in_review",
+			setup: func(f *fakeStore) { f.referrals[refID].Status = referral.StatusRejected }, want: referral.StatusRejected},
+		{name: "unknown referral", id: otherID, body: `{"decision":"approve","reason":"ok"}`, status: 404, code: "not_found", want: referral.StatusInReview},
+		{name: "not JSON", id: refID, body: `decision=approve`, status: 400, code: "invalid_request", field: "body", want: referral.StatusInReview},
+		{name: "no decision", id: refID, body: `{"reason":"ok"}`, status: 400, code: "invalid_request", field: "decision", want: referral.StatusInReview},
+		{name: "bad decision", id: refID, body: `{"decision":"maybe","reason":"ok"}`, status: 400, code: "invalid_request", field: "decision", want: referral.StatusInReview},
+		{name: "no reason", id: refID, body: `{"decision":"approve","reason":"  "}`, status: 400, code: "invalid_request", field: "reason", want: referral.StatusInReview},
+		{name: "too large", id: refID, body: `{"decision":"approve","reason":"` + strings.Repeat("x", maxBody) + `"}`, status: 413, code: "body_too_large", want: referral.StatusInReview},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeStore()
+			if tt.setup != nil {
+				tt.setup(f)
+			}
+			s := &fakeSFN{outputs: map[string]string{}}
+			h := newHandler(f, s)
+			a := call(t, h, reviewReq(tt.id, tt.body))
+			if a.status != tt.status || errCode(a) != tt.code {
+				t.Fatalf("answer %d %q, want %d %q: %v", a.status, errCode(a), tt.status, tt.code, a.body)
+			}
+			if tt.field != "" {
+				fields, _ := a.body["error"].(map[string]any)["fields"].(map[string]any)
+				if _, ok := fields[tt.field]; !ok {
+					t.Errorf("fields %v do not name %s", fields, tt.field)
+				}
+			}
+			if got := f.referrals[refID].Status; got != tt.want {
+				t.Errorf("status %s, want %s", got, tt.want)
+			}
+			if got := s.outputs["tok-1"]; got != tt.resumed {
+				t.Errorf("resumed with %q, want %q", got, tt.resumed)
+			}
+			if tt.status == 200 && a.body["resumed"] != (tt.resumed != "") {
+				t.Errorf("resumed=%v in the answer", a.body["resumed"])
+			}
+		})
+	}
+}
+
+// TestReviewTwice: the second identical call records nothing new.
+func TestReviewTwice(t *testing.T) {
+	f := newFakeStore()
+	h := newHandler(f, &fakeSFN{outputs: map[string]string{}})
+	for i := 0; i < 2; i++ {
+		if a := call(t, h, reviewReq(refID, `{"decision":"approve","reason":"fits"}`)); a.status != 200 {
+			t.Fatalf("call %d: %d %v", i+1, a.status, a.body)
+		}
+	}
+	if len(f.acts) != 1 || f.acts[0].Actor != "admin" {
+		t.Fatalf("activity %v, want one admin line", f.acts)
+	}
+}
+
+func TestApproveReward(t *testing.T) {
+	reward := func(status ledger.Status, needs bool, holdUntil time.Time, reason string) *ledger.Reward {
+		return &ledger.Reward{ID: "rw_1", ReferralID: refID, ProgramID: "p", Milestone: "won", Party: "referrer",
+			AmountMinor: 300000, Currency: "USD", Status: status, NeedsApproval: needs, HoldUntil: holdUntil, StatusReason: reason}
+	}
+	past, future := now.Add(-time.Minute), now.Add(time.Hour)
+	tests := []struct {
+		name     string
+		reward   *ledger.Reward
+		party    string
+		status   int
+		code     string
+		want     ledger.Status
+		paid     int
+		override bool
+	}{
+		{name: "awaiting approval after the hold", reward: reward(ledger.StatusPending, true, past, "awaiting approval"), status: 200, want: ledger.StatusPaid, paid: 1},
+		{name: "budget exhausted: an override", reward: reward(ledger.StatusPending, true, past, "budget exhausted"), status: 200, want: ledger.StatusPaid, paid: 1, override: true},
+		{name: "still on hold: approved, paid by the workflow", reward: reward(ledger.StatusOnHold, true, future, ""), status: 200, want: ledger.StatusApproved},
+		{name: "paid already", reward: reward(ledger.StatusPaid, true, past, ""), status: 200, want: ledger.StatusPaid},
+		{name: "voided", reward: reward(ledger.StatusVoided, true, past, "deal lost"), status: 409, code: "not_payable", want: ledger.StatusVoided},
+		{name: "no approval needed", reward: reward(ledger.StatusOnHold, false, future, ""), status: 409, code: "approval_not_required", want: ledger.StatusOnHold},
+		{name: "unknown reward", status: 404, code: "not_found"},
+		{name: "unknown party", party: "broker", reward: reward(ledger.StatusPending, true, past, ""), status: 404, code: "not_found", want: ledger.StatusPending},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeStore()
+			if tt.reward != nil {
+				f.rewards[refID+"/won/referrer"] = tt.reward
+			}
+			party := tt.party
+			if party == "" {
+				party = "referrer"
+			}
+			h := newHandler(f, &fakeSFN{outputs: map[string]string{}})
+			for i := 0; i < 2; i++ { // a repeat changes nothing
+				a := call(t, h, approveReq(refID, "won", party))
+				if a.status != tt.status || errCode(a) != tt.code {
+					t.Fatalf("call %d: answer %d %q, want %d %q: %v", i+1, a.status, errCode(a), tt.status, tt.code, a.body)
+				}
+				if tt.status == 200 && a.body["status"] != string(tt.want) {
+					t.Errorf("call %d: reward %v, want %s", i+1, a.body["status"], tt.want)
+				}
+			}
+			if f.paid != tt.paid {
+				t.Errorf("paid %d times, want %d", f.paid, tt.paid)
+			}
+			if tt.reward != nil && f.rewards[refID+"/won/referrer"].Status != tt.want {
+				t.Errorf("stored status %s, want %s", f.rewards[refID+"/won/referrer"].Status, tt.want)
+			}
+			if tt.override != (len(f.acts) > 0 && strings.Contains(f.acts[0].Detail, "override")) {
+				t.Errorf("activity %v: override=%v expected", f.acts, tt.override)
+			}
+		})
+	}
+}
+
+func TestUnknownRoute(t *testing.T) {
+	a := call(t, newHandler(newFakeStore(), &fakeSFN{}), request(http.MethodDelete, "/admin/referrals/{id}", map[string]string{"id": refID}, ""))
+	if a.status != 404 {
+		t.Fatalf("answer %d", a.status)
+	}
+}
