@@ -10,6 +10,7 @@ GOARCH      ?= arm64
 PYTHON      ?= python3
 PORT        ?= 3000
 FUZZTIME    ?= 30s
+TEST_FUZZTIME ?= 3s
 BENCH_N     ?= 20
 
 .DEFAULT_GOAL := help
@@ -36,7 +37,8 @@ build: ## build every function in template.yaml to build/<LogicalId>/bootstrap (
 # ----------------------------------------------------------------- prerequisites
 .PHONY: prereqs
 prereqs: ## check the tools the local stack and tests need
-	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.25+ from https://go.dev/dl/"; exit 1; }
+	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.26+ from https://go.dev/dl/"; exit 1; }
+	@$(GO) version | awk '{split($$3,v,"."); sub("go","",v[1]); if (v[1] < 1 || (v[1] == 1 && v[2] < 26)) { print "Go 1.26+ is needed, found " $$3; exit 1 }}'
 	@command -v $(PYTHON) >/dev/null || { echo "python3 is missing: install Python 3.9+ (apt-get install python3 python3-pip)"; exit 1; }
 	@$(PYTHON) -c 'import moto, moto.server' 2>/dev/null || { echo 'moto is missing: pip install "moto[server]"'; exit 1; }
 	@command -v cfn-lint >/dev/null || { echo "cfn-lint is missing: pip install cfn-lint"; exit 1; }
@@ -58,8 +60,9 @@ lint: prereqs ## gofmt, go vet, cfn-lint
 	cfn-lint template.yaml
 
 .PHONY: test
-test: lint ## every test: unit, store (moto), end-to-end (local stack), fuzz seeds
+test: lint ## every test: unit, store (moto), end-to-end (local stack), then each fuzz target briefly
 	$(GO) test -count=1 -timeout 30m ./...
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
 
 .PHONY: fuzz
 fuzz: ## run every fuzz target for FUZZTIME each
@@ -69,8 +72,9 @@ fuzz: ## run every fuzz target for FUZZTIME each
 	  done; done
 
 .PHONY: bench
-bench: prereqs ## per-referral cost table through the local stack, plus Go benchmarks
-	$(GO) run ./infra/cmd/bench -n $(BENCH_N)
+bench: prereqs ## per-referral cost (BENCH_N journeys through the local stack), cold starts vs hello world, Go benchmarks
+	$(GO) test -run '^$$' -bench 'ReferralJourney' -benchtime $(BENCH_N)x -timeout 30m ./infra/e2e
+	$(GO) test -run '^$$' -bench 'ColdStart' -benchtime 1x -timeout 30m ./infra/e2e
 	$(GO) test -run '^$$' -bench . -benchmem ./shared/...
 
 .PHONY: clean
