@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/referflow/referflow/shared/apigw"
@@ -85,6 +86,9 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 	if sub.Gotcha != "" || fields["bot-field"] != "" {
 		// A bot filled the honeypot: answer like a success, store nothing.
 		log.Info("honeypot filled; nothing stored")
+		if resp, ok := h.thankYou(ctx, &req, mt, sub.Program); ok {
+			return resp, nil
+		}
 		id, _ := referral.NewID(h.Now(), h.Random)
 		token, _, _ := referral.NewStatusToken()
 		return apigw.JSON(http.StatusAccepted, Accepted{ReferralID: id, Status: string(referral.StatusReceived), StatusURL: "/referrals/" + id + "?token=" + token}), nil
@@ -165,7 +169,7 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 	accepted := Accepted{ReferralID: id, Status: string(referral.StatusReceived), StatusURL: "/referrals/" + id + "?token=" + url.QueryEscape(token)}
 	resp := apigw.JSON(http.StatusAccepted, accepted)
 	if apigw.PrefersHTML(&req) && mt == "application/x-www-form-urlencoded" && prog.ThankYouURL != "" {
-		resp = apigw.Response{StatusCode: http.StatusSeeOther, Headers: map[string]string{"location": prog.ThankYouURL, "cache-control": "no-store"}}
+		resp = seeOther(prog.ThankYouURL)
 	}
 	nr := store.NewReferral{Referral: r, Activity: store.Activity{
 		At: now, Type: "received", Actor: "intake",
@@ -197,6 +201,26 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 		log.Info("referral received; workflow started")
 	}
 	return resp, nil
+}
+
+// thankYou is the answer a browser posting the plain HTML form gets: 303 to
+// the program's thank-you page, when it has one.
+func (h *Handler) thankYou(ctx context.Context, req *apigw.Request, mediaType, programID string) (apigw.Response, bool) {
+	if mediaType != "application/x-www-form-urlencoded" || !apigw.PrefersHTML(req) {
+		return apigw.Response{}, false
+	}
+	if programID == "" {
+		programID = h.DefaultProgram
+	}
+	p, err := h.Store.CurrentProgram(ctx, strings.ToLower(strings.TrimSpace(programID)))
+	if err != nil || p.ThankYouURL == "" {
+		return apigw.Response{}, false
+	}
+	return seeOther(p.ThankYouURL), true
+}
+
+func seeOther(location string) apigw.Response {
+	return apigw.Response{StatusCode: http.StatusSeeOther, Headers: map[string]string{"location": location, "cache-control": "no-store"}}
 }
 
 func (h *Handler) start(ctx context.Context, id string) error {

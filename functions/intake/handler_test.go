@@ -614,3 +614,18 @@ func TestStoreFailuresAre503(t *testing.T) {
 		})
 	}
 }
+
+// A bot posting the HTML form as a browser gets the same 303 a person gets:
+// a different answer would tell it the honeypot was seen.
+func TestHoneypotLooksLikeAPersonToABrowser(t *testing.T) {
+	h, st, s := newHandler()
+	req := formReq("referrer_code=ann-42&referee_email=bob%40acme.io&referee_company=Acme&_gotcha=x",
+		"accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+	resp := call(t, h, req)
+	if resp.StatusCode != 303 || resp.Headers["location"] != "https://www.example.com/thanks" {
+		t.Fatalf("honeypot browser post = %d %v, want the thank-you redirect", resp.StatusCode, resp.Headers)
+	}
+	if len(st.created) != 0 || len(s.calls) != 0 {
+		t.Fatal("a bot's referral was stored or started")
+	}
+}

@@ -9,9 +9,10 @@ import (
 	"github.com/referflow/referflow/shared/referral"
 )
 
-// Store is what the reconciler reads.
+// Store is what the reconciler reads and writes.
 type Store interface {
 	ReferralsByStatus(ctx context.Context, status referral.Status, cutoff time.Time, limit int32) ([]string, error)
+	Requeue(ctx context.Context, id string, now time.Time) error
 }
 
 // Handler starts the workflow of every referral that was stored but whose
@@ -46,10 +47,16 @@ func (h *Handler) Handle(ctx context.Context) (Result, error) {
 		if err := h.Start(ctx, id); err != nil {
 			res.Failed++
 			log.Error("start workflow failed", "referral_id", id, "error", err)
-			continue
+		} else {
+			res.Started++
+			log.Info("workflow started by the reconciler (or it existed already)", "referral_id", id)
 		}
-		res.Started++
-		log.Info("workflow started by the reconciler", "referral_id", id)
+		// Behind every newer referral: one that stays "received" although
+		// its execution exists (it failed before Verify: the failed-executions
+		// alarm fires) is retried without starving the others.
+		if err := h.Store.Requeue(ctx, id, h.Now()); err != nil {
+			log.Error("requeue failed", "referral_id", id, "error", err)
+		}
 	}
 	return res, nil
 }

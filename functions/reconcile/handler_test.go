@@ -13,11 +13,17 @@ import (
 )
 
 type fakeStore struct {
-	ids    []string
-	err    error
-	status referral.Status
-	cutoff time.Time
-	limit  int32
+	ids      []string
+	err      error
+	status   referral.Status
+	cutoff   time.Time
+	limit    int32
+	requeued []string
+}
+
+func (f *fakeStore) Requeue(_ context.Context, id string, _ time.Time) error {
+	f.requeued = append(f.requeued, id)
+	return nil
 }
 
 func (f *fakeStore) ReferralsByStatus(_ context.Context, status referral.Status, cutoff time.Time, limit int32) ([]string, error) {
@@ -50,6 +56,11 @@ func TestReconcile(t *testing.T) {
 	}
 	if st.status != referral.StatusReceived || !st.cutoff.Equal(now.Add(-2*time.Minute)) || st.limit != 100 {
 		t.Fatalf("query %s %v %d", st.status, st.cutoff, st.limit)
+	}
+	// Every referral tried goes to the back of the queue, so one whose
+	// execution exists but failed before Verify cannot starve newer ones.
+	if !reflect.DeepEqual(st.requeued, []string{"ref_A", "ref_B", "ref_C"}) {
+		t.Fatalf("requeued %v", st.requeued)
 	}
 }
 

@@ -53,23 +53,6 @@ func (st *Store) Idempotency(ctx context.Context, k string, now time.Time) (*Ide
 	return &r, nil
 }
 
-// PutIdempotency stores an answer that wrote no referral (a rejection is
-// answered the same way again). It never overwrites.
-func (st *Store) PutIdempotency(ctx context.Context, r *IdempotencyRecord) error {
-	item, err := r.item()
-	if err != nil {
-		return err
-	}
-	_, err = st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &st.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")})
-	if conditionFailed(err) {
-		return ErrConflict
-	}
-	if err != nil {
-		return fmt.Errorf("store: put idempotency: %w", err)
-	}
-	return nil
-}
-
 func expired(item map[string]types.AttributeValue, now time.Time) bool {
 	v, ok := item[attrExpires].(*types.AttributeValueMemberN)
 	if !ok {

@@ -87,7 +87,11 @@ func (st *Store) CreateReferral(ctx context.Context, nr NewReferral) error {
 			return err
 		}
 		idemAt = len(tx)
-		tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: &st.table, Item: ii, ConditionExpression: notExists}})
+		// A record past its expiry is free again: TTL deletes it lazily.
+		tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: &st.table, Item: ii,
+			ConditionExpression:       aws.String("attribute_not_exists(PK) OR expires_at < :now"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":now": n(r.CreatedAt.Unix())},
+		}})
 	}
 	act, err := activityItem(r.ID, nr.Activity)
 	if err != nil {
@@ -331,6 +335,24 @@ func (st *Store) ReferralsByStatus(ctx context.Context, status referral.Status, 
 		}
 	}
 	return ids, nil
+}
+
+// Requeue moves a referral still in status received to the back of the
+// status index (as if it had been received now). It does nothing to a
+// referral that has moved on.
+func (st *Store) Requeue(ctx context.Context, id string, now time.Time) error {
+	_, gsk := statusIndex(referral.StatusReceived, now, id)
+	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &st.table, Key: referralKey(id),
+		UpdateExpression:          aws.String("SET GSI1SK = :gs"),
+		ConditionExpression:       aws.String("#st = :received"),
+		ExpressionAttributeNames:  map[string]string{"#st": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":gs": s(gsk), ":received": s(string(referral.StatusReceived))},
+	})
+	if err != nil && !conditionFailed(err) {
+		return fmt.Errorf("store: requeue: %w", err)
+	}
+	return nil
 }
 
 // ReferralsByEmail lists the ids of referrals whose referee has email,

@@ -367,3 +367,50 @@ func TestReviewDecisionIsRecordedOnce(t *testing.T) {
 		t.Fatalf("SetReviewWait = %+v", w)
 	}
 }
+
+// An Idempotency-Key past its 24 h is free again even before DynamoDB's TTL
+// has deleted the record (TTL deletion is lazy, up to days late).
+func TestExpiredIdempotencyKeyCanBeReused(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.New(t)
+	old := &store.IdempotencyRecord{Key: "k", RequestHash: "h1", Status: 202, Body: "first", ExpiresAt: t0.Add(24 * time.Hour)}
+	if err := st.CreateReferral(ctx, store.NewReferral{Referral: newReferral("ref_A", "a@a.example", ""), Idempotency: old}); err != nil {
+		t.Fatal(err)
+	}
+	later := t0.Add(30 * time.Hour)
+	r := newReferral("ref_B", "b@b.example", "")
+	r.CreatedAt, r.UpdatedAt = later, later
+	fresh := &store.IdempotencyRecord{Key: "k", RequestHash: "h2", Status: 202, Body: "second", ExpiresAt: later.Add(24 * time.Hour)}
+	if err := st.CreateReferral(ctx, store.NewReferral{Referral: r, Idempotency: fresh}); err != nil {
+		t.Fatalf("reusing an expired key: %v", err)
+	}
+	got, err := st.Idempotency(ctx, "k", later)
+	if err != nil || got.Body != "second" {
+		t.Fatalf("Idempotency = %+v, %v", got, err)
+	}
+}
+
+func TestRequeueMovesAStuckReferralBehindNewerOnes(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.New(t)
+	stuck := newReferral("ref_OLD", "old@a.example", "")
+	create(t, st, stuck)
+	newer := newReferral("ref_NEW", "new@b.example", "")
+	newer.CreatedAt = t0.Add(time.Minute)
+	create(t, st, newer)
+	if err := st.Requeue(ctx, "ref_OLD", t0.Add(10*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	ids, _ := st.ReferralsByStatus(ctx, referral.StatusReceived, t0.Add(time.Hour), 1)
+	if len(ids) != 1 || ids[0] != "ref_NEW" {
+		t.Fatalf("oldest first = %v, want ref_NEW ahead of the requeued ref_OLD", ids)
+	}
+	// A referral that moved on is left alone.
+	st.Transition(ctx, "ref_NEW", referral.StatusVerifying, t0, nil)
+	if err := st.Requeue(ctx, "ref_NEW", t0.Add(20*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if ids, _ := st.ReferralsByStatus(ctx, referral.StatusReceived, t0.Add(time.Hour), 10); len(ids) != 1 || ids[0] != "ref_OLD" {
+		t.Fatalf("received = %v", ids)
+	}
+}
