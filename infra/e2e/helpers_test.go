@@ -132,7 +132,21 @@ func (e *env) referTo(programID, code, email, companyName string) accepted {
 	if err := json.Unmarshal(b, &a); err != nil || a.ReferralID == "" {
 		e.t.Fatalf("202 body %s: %v", b, err)
 	}
+	// Invariant 5 for every referral a test makes: once the test is done
+	// (cleanups run before the stack's own, registered earlier, stops it),
+	// its execution history must hold none of the person's data.
+	e.t.Cleanup(func() {
+		if e.execExists(a.ReferralID) {
+			e.assertNoPersonalData(a.ReferralID, email, "Jane Doe", companyName, "555 0100")
+		}
+	})
 	return a
+}
+
+// execExists reports whether the referral's execution was started.
+func (e *env) execExists(id string) bool {
+	_, err := e.sfn.DescribeExecution(context.Background(), &sfn.DescribeExecutionInput{ExecutionArn: aws.String(e.executionARN(id))})
+	return err == nil
 }
 
 // view is GET /referrals/{id}.
