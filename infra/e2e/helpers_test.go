@@ -285,10 +285,16 @@ func hubspotStage(eventID, dealID int, stage string) []byte {
 	return b
 }
 
-// genericEvent sends a Standard Webhooks delivery.
+// genericEvent sends a Standard Webhooks deal.stage_changed delivery.
 func (e *env) genericEvent(id string, data map[string]any) (int, []byte) {
 	e.t.Helper()
-	body, _ := json.Marshal(map[string]any{"type": "deal.stage_changed", "data": data})
+	return e.genericTyped(id, "deal.stage_changed", data)
+}
+
+// genericTyped sends a Standard Webhooks delivery of any type.
+func (e *env) genericTyped(id, typ string, data map[string]any) (int, []byte) {
+	e.t.Helper()
+	body, _ := json.Marshal(map[string]any{"type": typ, "data": data})
 	ts := time.Now()
 	status, b, _ := e.post("/webhooks/generic", "application/json", body, map[string]string{
 		"webhook-id": id, "webhook-timestamp": fmt.Sprint(ts.Unix()),

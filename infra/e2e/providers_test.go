@@ -157,3 +157,43 @@ func TestGenericSignedWebhooksToPaidReward(t *testing.T) {
 		t.Errorf("a rejected event was recorded: %q", state)
 	}
 }
+
+// A refund after the sale was paid: the paid rewards are never changed, the
+// ledger gets one reversal per won reward (however often the refund is
+// reported), and the qualified bonus paid earlier stays.
+func TestRefundAfterPayoutReversesTheSaleInTheLedger(t *testing.T) {
+	t.Parallel()
+	e := start(t, nil)
+	name, email := company(t)
+	a := e.refer(email, name)
+	e.waitWaiting(a.ReferralID, "qualified")
+	if code, b := e.genericEvent("msg_won", map[string]any{"referral_id": a.ReferralID, "crm_record_id": "inv-1", "stage": "won"}); code != http.StatusOK {
+		t.Fatalf("won = %d %s", code, b)
+	}
+	e.waitStatus(a, "completed", 40*time.Second)
+	for _, id := range []string{"msg_refund", "msg_refund_again"} {
+		code, b := e.genericTyped(id, "deal.refunded", map[string]any{"crm_record_id": "inv-1"})
+		if code != http.StatusOK || !strings.Contains(string(b), `"refunded":1`) {
+			t.Fatalf("%s = %d %s", id, code, b)
+		}
+	}
+	var reversals, sum int64
+	for _, en := range e.ledgerEntries(a.ReferralID) {
+		sum += en.AmountMinor
+		if en.Type == "reversal" {
+			reversals++
+			if en.Milestone != "won" {
+				t.Errorf("reversed a %s reward", en.Milestone)
+			}
+		}
+	}
+	if reversals != 2 || sum != 10000 {
+		t.Fatalf("%d reversals, ledger sum %d; want 2 reversals leaving the 100.00 qualified bonus", reversals, sum)
+	}
+	_, v, _ := e.status(a)
+	for _, r := range v.Rewards {
+		if r.Status != "paid" {
+			t.Errorf("a paid reward changed: %+v", r)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/referflow/referflow/shared/ledger"
 	"maps"
 	"slices"
 	"sync"
@@ -29,6 +30,8 @@ type fakeStore struct {
 	activities map[string][]store.Activity
 	deals      []string // referral ids RecordDeal was called for, in order
 	putLinks   int
+	rewards    map[string][]ledger.Reward // referral id -> rewards
+	reversals  map[string]ledger.Entry    // reward id -> its reversal
 
 	// fail, when set, may fail a call: method name and its main argument.
 	fail func(method, arg string) error
@@ -43,7 +46,8 @@ type eventRec struct {
 
 func newFakeStore() *fakeStore {
 	return &fakeStore{events: map[string]*eventRec{}, links: map[string]string{}, emails: map[string][]string{},
-		referrals: map[string]*referral.Referral{}, programs: map[string]*program.Program{}, activities: map[string][]store.Activity{}}
+		referrals: map[string]*referral.Referral{}, programs: map[string]*program.Program{}, activities: map[string][]store.Activity{},
+		rewards: map[string][]ledger.Reward{}, reversals: map[string]ledger.Entry{}}
 }
 
 var _ Store = (*fakeStore)(nil)
@@ -290,3 +294,33 @@ func (f *fakeSFN) calls() int {
 }
 
 func str(p *string) string { return aws.ToString(p) }
+
+func (f *fakeStore) MilestoneRewards(_ context.Context, referralID, milestone string) ([]ledger.Reward, error) {
+	if err := f.check("MilestoneRewards", referralID); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []ledger.Reward
+	for _, r := range f.rewards[referralID] {
+		if r.Milestone == milestone {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// ReverseReward mirrors the store: only a paid reward, at most once.
+func (f *fakeStore) ReverseReward(_ context.Context, r ledger.Reward, e ledger.Entry, act store.Activity) (bool, error) {
+	if err := f.check("ReverseReward", r.ID); err != nil {
+		return false, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, done := f.reversals[r.ID]; done || r.Status != ledger.StatusPaid {
+		return false, nil
+	}
+	f.reversals[r.ID] = e
+	f.activities[r.ReferralID] = append(f.activities[r.ReferralID], act)
+	return true, nil
+}

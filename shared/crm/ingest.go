@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/referflow/referflow/shared/ledger"
 	"github.com/referflow/referflow/shared/program"
 	"github.com/referflow/referflow/shared/referral"
 	"github.com/referflow/referflow/shared/store"
@@ -25,6 +26,8 @@ type Store interface {
 	ProgramVersion(ctx context.Context, id string, v int) (*program.Program, error)
 	RecordDeal(ctx context.Context, id string, u store.DealUpdate, now time.Time) (*referral.Referral, error)
 	AddActivity(ctx context.Context, referralID string, acts ...store.Activity) error
+	MilestoneRewards(ctx context.Context, referralID, milestone string) ([]ledger.Reward, error)
+	ReverseReward(ctx context.Context, r ledger.Reward, e ledger.Entry, act store.Activity) (bool, error)
 }
 
 // Enricher fills in what an event lacks (pipeline, stage, linking hints)
@@ -36,7 +39,8 @@ type Enricher interface {
 // Outcomes of one event, as recorded and counted.
 const (
 	OutcomeMilestone = "milestone" // milestone(s) recorded
-	OutcomeLost      = "lost"      // deal lost / deleted / refunded recorded
+	OutcomeLost      = "lost"      // deal lost / deleted recorded
+	OutcomeRefunded  = "refunded"  // refund recorded; paid rewards reversed
 	OutcomeAmount    = "amount"    // deal amount recorded
 	OutcomeNoChange  = "no_change" // a stage the program does not map
 	OutcomeClosed    = "closed"    // the referral had ended already
@@ -147,6 +151,16 @@ func (in *Ingester) apply(ctx context.Context, ev *Event) (string, error) {
 	} else if after, err = in.Store.RecordDeal(ctx, id, u, now); err != nil {
 		return "", err
 	}
+	if ev.Kind == KindRefunded {
+		// Rewards still on hold are voided by the workflow (the deal is
+		// marked lost); paid ones are never changed: each gets a reversal.
+		n, err := in.reverse(ctx, r, p, now)
+		if err != nil {
+			return "", err
+		}
+		outcome = OutcomeRefunded
+		detail += fmt.Sprintf("; %d paid reward(s) reversed in the ledger", n)
+	}
 	resumed, err := workflow.Resume(ctx, in.SFN, after)
 	if err != nil {
 		return "", err
@@ -158,6 +172,43 @@ func (in *Ingester) apply(ctx context.Context, ev *Event) (string, error) {
 	}
 	log.Info("webhook event applied", "outcome", outcome, "milestones", u.Milestones, "lost", u.Lost, "resumed", resumed)
 	return outcome, in.Store.FinishEvent(ctx, ev.Provider, ev.ID, outcome, id, now)
+}
+
+// reverse writes a reversal ledger entry for every paid reward of the last
+// milestone the referral reached (the sale that was refunded); rewards of
+// earlier milestones stay. It returns how many were reversed by this call.
+func (in *Ingester) reverse(ctx context.Context, r *referral.Referral, p *program.Program, now time.Time) (int, error) {
+	last := ""
+	for _, m := range p.Milestones {
+		if r.Reached(m.Name) {
+			last = m.Name
+		}
+	}
+	if last == "" {
+		return 0, nil
+	}
+	rewards, err := in.Store.MilestoneRewards(ctx, r.ID, last)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, rw := range rewards {
+		if rw.Status != ledger.StatusPaid {
+			continue
+		}
+		e := ledger.ReversalEntry(rw, now)
+		act := store.Activity{At: now, Type: "reward", Actor: "webhook",
+			Detail: fmt.Sprintf("Reward %s reversed after a refund: -%s %s to the %s", rw.ID, ledger.FormatMinor(rw.AmountMinor, rw.Currency), rw.Currency, rw.Party),
+			Data:   map[string]string{"reward_id": rw.ID, "entry": string(ledger.EntryReversal)}}
+		ok, err := in.Store.ReverseReward(ctx, rw, e, act)
+		if err != nil {
+			return n, err
+		}
+		if ok {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // link finds the referral an event is about: a stored link for the CRM

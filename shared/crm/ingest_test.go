@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/referflow/referflow/shared/ledger"
 	"github.com/referflow/referflow/shared/program"
 	"github.com/referflow/referflow/shared/referral"
 	"github.com/referflow/referflow/shared/store"
@@ -349,14 +350,17 @@ func TestFirstLinkWins(t *testing.T) {
 
 func TestLostAndDeleted(t *testing.T) {
 	cases := []struct {
-		name   string
-		ev     Event
-		reason string
+		name    string
+		ev      Event
+		reason  string
+		outcome string
 	}{
-		{"lost stage", stage("E1", "D1", "default", "closedlost"), "lost"},
-		{"deleted", Event{Provider: "hubspot", ID: "E1", Kind: KindDeleted, RecordID: "D1"}, "deleted"},
-		{"refunded", Event{Provider: "hubspot", ID: "E1", Kind: KindRefunded, RecordID: "D1"}, "refunded"},
-		{"pipedrive lost status beats a milestone stage", Event{Provider: "pipedrive", ID: "E1", Kind: KindStageChanged, RecordID: "D1", Stage: "2", Status: StatusLost}, "lost"},
+		{"lost stage", stage("E1", "D1", "default", "closedlost"), "lost", OutcomeLost},
+		{"deleted", Event{Provider: "hubspot", ID: "E1", Kind: KindDeleted, RecordID: "D1"}, "deleted", OutcomeLost},
+		// A refund also ends the wait like a lost deal; it is counted apart
+		// because it may reverse rewards already paid.
+		{"refunded", Event{Provider: "hubspot", ID: "E1", Kind: KindRefunded, RecordID: "D1"}, "refunded", OutcomeRefunded},
+		{"pipedrive lost status beats a milestone stage", Event{Provider: "pipedrive", ID: "E1", Kind: KindStageChanged, RecordID: "D1", Stage: "2", Status: StatusLost}, "lost", OutcomeLost},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -364,7 +368,7 @@ func TestLostAndDeleted(t *testing.T) {
 			id := refID(1)
 			e.add(id, func(r *referral.Referral) { r.WaitMilestone, r.WaitToken = "qualified", "tok-q" })
 			e.st.links[c.ev.Provider+"#D1"] = id
-			wantOutcomes(t, e.ingest(t, c.ev), 1, map[string]int{OutcomeLost: 1})
+			wantOutcomes(t, e.ingest(t, c.ev), 1, map[string]int{c.outcome: 1})
 			if len(e.sfn.failures) != 1 || len(e.sfn.successes) != 0 {
 				t.Fatalf("callbacks: %d successes, %d failures", len(e.sfn.successes), len(e.sfn.failures))
 			}
@@ -731,5 +735,33 @@ func TestUpdateDetails(t *testing.T) {
 	}
 	if !slices.Equal(p.Implied(2), []int{0, 1, 2}) {
 		t.Fatal("program fixture does not imply earlier milestones")
+	}
+}
+
+// A refund after payout claws back the paid rewards of the last milestone
+// reached with reversal entries, once; earlier milestones' rewards stay.
+func TestRefundAfterPayoutWritesReversalsOnce(t *testing.T) {
+	e := newEnv(t, true)
+	id := refID(1)
+	e.add(id, func(r *referral.Referral) {
+		r.Status = referral.StatusCompleted
+		r.Milestones = map[string]time.Time{"qualified": t0, "won": t0}
+	})
+	e.st.links["hubspot#deal-9"] = id
+	paid := func(milestone, party string, amount int64) ledger.Reward {
+		return ledger.Reward{ID: ledger.RewardID(id, milestone, party), ReferralID: id, Milestone: milestone, Party: party, AmountMinor: amount, Currency: "USD", Status: ledger.StatusPaid}
+	}
+	e.st.rewards[id] = []ledger.Reward{paid("qualified", "referrer", 10000), paid("won", "referrer", 50000), paid("won", "referee", 100000)}
+	for _, evID := range []string{"r1", "r2"} {
+		sum := e.ingest(t, Event{Provider: "hubspot", ID: evID, Kind: KindRefunded, RecordID: "deal-9"})
+		wantOutcomes(t, sum, 1, map[string]int{OutcomeRefunded: 1})
+	}
+	if len(e.st.reversals) != 2 {
+		t.Fatalf("reversals = %v, want the two won rewards", e.st.reversals)
+	}
+	for _, en := range e.st.reversals {
+		if en.Milestone != "won" || en.AmountMinor >= 0 || en.Type != ledger.EntryReversal {
+			t.Fatalf("reversal %+v", en)
+		}
 	}
 }

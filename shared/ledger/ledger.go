@@ -149,3 +149,14 @@ func FormatMinor(minor int64, currency string) string {
 	}
 	return s
 }
+
+// ReversalEntry is the ledger entry that claws back paid reward r (a refund
+// after payout): the same amount, negative. The paid reward itself is never
+// changed; the reversal is written at most once per reward.
+func ReversalEntry(r Reward, now time.Time) Entry {
+	e := PayableEntry(r, now)
+	e.ID = r.ID + ":" + string(EntryReversal)
+	e.Type = EntryReversal
+	e.AmountMinor = -r.AmountMinor
+	return e
+}

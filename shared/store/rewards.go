@@ -157,3 +157,39 @@ func (st *Store) LedgerPeriod(ctx context.Context, period string) ([]ledger.Entr
 		in.ExclusiveStartKey = page.LastEvaluatedKey
 	}
 }
+
+// ReverseReward writes the reversal entry of a paid reward (a clawback) in
+// one transaction with a check that the reward is paid: at most one
+// reversal per reward, however often the refund is reported. It reports
+// reversed=false when the reward is not paid or was reversed already.
+func (st *Store) ReverseReward(ctx context.Context, r ledger.Reward, e ledger.Entry, act Activity) (reversed bool, err error) {
+	entry, err := attributevalue.MarshalMap(e)
+	if err != nil {
+		return false, fmt.Errorf("store: marshal entry: %w", err)
+	}
+	for k, v := range key("LEDGER#"+e.RewardID, "ENTRY#"+string(e.Type)) {
+		entry[k] = v
+	}
+	entry[attrGSI1PK], entry[attrGSI1SK] = s("LEDGER#"+e.Period), s(ts(e.CreatedAt)+"#"+e.ID)
+	actItem, err := activityItem(r.ReferralID, act)
+	if err != nil {
+		return false, err
+	}
+	_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{ConditionCheck: &types.ConditionCheck{
+			TableName: &st.table, Key: rewardKey(r.ReferralID, r.Milestone, r.Party),
+			ConditionExpression:       aws.String("#st = :paid"),
+			ExpressionAttributeNames:  map[string]string{"#st": "status"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":paid": s(string(ledger.StatusPaid))},
+		}},
+		{Put: &types.Put{TableName: &st.table, Item: entry, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		{Put: &types.Put{TableName: &st.table, Item: actItem}},
+	}})
+	if onlyConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: reverse reward: %w", err)
+	}
+	return true, nil
+}

@@ -414,3 +414,44 @@ func TestRequeueMovesAStuckReferralBehindNewerOnes(t *testing.T) {
 		t.Fatalf("received = %v", ids)
 	}
 }
+
+// A refund after payout never changes the paid reward: it adds one
+// reversal entry, once, and only for a reward that was paid.
+func TestReversalIsANewLedgerEntryWrittenOnce(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.New(t)
+	paid, held := reward("ref_A", "won", "referrer", 50000), reward("ref_A", "won", "referee", 100000)
+	if _, err := st.CreateRewardsReserved(ctx, "ref_A", "won", []ledger.Reward{paid, held}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := st.PayToLedger(ctx, paid, ledger.PayableEntry(paid, t0), store.Activity{At: t0}, t0); !ok || err != nil {
+		t.Fatalf("pay: %v %v", ok, err)
+	}
+	later := t0.Add(40 * 24 * time.Hour)
+	for i := 0; i < 3; i++ {
+		ok, err := st.ReverseReward(ctx, paid, ledger.ReversalEntry(paid, later), store.Activity{At: later, Type: "reward"})
+		if err != nil || ok != (i == 0) {
+			t.Fatalf("reverse #%d = %v, %v; want only the first to write", i, ok, err)
+		}
+	}
+	if ok, _ := st.ReverseReward(ctx, held, ledger.ReversalEntry(held, later), store.Activity{At: later}); ok {
+		t.Fatal("an unpaid reward was reversed")
+	}
+	entries, _ := st.LedgerEntries(ctx, paid.ID)
+	sum := int64(0)
+	for _, e := range entries {
+		sum += e.AmountMinor
+	}
+	if len(entries) != 2 || sum != 0 {
+		t.Fatalf("entries = %+v (sum %d), want payable + reversal summing to 0", entries, sum)
+	}
+	if dec, _ := st.LedgerPeriod(ctx, "2027-01"); len(dec) != 1 || dec[0].Type != ledger.EntryReversal {
+		t.Fatalf("the reversal belongs to the period it happened in: %+v", dec)
+	}
+	rs, _ := st.MilestoneRewards(ctx, "ref_A", "won")
+	for _, r := range rs {
+		if r.Party == "referrer" && r.Status != ledger.StatusPaid {
+			t.Fatalf("the paid reward changed to %s", r.Status)
+		}
+	}
+}
