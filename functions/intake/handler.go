@@ -18,6 +18,7 @@ import (
 	"github.com/referflow/referflow/shared/apigw"
 	"github.com/referflow/referflow/shared/eligibility"
 	"github.com/referflow/referflow/shared/logging"
+	"github.com/referflow/referflow/shared/metrics"
 	"github.com/referflow/referflow/shared/program"
 	"github.com/referflow/referflow/shared/referral"
 	"github.com/referflow/referflow/shared/store"
@@ -52,6 +53,8 @@ type Handler struct {
 	// StartExecution; after them the reconciler starts the workflow.
 	StartAttempts int
 	StartBackoff  time.Duration
+	// Metrics receives business metrics (nil discards them).
+	Metrics *metrics.Emitter
 }
 
 // Accepted is the 202 body.
@@ -193,6 +196,7 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 		return apigw.Unavailable(), nil
 	}
 	log = log.With("referral_id", id, "program", prog.ID)
+	h.Metrics.Count("ReferralsReceived", 1, "program", prog.ID)
 	// The referral is stored: from here on the answer is 2xx. Start the
 	// workflow now; if that keeps failing, the reconciler starts it.
 	if err := h.start(ctx, id); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/referflow/referflow/shared/logging"
+	"github.com/referflow/referflow/shared/metrics"
 	"github.com/referflow/referflow/shared/store"
 	"github.com/referflow/referflow/shared/workflow"
 )
@@ -37,6 +38,7 @@ func main() {
 		Log:            log,
 		StartAttempts:  3,
 		StartBackoff:   100 * time.Millisecond,
+		Metrics:        metrics.New(os.Stdout, "intake", time.Now),
 	}
 	lambda.Start(h.Handle)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/referflow/referflow/shared/ledger"
 	"github.com/referflow/referflow/shared/logging"
+	"github.com/referflow/referflow/shared/metrics"
 	"github.com/referflow/referflow/shared/program"
 	"github.com/referflow/referflow/shared/referral"
 	"github.com/referflow/referflow/shared/reward"
@@ -32,9 +33,10 @@ type Store interface {
 // period, pay them to the ledger exactly once, or void them when the deal
 // was lost meanwhile).
 type Handler struct {
-	Store Store
-	Now   func() time.Time
-	Log   *slog.Logger
+	Store   Store
+	Now     func() time.Time
+	Log     *slog.Logger
+	Metrics *metrics.Emitter // nil discards
 }
 
 // Handle runs one step; repeating it changes nothing.
@@ -169,6 +171,7 @@ func (h *Handler) pay(ctx context.Context, r *referral.Referral, milestone strin
 		}
 		if paid {
 			out.Paid++
+			h.Metrics.Count("RewardsPaid", 1, "program", rw.ProgramID, "party", rw.Party, "currency", rw.Currency)
 		}
 	}
 	log.Info("rewards paid", "paid", out.Paid)

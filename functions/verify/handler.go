@@ -9,6 +9,7 @@ import (
 
 	"github.com/referflow/referflow/shared/eligibility"
 	"github.com/referflow/referflow/shared/logging"
+	"github.com/referflow/referflow/shared/metrics"
 	"github.com/referflow/referflow/shared/program"
 	"github.com/referflow/referflow/shared/referral"
 	"github.com/referflow/referflow/shared/store"
@@ -27,9 +28,10 @@ type Store interface {
 
 // Handler is the "Verify referral" and "Record review deadline" steps.
 type Handler struct {
-	Store Store
-	Now   func() time.Time
-	Log   *slog.Logger
+	Store   Store
+	Now     func() time.Time
+	Log     *slog.Logger
+	Metrics *metrics.Emitter // nil discards
 }
 
 // Input is either the verify payload ({referral_id}) or the review-deadline
@@ -106,6 +108,7 @@ func (h *Handler) Handle(ctx context.Context, in Input) (workflow.VerifyOutput, 
 		return out, err
 	}
 	log.Info("verified", "outcome", d.Outcome, "reasons", codes)
+	h.Metrics.Count(map[eligibility.Outcome]string{eligibility.Approved: "ReferralsApproved", eligibility.Review: "ReferralsInReview", eligibility.Rejected: "ReferralsRejected"}[d.Outcome], 1, "program", r.ProgramID)
 	out.Outcome = string(d.Outcome)
 	return out, nil
 }

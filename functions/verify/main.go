@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/referflow/referflow/shared/logging"
+	"github.com/referflow/referflow/shared/metrics"
 	"github.com/referflow/referflow/shared/store"
 )
 
@@ -21,6 +22,7 @@ func main() {
 		log.Error("aws config", "error", err)
 		os.Exit(1)
 	}
-	h := &Handler{Store: store.New(dynamodb.NewFromConfig(cfg), os.Getenv("REFERFLOW_TABLE")), Now: time.Now, Log: log}
+	h := &Handler{Store: store.New(dynamodb.NewFromConfig(cfg), os.Getenv("REFERFLOW_TABLE")), Now: time.Now, Log: log,
+		Metrics: metrics.New(os.Stdout, "verify", time.Now)}
 	lambda.Start(h.Handle)
 }

@@ -81,6 +81,9 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 	sum, err := h.Ingest(ctx, events)
 	for outcome, n := range sum.Outcomes {
 		h.Metrics.Count("WebhookEvents", n, "provider", provider, "outcome", outcome)
+		if outcome == crm.OutcomeMilestone {
+			h.Metrics.Count("MilestonesReached", n, "provider", provider)
+		}
 	}
 	if err != nil {
 		log.Error("delivery not fully applied; asking the sender to retry", "error", err, "events", len(events))

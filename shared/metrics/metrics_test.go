@@ -1,0 +1,49 @@
+package metrics
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+// CloudWatch turns a log line into a metric only when the _aws block names
+// the namespace, the dimension set and a metric whose value is a top-level
+// member; otherwise the line is silently just a log line.
+func TestCountWritesOneEMFLine(t *testing.T) {
+	var buf bytes.Buffer
+	at := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	New(&buf, "webhook", func() time.Time { return at }).Count("WebhookEvents", 3, "provider", "hubspot", "outcome")
+	var line struct {
+		AWS struct {
+			Timestamp         int64
+			CloudWatchMetrics []struct {
+				Namespace  string
+				Dimensions [][]string
+				Metrics    []struct{ Name, Unit string }
+			}
+		} `json:"_aws"`
+		Service       string
+		WebhookEvents int
+		Provider      string `json:"provider"`
+	}
+	if bytes.Count(buf.Bytes(), []byte("\n")) != 1 {
+		t.Fatalf("want exactly one line, got %q", buf.String())
+	}
+	if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+		t.Fatal(err)
+	}
+	m := line.AWS.CloudWatchMetrics
+	if line.AWS.Timestamp != at.UnixMilli() || len(m) != 1 || m[0].Namespace != Namespace ||
+		len(m[0].Dimensions) != 1 || m[0].Dimensions[0][0] != "Service" || m[0].Metrics[0].Name != "WebhookEvents" || m[0].Metrics[0].Unit != "Count" {
+		t.Fatalf("_aws block = %+v", line.AWS)
+	}
+	if line.Service != "webhook" || line.WebhookEvents != 3 || line.Provider != "hubspot" {
+		t.Fatalf("members = %+v (an odd trailing key is dropped)", line)
+	}
+}
+
+func TestNilEmitterDiscards(t *testing.T) {
+	var e *Emitter
+	e.Count("X", 1) // must not panic
+}
