@@ -126,9 +126,9 @@ func (a *Adapter) Provider() string { return Name }
 // webhook-signature (space-separated "v1,<base64>" entries, any of which
 // may match any configured secret). Failures wrap crm.ErrUnauthorized.
 func (a *Adapter) Authenticate(r crm.Request) error {
-	id := header(r.Headers, HeaderID)
-	tsText := header(r.Headers, HeaderTimestamp)
-	sigs := header(r.Headers, HeaderSignature)
+	id := crm.Header(r.Headers, HeaderID)
+	tsText := crm.Header(r.Headers, HeaderTimestamp)
+	sigs := crm.Header(r.Headers, HeaderSignature)
 	switch {
 	case id == "":
 		return fmt.Errorf("%w: missing %s", crm.ErrUnauthorized, HeaderID)
@@ -213,7 +213,7 @@ type payload struct {
 // deal.refunded need one of those three; other types are KindIgnored.
 // Problems are *FieldError (wrapping crm.ErrMalformed).
 func (a *Adapter) Parse(r crm.Request) ([]crm.Event, error) {
-	id := header(r.Headers, HeaderID)
+	id := crm.Header(r.Headers, HeaderID)
 	if id == "" {
 		return nil, &FieldError{Field: HeaderID, Problem: "header is required"}
 	}
@@ -269,7 +269,7 @@ func (a *Adapter) Parse(r crm.Request) ([]crm.Event, error) {
 		return nil, &FieldError{Field: "data.status", Problem: "must be open, won or lost"}
 	}
 	if amount := idText(d.Amount); amount != "" {
-		m, err := money(amount, trim(d.Currency))
+		m, err := crm.ParseMoney(amount, trim(d.Currency))
 		if err != nil {
 			return nil, &FieldError{Field: "data.amount", Problem: "is not a decimal amount"}
 		}

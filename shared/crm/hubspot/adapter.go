@@ -101,17 +101,17 @@ func (a *Adapter) Provider() string { return Name }
 // RequireV3 is set. Any configured secret may match. Failures wrap
 // crm.ErrUnauthorized.
 func (a *Adapter) Authenticate(r crm.Request) error {
-	if sig := header(r.Headers, HeaderSignatureV3); sig != "" {
+	if sig := crm.Header(r.Headers, HeaderSignatureV3); sig != "" {
 		return a.verifyV3(r, sig)
 	}
 	if a.v3Only {
 		return fmt.Errorf("%w: missing %s", crm.ErrUnauthorized, HeaderSignatureV3)
 	}
-	sig := header(r.Headers, HeaderSignature)
+	sig := crm.Header(r.Headers, HeaderSignature)
 	if sig == "" {
 		return fmt.Errorf("%w: missing %s", crm.ErrUnauthorized, HeaderSignature)
 	}
-	version := strings.ToLower(header(r.Headers, HeaderSignatureVersion))
+	version := strings.ToLower(crm.Header(r.Headers, HeaderSignatureVersion))
 	var ok bool
 	switch version {
 	case "v1", "":
@@ -151,7 +151,7 @@ func sha256v2(secret []byte, method, uri string, body []byte) []byte {
 }
 
 func (a *Adapter) verifyV3(r crm.Request, sig string) error {
-	tsText := header(r.Headers, HeaderTimestamp)
+	tsText := crm.Header(r.Headers, HeaderTimestamp)
 	if tsText == "" {
 		return fmt.Errorf("%w: missing %s", crm.ErrUnauthorized, HeaderTimestamp)
 	}
@@ -305,7 +305,7 @@ func (a *Adapter) toEvent(w *webhookEvent) crm.Event {
 		case "pipeline":
 			ev.Kind, ev.Pipeline = crm.KindStageChanged, value
 		case "amount":
-			m, err := money(value, "")
+			m, err := crm.ParseMoney(value, "")
 			if err != nil {
 				return ev // unreadable amount: ignored, still with its ID
 			}
@@ -364,7 +364,7 @@ func (a *Adapter) parseWorkflow(body []byte) (crm.Event, error) {
 	ev.Pipeline, _ = get("pipeline")
 	amount, _ := get("amount")
 	currency, _ := get("deal_currency_code")
-	m, err := money(amount, currency)
+	m, err := crm.ParseMoney(amount, currency)
 	if err != nil {
 		return crm.Event{}, fmt.Errorf("%w: amount: %q is not a decimal amount", crm.ErrMalformed, amount)
 	}

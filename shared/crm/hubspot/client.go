@@ -134,7 +134,7 @@ func (c *Client) Deal(ctx context.Context, dealID string) (Deal, error) {
 		return ""
 	}
 	d := Deal{ID: dealID, Pipeline: prop("pipeline"), Stage: prop("dealstage"), ReferralID: prop(c.referral)}
-	m, err := money(prop("amount"), prop("deal_currency_code"))
+	m, err := crm.ParseMoney(prop("amount"), prop("deal_currency_code"))
 	if err != nil {
 		return Deal{}, fmt.Errorf("hubspot: deal %s: amount %q: %w", dealID, prop("amount"), err)
 	}
@@ -249,7 +249,7 @@ func Enrich(ctx context.Context, c *Client, ev *crm.Event) error {
 		// Webhook amounts carry no currency and were scaled to 2 decimals;
 		// the deal says which currency, so rescale to its minor unit.
 		m := *ev.Amount
-		m.Minor = rescale(m.Minor, 2, currencyExponent(d.Amount.Currency))
+		m.Minor = rescale(m.Minor, 2, crm.CurrencyExponent(d.Amount.Currency))
 		m.Currency = d.Amount.Currency
 		ev.Amount = &m
 	}

@@ -189,48 +189,6 @@ func TestParseMalformed(t *testing.T) {
 	}
 }
 
-func TestMoney(t *testing.T) {
-	tests := []struct {
-		amount, currency string
-		want             *crm.Money
-		wantErr          bool
-	}{
-		{"12500.50", "", &crm.Money{Minor: 1250050}, false},
-		{"12500.5", "usd", &crm.Money{Minor: 1250050, Currency: "USD"}, false},
-		{"0.1", "", &crm.Money{Minor: 10}, false},
-		{"0.29", "", &crm.Money{Minor: 29}, false}, // 0.29*100 is 28.999... in float64
-		{"1.005", "", &crm.Money{Minor: 101}, false},
-		{"-1.005", "", &crm.Money{Minor: -101}, false},
-		{"1.004", "", &crm.Money{Minor: 100}, false},
-		{"120000.0", "", &crm.Money{Minor: 12000000}, false},
-		{"1.5E+3", "", &crm.Money{Minor: 150000}, false},
-		{"1e-2", "", &crm.Money{Minor: 1}, false},
-		{"1234", "JPY", &crm.Money{Minor: 1234, Currency: "JPY"}, false},
-		{"1.2345", "KWD", &crm.Money{Minor: 1235, Currency: "KWD"}, false},
-		{".5", "", &crm.Money{Minor: 50}, false},
-		{"5.", "", &crm.Money{Minor: 500}, false},
-		{"", "", nil, false},
-		{"92233720368547758.07", "", &crm.Money{Minor: 9223372036854775807}, false},
-		{"92233720368547758.08", "", nil, true},
-		{"1e40", "", nil, true},
-		{"1e999", "", nil, true},
-		{"12,50", "", nil, true},
-		{"abc", "", nil, true},
-		{"-", "", nil, true},
-		{".", "", nil, true},
-		{"1e", "", nil, true},
-		{"1.2.3", "", nil, true},
-		{"NaN", "", nil, true},
-		{strings.Repeat("9", 41), "", nil, true},
-	}
-	for _, tt := range tests {
-		got, err := money(tt.amount, tt.currency)
-		if (err != nil) != tt.wantErr || !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("money(%q, %q) = %+v, %v; want %+v, err %v", tt.amount, tt.currency, got, err, tt.want, tt.wantErr)
-		}
-	}
-}
-
 func TestRescale(t *testing.T) {
 	tests := []struct {
 		v        int64

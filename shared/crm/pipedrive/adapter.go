@@ -86,7 +86,7 @@ func BasicAuth(user, password string) string {
 // configured credential, comparing user and password in constant time.
 // Failures wrap crm.ErrUnauthorized.
 func (a *Adapter) Authenticate(r crm.Request) error {
-	h := header(r.Headers, "Authorization")
+	h := crm.Header(r.Headers, "Authorization")
 	if h == "" {
 		return fmt.Errorf("%w: missing Authorization header", crm.ErrUnauthorized)
 	}
@@ -232,7 +232,7 @@ func (a *Adapter) Parse(r crm.Request) ([]crm.Event, error) {
 		ev.Status = crm.StatusLost
 	}
 	if value := scalar(d.Value); value != "" && value != "null" {
-		m, err := money(value, d.Currency)
+		m, err := crm.ParseMoney(value, d.Currency)
 		if err != nil {
 			return nil, fmt.Errorf("%w: data.value: %q is not an amount", crm.ErrMalformed, value)
 		}

@@ -320,7 +320,7 @@ func (a *Adapter) event(n *notification, body []byte, index int) crm.Event {
 	if typ != "Opportunity" || ev.RecordID == "" || n.ID == "" {
 		return ev
 	}
-	m, err := money(fields["Amount"], fields[a.currency])
+	m, err := crm.ParseMoney(fields["Amount"], fields[a.currency])
 	if err != nil {
 		return ev // an unreadable amount: the notification is ignored
 	}

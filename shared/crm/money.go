@@ -1,46 +1,40 @@
-package generic
+package crm
 
 import (
 	"errors"
 	"math/big"
 	"strings"
-
-	"github.com/referflow/referflow/shared/crm"
 )
 
-// This file is duplicated in each adapter package (hubspot, salesforce,
-// pipedrive, generic) because the adapters may not share code outside
-// package crm; keep the copies identical.
-
-var errAmount = errors.New("invalid amount")
+var ErrAmount = errors.New("crm: invalid amount")
 
 // maxAmountLen bounds the textual amounts accepted, so that no input can make
 // the decimal arithmetic below expensive.
 const maxAmountLen = 40
 
-// money converts a decimal amount as a CRM sends it ("12500.50", "120000.0",
+// ParseMoney converts a decimal amount as a CRM sends it ("12500.50", "120000.0",
 // "1.5E+3", "-3") into exact minor units of currency. No floating point is
 // involved: "12500.50" EUR is 1250050. Digits beyond the currency's minor unit
 // are rounded half away from zero. An empty amount is (nil, nil).
-func money(amount, currency string) (*crm.Money, error) {
+func ParseMoney(amount, currency string) (*Money, error) {
 	amount = strings.TrimSpace(amount)
 	if amount == "" {
 		return nil, nil
 	}
 	cur := strings.ToUpper(strings.TrimSpace(currency))
-	minor, err := parseMinor(amount, currencyExponent(cur))
+	minor, err := ParseMinor(amount, CurrencyExponent(cur))
 	if err != nil {
 		return nil, err
 	}
-	return &crm.Money{Minor: minor, Currency: cur}, nil
+	return &Money{Minor: minor, Currency: cur}, nil
 }
 
-// parseMinor parses a decimal string (optional sign, digits, optional
+// ParseMinor parses a decimal string (optional sign, digits, optional
 // fraction, optional exponent) and returns it scaled by 10^exp, rounded half
 // away from zero. It fails on anything else or when the result overflows int64.
-func parseMinor(s string, exp int) (int64, error) {
+func ParseMinor(s string, exp int) (int64, error) {
 	if len(s) == 0 || len(s) > maxAmountLen {
-		return 0, errAmount
+		return 0, ErrAmount
 	}
 	i := 0
 	neg := false
@@ -69,12 +63,12 @@ scan:
 		}
 	}
 	if digits == 0 {
-		return 0, errAmount
+		return 0, ErrAmount
 	}
 	e := 0
 	if i < len(s) {
 		if s[i] != 'e' && s[i] != 'E' {
-			return 0, errAmount
+			return 0, ErrAmount
 		}
 		i++
 		eneg := false
@@ -83,16 +77,16 @@ scan:
 			i++
 		}
 		if i == len(s) {
-			return 0, errAmount
+			return 0, ErrAmount
 		}
 		for ; i < len(s); i++ {
 			c := s[i]
 			if c < '0' || c > '9' {
-				return 0, errAmount
+				return 0, ErrAmount
 			}
 			e = e*10 + int(c-'0')
 			if e > 40 {
-				return 0, errAmount
+				return 0, ErrAmount
 			}
 		}
 		if eneg {
@@ -101,7 +95,7 @@ scan:
 	}
 	m, ok := new(big.Int).SetString(mant.String(), 10)
 	if !ok {
-		return 0, errAmount
+		return 0, ErrAmount
 	}
 	shift := exp + e - frac
 	ten := big.NewInt(10)
@@ -119,14 +113,14 @@ scan:
 		m.Neg(m)
 	}
 	if !m.IsInt64() {
-		return 0, errAmount
+		return 0, ErrAmount
 	}
 	return m.Int64(), nil
 }
 
-// currencyExponent is the number of minor-unit digits of an ISO 4217
+// CurrencyExponent is the number of minor-unit digits of an ISO 4217
 // currency: 2 unless listed, and 2 when the currency is unknown.
-func currencyExponent(cur string) int {
+func CurrencyExponent(cur string) int {
 	switch cur {
 	case "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG",
 		"RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF":

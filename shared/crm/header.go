@@ -1,14 +1,14 @@
-package generic
+package crm
 
 import (
 	"net/http"
 	"strings"
 )
 
-// headerValues returns every value of the named header. It accepts maps built
+// HeaderValues returns every value of the named header. It accepts maps built
 // with canonical keys (net/http) as well as raw lower-case keys (API Gateway
 // events), so the adapter does not depend on how the handler filled Headers.
-func headerValues(h http.Header, name string) []string {
+func HeaderValues(h http.Header, name string) []string {
 	if v := h.Values(name); len(v) > 0 {
 		return v
 	}
@@ -21,9 +21,9 @@ func headerValues(h http.Header, name string) []string {
 	return out
 }
 
-// header returns the first non-empty value of the named header, trimmed.
-func header(h http.Header, name string) string {
-	for _, v := range headerValues(h, name) {
+// Header returns the first non-empty value of the named header, trimmed.
+func Header(h http.Header, name string) string {
+	for _, v := range HeaderValues(h, name) {
 		if v = strings.TrimSpace(v); v != "" {
 			return v
 		}
