@@ -48,4 +48,3 @@ func TestParseMoney(t *testing.T) {
 		}
 	}
 }
-
