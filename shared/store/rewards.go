@@ -82,15 +82,7 @@ func (st *Store) SetRewardStatus(ctx context.Context, r ledger.Reward, from []le
 // reward that was payable. It reports paid=false when the reward was no
 // longer payable (paid already, or voided) — a repeat changes nothing.
 func (st *Store) PayToLedger(ctx context.Context, r ledger.Reward, e ledger.Entry, act Activity, now time.Time) (paid bool, err error) {
-	entry, err := attributevalue.MarshalMap(e)
-	if err != nil {
-		return false, fmt.Errorf("store: marshal entry: %w", err)
-	}
-	for k, v := range key("LEDGER#"+e.RewardID, "ENTRY#"+string(e.Type)) {
-		entry[k] = v
-	}
-	entry[attrGSI1PK], entry[attrGSI1SK] = s("LEDGER#"+e.Period), s(ts(e.CreatedAt)+"#"+e.ID)
-	actItem, err := activityItem(r.ReferralID, act)
+	entry, actItem, err := entryItems(r, e, act)
 	if err != nil {
 		return false, err
 	}
@@ -163,15 +155,7 @@ func (st *Store) LedgerPeriod(ctx context.Context, period string) ([]ledger.Entr
 // reversal per reward, however often the refund is reported. It reports
 // reversed=false when the reward is not paid or was reversed already.
 func (st *Store) ReverseReward(ctx context.Context, r ledger.Reward, e ledger.Entry, act Activity) (reversed bool, err error) {
-	entry, err := attributevalue.MarshalMap(e)
-	if err != nil {
-		return false, fmt.Errorf("store: marshal entry: %w", err)
-	}
-	for k, v := range key("LEDGER#"+e.RewardID, "ENTRY#"+string(e.Type)) {
-		entry[k] = v
-	}
-	entry[attrGSI1PK], entry[attrGSI1SK] = s("LEDGER#"+e.Period), s(ts(e.CreatedAt)+"#"+e.ID)
-	actItem, err := activityItem(r.ReferralID, act)
+	entry, actItem, err := entryItems(r, e, act)
 	if err != nil {
 		return false, err
 	}
@@ -192,4 +176,19 @@ func (st *Store) ReverseReward(ctx context.Context, r ledger.Reward, e ledger.En
 		return false, fmt.Errorf("store: reverse reward: %w", err)
 	}
 	return true, nil
+}
+
+// entryItems are the items of a ledger entry (listed by period in GSI1) and
+// of the activity line written with it.
+func entryItems(r ledger.Reward, e ledger.Entry, act Activity) (entry, activity map[string]types.AttributeValue, err error) {
+	entry, err = attributevalue.MarshalMap(e)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: marshal entry: %w", err)
+	}
+	for k, v := range key("LEDGER#"+e.RewardID, "ENTRY#"+string(e.Type)) {
+		entry[k] = v
+	}
+	entry[attrGSI1PK], entry[attrGSI1SK] = s("LEDGER#"+e.Period), s(ts(e.CreatedAt)+"#"+e.ID)
+	activity, err = activityItem(r.ReferralID, act)
+	return entry, activity, err
 }
