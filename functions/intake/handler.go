@@ -135,6 +135,11 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 		log.Error("read program failed", "error", err)
 		return apigw.Unavailable(), nil
 	}
+	if origin := apigw.Header(&req, "origin"); origin != "" && !siteAllowed(prog.SiteOrigins, origin) {
+		// The gateway's CORS lists every program's sites; a program takes
+		// browser posts only from its own.
+		return apigw.Error(http.StatusForbidden, "origin_not_allowed", "this program accepts referrals from its own sites only", nil), nil
+	}
 	ref, err := h.Store.Referrer(ctx, prog.ID, sub.ReferrerCode)
 	if errors.Is(err, store.ErrNotFound) {
 		return apigw.Error(http.StatusBadRequest, "unknown_referrer", "the referral code is not known in this program", map[string]string{"referrer_code": "is not a known referral code"}), nil
@@ -269,6 +274,20 @@ func (h *Handler) replay(ctx context.Context, key, reqHash string) (apigw.Respon
 		resp.Headers["location"] = rec.Location
 	}
 	return resp, true, nil
+}
+
+// siteAllowed reports whether a browser origin may post to a program: any
+// origin when the program lists none, else one of its site origins.
+func siteAllowed(sites []string, origin string) bool {
+	if len(sites) == 0 {
+		return true
+	}
+	for _, s := range sites {
+		if strings.EqualFold(strings.TrimSuffix(s, "/"), strings.TrimSuffix(origin, "/")) {
+			return true
+		}
+	}
+	return false
 }
 
 // companyDomain is the referee's company domain: the one given, or the

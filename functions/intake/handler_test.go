@@ -629,3 +629,48 @@ func TestHoneypotLooksLikeAPersonToABrowser(t *testing.T) {
 		t.Fatal("a bot's referral was stored or started")
 	}
 }
+
+// The gateway's CORS lists every program's sites; each program accepts
+// browser posts only from its own (calls without an Origin, from servers,
+// are not browsers and pass).
+func TestProgramSiteOrigins(t *testing.T) {
+	body := `{"referrer_code":"ann-42","referee_email":"bob@acme.io","referee_company":"Acme"}`
+	cases := []struct {
+		name, origin string
+		status       int
+	}{
+		{"listed site", "https://www.example.com", 202},
+		{"listed site, other case", "HTTPS://WWW.EXAMPLE.COM", 202},
+		{"another program's site", "https://partner-portal.example", 403},
+		{"no origin (server to server)", "", 202},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h, st, _ := newHandler()
+			st.programs["partners"].SiteOrigins = []string{"https://www.example.com"}
+			req := jsonReq(body)
+			if c.origin != "" {
+				req.Headers["origin"] = c.origin
+			}
+			resp := call(t, h, req)
+			if resp.StatusCode != c.status {
+				t.Fatalf("status %d %s, want %d", resp.StatusCode, resp.Body, c.status)
+			}
+			if c.status == 403 {
+				if e := errorOf(t, resp); e.Code != "origin_not_allowed" {
+					t.Fatalf("code %q", e.Code)
+				}
+				if len(st.created) != 0 {
+					t.Fatal("a refused post was stored")
+				}
+			}
+		})
+	}
+	// A program without site_origins accepts any origin the gateway let through.
+	h, _, _ := newHandler()
+	req := jsonReq(body)
+	req.Headers["origin"] = "https://anywhere.example"
+	if resp := call(t, h, req); resp.StatusCode != 202 {
+		t.Fatalf("no site_origins: %d %s", resp.StatusCode, resp.Body)
+	}
+}

@@ -308,6 +308,22 @@ func TestBadInputGetsClearErrorsAndLeavesNothing(t *testing.T) {
 			t.Errorf("%s: the error does not name field %s: %s", tc.name, tc.field, b)
 		}
 	}
+	// A browser post from a site the program does not list: refused.
+	valid := []byte(`{"referrer_code":"DEMO","referee_email":"` + email + `","referee_company":"` + name + `"}`)
+	code, b, _ := e.post("/referrals", "application/json", valid, map[string]string{"Origin": "https://not-our-site.example"})
+	if code != http.StatusForbidden || !strings.Contains(string(b), "origin_not_allowed") {
+		t.Errorf("foreign origin = %d %s, want 403 origin_not_allowed", code, b)
+	}
+	// The program's own site gets the CORS header from the gateway.
+	req, _ := http.NewRequest(http.MethodOptions, e.api+"/referrals", nil)
+	req.Header.Set("Origin", "https://www.example.com")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	req.Header.Set("Access-Control-Request-Headers", "content-type")
+	if resp, err := e.http.Do(req); err != nil || resp.Header.Get("Access-Control-Allow-Origin") != "https://www.example.com" {
+		t.Errorf("preflight from the program's site: %v %v", err, resp)
+	} else {
+		resp.Body.Close()
+	}
 	// Webhook bodies: signed but malformed, and oversized.
 	if code, b := e.hubspot([]byte(`{"not":"a deal"`)); code != http.StatusBadRequest || !strings.Contains(string(b), "invalid_payload") {
 		t.Errorf("malformed webhook = %d %s", code, b)
