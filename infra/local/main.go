@@ -65,6 +65,10 @@ func run() error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	// Say what is missing before minutes of building.
+	if _, err := moto.Python(ctx); err != nil {
+		return err
+	}
 	cfg := stack.Config{
 		Template: *template,
 		RepoRoot: root,
