@@ -30,6 +30,9 @@ type invocation struct {
 	payload    []byte
 	referralID string
 	dispatched chan struct{} // closed when the runtime took the invocation
+	// onDispatch runs just before the event is handed to the runtime, so
+	// the meter knows the invocation before the function's first AWS call.
+	onDispatch func()
 	dispatchAt time.Time
 	deadline   time.Time
 	result     chan Result // buffered 1
@@ -210,6 +213,17 @@ func (i *instance) run(payload []byte) Result {
 	i.usedOnce = true
 	i.cur = inv
 	i.mu.Unlock()
+	if m := i.pool.opts.Meter; m != nil {
+		inv.onDispatch = func() {
+			var initDur time.Duration
+			if cold {
+				i.mu.Lock()
+				initDur = i.initDur
+				i.mu.Unlock()
+			}
+			m.InvokeStart(fn.LogicalID, inv.id, inv.referralID, cold, initDur)
+		}
+	}
 	defer func() {
 		i.mu.Lock()
 		i.cur = nil
@@ -240,9 +254,6 @@ func (i *instance) run(payload []byte) Result {
 		base.InitDuration = i.initDur
 	}
 	i.mu.Unlock()
-	if i.pool.opts.Meter != nil {
-		i.pool.opts.Meter.InvokeStart(fn.LogicalID, inv.id, inv.referralID, cold, base.InitDuration)
-	}
 	i.logf("START RequestId: %s Version: $LATEST", inv.id)
 	timer := time.NewTimer(time.Until(inv.deadline))
 	defer timer.Stop()
@@ -381,6 +392,9 @@ func (i *instance) serveNext(w http.ResponseWriter, r *http.Request) {
 	h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(inv.deadline.UnixMilli(), 10))
 	h.Set("Lambda-Runtime-Invoked-Function-Arn", fn.ARN)
 	h.Set("Lambda-Runtime-Trace-Id", traceID())
+	if inv.onDispatch != nil {
+		inv.onDispatch()
+	}
 	close(inv.dispatched)
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(inv.payload)
