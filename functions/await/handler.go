@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -15,6 +16,7 @@ import (
 type Store interface {
 	SetWait(ctx context.Context, id, milestone, token string, now time.Time) (*referral.Referral, error)
 	SetReviewWait(ctx context.Context, id, token string, now time.Time) (*referral.Referral, error)
+	StartWait(ctx context.Context, id, milestone string, now time.Time) (time.Time, error)
 }
 
 // Handler is the callback step of "Wait for milestone" and "Wait for manual
@@ -26,6 +28,10 @@ type Handler struct {
 	SFN   workflow.SFN
 	Now   func() time.Time
 	Log   *slog.Logger
+	// ExecutionBudget is how long one execution may run (Step Functions
+	// Standard: one year); Slack is kept free for the steps after a wait.
+	ExecutionBudget time.Duration
+	Slack           time.Duration
 }
 
 // Input is the callback payload.
@@ -34,6 +40,74 @@ type Input struct {
 	Kind       string `json:"kind"` // "milestone" or "review"
 	Milestone  string `json:"milestone"`
 	TaskToken  string `json:"task_token"`
+}
+
+// Invoke is the function's entry point: "Plan the wait" sends kind "plan",
+// the callback tasks send kind "milestone" or "review".
+func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, error) {
+	var kind struct {
+		Kind string `json:"kind"`
+	}
+	if err := json.Unmarshal(payload, &kind); err != nil {
+		return nil, fmt.Errorf("await: payload: %w", err)
+	}
+	if kind.Kind == "plan" {
+		var in PlanInput
+		if err := json.Unmarshal(payload, &in); err != nil {
+			return nil, fmt.Errorf("await: plan payload: %w", err)
+		}
+		return h.Plan(ctx, in)
+	}
+	var in Input
+	if err := json.Unmarshal(payload, &in); err != nil {
+		return nil, fmt.Errorf("await: payload: %w", err)
+	}
+	return h.Handle(ctx, in)
+}
+
+// PlanInput is what "Plan the wait" sends: ids and seconds only.
+type PlanInput struct {
+	ReferralID         string `json:"referral_id"`
+	Milestone          string `json:"milestone"`
+	DeadlineSeconds    int64  `json:"deadline_seconds"`
+	HoldSeconds        int64  `json:"hold_seconds"`
+	ExecutionStartedAt string `json:"execution_started_at"` // $$.Execution.StartTime
+}
+
+// Plan is how long the coming wait may last in this execution.
+type Plan struct {
+	WaitSeconds int64 `json:"wait_seconds"`
+	// Continues: the wait ends because this execution's time is up, not
+	// because the deadline passed; the referral goes on in a new execution.
+	Continues bool `json:"continues"`
+}
+
+// Plan decides the coming wait. A milestone's deadline runs from the first
+// time any execution of the referral began waiting for it; an execution
+// lasts at most ExecutionBudget, and the wait leaves room for the holding
+// period and Slack after it. When the deadline lies beyond what this
+// execution can wait, it waits what fits and continues in a new execution.
+func (h *Handler) Plan(ctx context.Context, in PlanInput) (Plan, error) {
+	started, err := time.Parse(time.RFC3339Nano, in.ExecutionStartedAt)
+	if err != nil {
+		return Plan{}, fmt.Errorf("await: plan: execution_started_at %q: %w", in.ExecutionStartedAt, err)
+	}
+	now := h.Now()
+	first, err := h.Store.StartWait(ctx, in.ReferralID, in.Milestone, now)
+	if err != nil {
+		return Plan{}, err
+	}
+	deadlineLeft := int64(first.Add(time.Duration(in.DeadlineSeconds) * time.Second).Sub(now).Seconds())
+	budgetLeft := int64(started.Add(h.ExecutionBudget).Sub(now).Seconds()) - in.HoldSeconds - int64(h.Slack.Seconds())
+	p := Plan{WaitSeconds: deadlineLeft}
+	if deadlineLeft > budgetLeft {
+		p = Plan{WaitSeconds: budgetLeft, Continues: true}
+	}
+	// TimeoutSeconds must be positive: a spent wait times out at once.
+	p.WaitSeconds = max(p.WaitSeconds, 1)
+	logging.From(ctx, h.Log).Info("wait planned", "referral_id", in.ReferralID, "milestone", in.Milestone,
+		"wait_seconds", p.WaitSeconds, "continues", p.Continues, "wait_started", first)
+	return p, nil
 }
 
 // Handle stores the token and resumes if already satisfied.

@@ -45,6 +45,10 @@ func (f *fakeStore) SetReviewWait(_ context.Context, id, token string, now time.
 	return &c, nil
 }
 
+func (f *fakeStore) StartWait(_ context.Context, id, milestone string, now time.Time) (time.Time, error) {
+	return now, f.err
+}
+
 type fakeSFN struct {
 	err       error
 	successes []*sfn.SendTaskSuccessInput

@@ -4,6 +4,7 @@ package main
 import (
 	"context"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -26,6 +27,16 @@ func main() {
 		Store: store.New(dynamodb.NewFromConfig(cfg), os.Getenv("REFERFLOW_TABLE")),
 		SFN:   sfn.NewFromConfig(cfg),
 		Now:   time.Now, Log: log,
+		ExecutionBudget: envSeconds("REFERFLOW_EXECUTION_BUDGET_SECONDS", 365*24*time.Hour),
+		Slack:           envSeconds("REFERFLOW_EXECUTION_SLACK_SECONDS", 24*time.Hour),
 	}
-	lambda.Start(h.Handle)
+	lambda.Start(h.Invoke)
+}
+
+// envSeconds reads a duration in seconds from the environment.
+func envSeconds(name string, def time.Duration) time.Duration {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return time.Duration(n) * time.Second
+	}
+	return def
 }

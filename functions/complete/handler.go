@@ -27,6 +27,9 @@ type Handler struct {
 	Store Store
 	Now   func() time.Time
 	Log   *slog.Logger
+	// Continue starts the execution named name for a referral whose
+	// current execution ran out of time.
+	Continue func(ctx context.Context, referralID, name string) error
 }
 
 var outcomes = map[string]referral.Status{
@@ -46,6 +49,9 @@ var details = map[string]string{
 // Handle closes the referral; repeating it changes nothing.
 func (h *Handler) Handle(ctx context.Context, in workflow.CompleteInput) (map[string]any, error) {
 	log := logging.From(ctx, h.Log).With("referral_id", in.ReferralID, "outcome", in.Outcome)
+	if in.Outcome == "continue" {
+		return h.continueReferral(ctx, in)
+	}
 	to, ok := outcomes[in.Outcome]
 	if !ok {
 		return nil, fmt.Errorf("complete: unknown outcome %q", in.Outcome)
@@ -83,4 +89,20 @@ func (h *Handler) Handle(ctx context.Context, in workflow.CompleteInput) (map[st
 	}
 	log.Info("referral closed", "status", to, "voided_rewards", voided, "was", before.Status)
 	return map[string]any{"status": to, "voided": voided}, nil
+}
+
+// continueReferral starts the execution that carries the referral on; the
+// referral itself does not change (it is still in progress).
+func (h *Handler) continueReferral(ctx context.Context, in workflow.CompleteInput) (map[string]any, error) {
+	next := workflow.NextExecution(in.ReferralID, in.Execution)
+	if err := h.Continue(ctx, in.ReferralID, next); err != nil {
+		return nil, err
+	}
+	if err := h.Store.AddActivity(ctx, in.ReferralID, store.Activity{At: h.Now(), Type: "continued", Actor: "workflow",
+		Detail: "The next deadline lies beyond this execution's year: the referral continues in execution " + next,
+		Data:   map[string]string{"from": in.Execution, "to": next}}); err != nil {
+		return nil, err
+	}
+	logging.From(ctx, h.Log).Info("referral continues in a new execution", "referral_id", in.ReferralID, "execution", next)
+	return map[string]any{"continued_as": next}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,5 +156,42 @@ func TestCompleteErrors(t *testing.T) {
 	}
 	if st.rewards[0].Status != ledger.StatusPending || len(st.acts) != 0 {
 		t.Fatal("a refused move voided rewards")
+	}
+}
+
+// A referral whose execution ran out of time continues in a new execution
+// named after it (<id>-2, <id>-3, ...): deterministic, so a retried step
+// starts nothing twice (StartExecution answers ExecutionAlreadyExists).
+func TestContinueStartsTheNextExecution(t *testing.T) {
+	cases := []struct{ current, next string }{
+		{id, id + "-2"},
+		{id + "-2", id + "-3"},
+		{id + "-19", id + "-20"},
+	}
+	for _, c := range cases {
+		h, st := setup(referral.StatusInProgress)
+		var started []string
+		h.Continue = func(_ context.Context, referralID, name string) error {
+			started = append(started, referralID+" as "+name)
+			return nil
+		}
+		out, err := h.Handle(context.Background(), workflow.CompleteInput{ReferralID: id, Outcome: "continue", Execution: c.current})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(started) != 1 || started[0] != id+" as "+c.next || out["continued_as"] != c.next {
+			t.Fatalf("from %s: started %v, output %v", c.current, started, out)
+		}
+		if len(st.sets) != 0 {
+			t.Fatalf("continuing changed the status (%d transitions)", len(st.sets))
+		}
+		if len(st.acts) != 1 || !strings.Contains(st.acts[0].Detail, c.next) {
+			t.Fatalf("activity %+v", st.acts)
+		}
+	}
+	h, _ := setup(referral.StatusInProgress)
+	h.Continue = func(context.Context, string, string) error { return errors.New("throttled") }
+	if _, err := h.Handle(context.Background(), workflow.CompleteInput{ReferralID: id, Outcome: "continue", Execution: id}); err == nil {
+		t.Fatal("a failed start must fail the step, so Step Functions retries it")
 	}
 }

@@ -9,9 +9,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/referflow/referflow/shared/logging"
 	"github.com/referflow/referflow/shared/store"
+	"github.com/referflow/referflow/shared/workflow"
 )
 
 func main() {
@@ -21,6 +23,13 @@ func main() {
 		log.Error("aws config", "error", err)
 		os.Exit(1)
 	}
-	h := &Handler{Store: store.New(dynamodb.NewFromConfig(cfg), os.Getenv("REFERFLOW_TABLE")), Now: time.Now, Log: log}
+	client := sfn.NewFromConfig(cfg)
+	machine := os.Getenv("REFERFLOW_STATE_MACHINE_ARN")
+	h := &Handler{
+		Store: store.New(dynamodb.NewFromConfig(cfg), os.Getenv("REFERFLOW_TABLE")), Now: time.Now, Log: log,
+		Continue: func(ctx context.Context, id, name string) error {
+			return workflow.StartNamed(ctx, client, machine, id, name)
+		},
+	}
 	lambda.Start(h.Handle)
 }

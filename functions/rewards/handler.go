@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/referflow/referflow/shared/ledger"
@@ -116,6 +117,11 @@ func (h *Handler) hold(ctx context.Context, r *referral.Referral, milestone stri
 		out.RewardIDs = append(out.RewardIDs, rw.ID)
 		if rw.Status == ledger.StatusOnHold {
 			out.Held++
+		}
+		// The hold left, from when the rewards were first held: a repeated
+		// step (a retry, a continued execution) never restarts it.
+		if left := int64(math.Ceil(rw.HoldUntil.Sub(now).Seconds())); rw.Status.Payable() && left > out.HoldSecondsLeft {
+			out.HoldSecondsLeft = left
 		}
 	}
 	log.Info("rewards recorded", "rewards", len(stored), "on_hold", out.Held, "hold_seconds", int64(hold.Seconds()))

@@ -357,3 +357,25 @@ func TestStoreErrorsPropagate(t *testing.T) {
 		t.Fatalf("missing referral: %v", err)
 	}
 }
+
+// The holding period waits only the hold left: a step repeated later (a
+// retry, or a referral continued in a new execution) does not start the
+// hold again.
+func TestHoldSecondsLeft(t *testing.T) {
+	h, _ := setup(t)
+	out, err := run(h, "won", "hold")
+	if err != nil || out.HoldSecondsLeft != 30*24*3600 {
+		t.Fatalf("first hold: %+v %v", out, err)
+	}
+	h.Now = func() time.Time { return t0.Add(20 * 24 * time.Hour) }
+	if out, _ = run(h, "won", "hold"); out.HoldSecondsLeft != 10*24*3600 {
+		t.Fatalf("20 days in: %d s left, want 10 days", out.HoldSecondsLeft)
+	}
+	h.Now = func() time.Time { return t0.Add(45 * 24 * time.Hour) }
+	if out, _ = run(h, "won", "hold"); out.HoldSecondsLeft != 0 {
+		t.Fatalf("after the hold: %d s left", out.HoldSecondsLeft)
+	}
+	if out, _ = run(h, "qualified", "hold"); out.HoldSecondsLeft != 0 {
+		t.Fatalf("no hold: %d s left", out.HoldSecondsLeft)
+	}
+}

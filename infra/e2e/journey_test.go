@@ -430,3 +430,56 @@ func TestReconcilerStartsAStoredReferralWithoutExecution(t *testing.T) {
 		t.Fatalf("execution = %s", s)
 	}
 }
+
+// A Standard execution lasts at most a year, but B2B journeys (qualified →
+// won → renewal) run longer: when a deadline lies beyond what an execution
+// can wait, the referral continues in <id>-2, <id>-3, ... and nothing is
+// paid twice. Locally the year is shrunk to 8 s.
+func TestLongJourneyContinuesInNewExecutions(t *testing.T) {
+	t.Parallel()
+	e := start(t, map[string]string{
+		"REFERFLOW_LOCAL_ENV_REFERFLOW_EXECUTION_BUDGET_SECONDS": "8",
+		"REFERFLOW_LOCAL_ENV_REFERFLOW_EXECUTION_SLACK_SECONDS":  "1",
+	})
+	name, email := company(t)
+	a := e.refer(email, name)
+	e.eventually("the referral to continue in "+a.ReferralID+"-2", 30*time.Second, func() (bool, string) {
+		return e.execExists(a.ReferralID + "-2"), "no second execution yet"
+	})
+	if s := e.execStatus(a.ReferralID); s != sfntypes.ExecutionStatusSucceeded {
+		t.Fatalf("the first execution ended %s, want SUCCEEDED (continued)", s)
+	}
+	if states := strings.Join(e.statesEntered(a.ReferralID), " > "); !strings.Contains(states, "Continue in a new execution") || strings.Contains(states, "Record expired referral") {
+		t.Fatalf("first execution: %s", states)
+	}
+	e.waitWaiting(a.ReferralID, "qualified")
+	if code, b := e.hubspot(hubspotDeal(1501, "qualifiedtobuy", a.ReferralID, "")); code != http.StatusOK {
+		t.Fatalf("qualified = %d %s", code, b)
+	}
+	e.waitWaiting(a.ReferralID, "won")
+	if code, b := e.hubspot(hubspotStage(15002, 1501, "closedwon")); code != http.StatusOK {
+		t.Fatalf("won = %d %s", code, b)
+	}
+	v := e.waitStatus(a, "completed", 60*time.Second)
+	if len(v.Rewards) != 3 {
+		t.Fatalf("rewards = %+v", v.Rewards)
+	}
+	for _, r := range v.Rewards {
+		if r.Status != "paid" {
+			t.Errorf("reward %s/%s is %s", r.Milestone, r.Party, r.Status)
+		}
+	}
+	if n := len(e.ledgerEntries(a.ReferralID)); n != 3 {
+		t.Fatalf("%d ledger entries across executions, want 3", n)
+	}
+	log, _ := e.st.ActivityLog(context.Background(), a.ReferralID)
+	continued := 0
+	for _, l := range log {
+		if l.Type == "continued" {
+			continued++
+		}
+	}
+	if continued == 0 {
+		t.Error("the activity log does not say the referral continued")
+	}
+}

@@ -206,6 +206,33 @@ func (st *Store) SetWait(ctx context.Context, id, milestone, token string, now t
 	})
 }
 
+// StartWait records when the workflow first began waiting for milestone
+// (the first call wins, across executions of the same referral) and
+// returns that time: a milestone's deadline runs from it.
+func (st *Store) StartWait(ctx context.Context, id, milestone string, now time.Time) (time.Time, error) {
+	out, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &st.table, Key: referralKey(id),
+		UpdateExpression:          aws.String("SET #ws = if_not_exists(#ws, :now)"),
+		ConditionExpression:       aws.String("attribute_exists(PK)"),
+		ExpressionAttributeNames:  map[string]string{"#ws": "wait_started:" + milestone},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": s(now.UTC().Format(time.RFC3339Nano))},
+		// ALL_NEW, not UPDATED_NEW: an if_not_exists that keeps the old
+		// value is "not updated" for moto, and the old value is the answer.
+		ReturnValues: types.ReturnValueAllNew,
+	})
+	if conditionFailed(err) {
+		return time.Time{}, fmt.Errorf("store: referral %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store: start wait: %w", err)
+	}
+	v, ok := out.Attributes["wait_started:"+milestone].(*types.AttributeValueMemberS)
+	if !ok {
+		return time.Time{}, fmt.Errorf("store: start wait: no time returned")
+	}
+	return time.Parse(time.RFC3339Nano, v.Value)
+}
+
 // SetReviewWait stores the task token of the manual review and returns the
 // referral after the write (a decision made before the wait began shows).
 func (st *Store) SetReviewWait(ctx context.Context, id, token string, now time.Time) (*referral.Referral, error) {

@@ -455,3 +455,26 @@ func TestReversalIsANewLedgerEntryWrittenOnce(t *testing.T) {
 		}
 	}
 }
+
+// A milestone's deadline runs from the first time any execution of the
+// referral began waiting for it.
+func TestStartWaitKeepsTheFirstTime(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.New(t)
+	create(t, st, newReferral("ref_A", "a@a.example", ""))
+	first, err := st.StartWait(ctx, "ref_A", "won", t0)
+	if err != nil || !first.Equal(t0) {
+		t.Fatalf("first = %v, %v", first, err)
+	}
+	again, err := st.StartWait(ctx, "ref_A", "won", t0.Add(300*24*time.Hour))
+	if err != nil || !again.Equal(t0) {
+		t.Fatalf("a later execution moved the start to %v (%v)", again, err)
+	}
+	other, _ := st.StartWait(ctx, "ref_A", "renewed", t0.Add(time.Hour))
+	if !other.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("milestones share a start: %v", other)
+	}
+	if _, err := st.StartWait(ctx, "ref_missing", "won", t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("missing referral: %v", err)
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
@@ -89,12 +91,54 @@ type RewardsOutput struct {
 	Paid       int      `json:"paid"`
 	Held       int      `json:"held"`
 	Voided     int      `json:"voided"`
+	// HoldSecondsLeft is what remains of the holding period (0 when none):
+	// the "Holding period" state waits exactly this.
+	HoldSecondsLeft int64 `json:"hold_seconds_left"`
 }
 
 // CompleteInput is the payload of the final step.
 type CompleteInput struct {
 	ReferralID string `json:"referral_id"`
-	Outcome    string `json:"outcome"` // completed, lost, expired, rejected
+	Outcome    string `json:"outcome"` // completed, lost, expired, rejected, or continue
+	// Execution is the current execution's name ($$.Execution.Name), for
+	// "continue": the next execution is named after it.
+	Execution string `json:"execution,omitempty"`
+}
+
+// ErrContinue ends an execution whose time is up before the referral's
+// next deadline; the referral goes on in a new execution.
+const ErrContinue = "Referral.Continue"
+
+// NextExecution names the execution that continues current for referral
+// id: <id>-2 after <id>, <id>-3 after <id>-2. The same current always gives
+// the same name, so a retried start finds ExecutionAlreadyExists.
+func NextExecution(id, current string) string {
+	n := 1
+	if rest, ok := strings.CutPrefix(current, id+"-"); ok {
+		if k, err := strconv.Atoi(rest); err == nil && k > 1 {
+			n = k
+		}
+	}
+	return id + "-" + strconv.Itoa(n+1)
+}
+
+// StartNamed starts an execution of referral id under name (continuations).
+// An execution that exists already counts as started.
+func StartNamed(ctx context.Context, client SFN, stateMachineARN, referralID, name string) error {
+	in, _ := json.Marshal(Input{ReferralID: referralID})
+	_, err := client.StartExecution(ctx, &sfn.StartExecutionInput{
+		StateMachineArn: aws.String(stateMachineARN),
+		Name:            aws.String(name),
+		Input:           aws.String(string(in)),
+	})
+	var exists *sfntypes.ExecutionAlreadyExists
+	if errors.As(err, &exists) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("workflow: start %s: %w", name, err)
+	}
+	return nil
 }
 
 // SFN is the part of the Step Functions API the workflow helpers use.
@@ -107,20 +151,7 @@ type SFN interface {
 // Start starts the referral's execution, named with its id. An execution
 // that already exists (a retry, the reconciler) counts as started.
 func Start(ctx context.Context, client SFN, stateMachineARN, referralID string) error {
-	in, _ := json.Marshal(Input{ReferralID: referralID})
-	_, err := client.StartExecution(ctx, &sfn.StartExecutionInput{
-		StateMachineArn: aws.String(stateMachineARN),
-		Name:            aws.String(referralID),
-		Input:           aws.String(string(in)),
-	})
-	var exists *sfntypes.ExecutionAlreadyExists
-	if errors.As(err, &exists) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("workflow: start %s: %w", referralID, err)
-	}
-	return nil
+	return StartNamed(ctx, client, stateMachineARN, referralID, referralID)
 }
 
 // closed reports whether err says the token's task is no longer waiting
