@@ -132,13 +132,9 @@ func (t *Template) intrinsic(name string, arg any, depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		items, err := t.resolve(l[1], depth)
+		il, err := t.resolveItems(l[1], depth)
 		if err != nil {
 			return nil, err
-		}
-		il, ok := items.([]any)
-		if !ok {
-			return nil, fmt.Errorf("second argument must resolve to a list, got %T", items)
 		}
 		parts := make([]string, len(il))
 		for i, it := range il {
@@ -158,13 +154,9 @@ func (t *Template) intrinsic(name string, arg any, depth int) (any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("index: %w", err)
 		}
-		items, err := t.resolve(l[1], depth)
+		il, err := t.resolveItems(l[1], depth)
 		if err != nil {
 			return nil, err
-		}
-		il, ok := items.([]any)
-		if !ok {
-			return nil, fmt.Errorf("second argument must resolve to a list, got %T", items)
 		}
 		if idx < 0 || idx >= len(il) {
 			return nil, fmt.Errorf("index %d out of range (%d items)", idx, len(il))
@@ -687,4 +679,18 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// resolveItems resolves the list argument (any length) of Fn::Join and
+// Fn::Select.
+func (t *Template) resolveItems(v any, depth int) ([]any, error) {
+	items, err := t.resolve(v, depth)
+	if err != nil {
+		return nil, err
+	}
+	il, ok := items.([]any)
+	if !ok {
+		return nil, fmt.Errorf("second argument must resolve to a list, got %T", items)
+	}
+	return il, nil
 }
