@@ -92,8 +92,8 @@ type HubSpotEnricher struct {
 }
 
 type hubspotDeal struct {
-	ev crm.Event
-	at time.Time
+	deal hubspot.Deal
+	at   time.Time
 }
 
 // Enrich implements crm.Enricher.
@@ -105,7 +105,7 @@ func (e *HubSpotEnricher) Enrich(ctx context.Context, ev *crm.Event) error {
 	cached, ok := e.seen[ev.RecordID]
 	e.mu.Unlock()
 	if ok && time.Since(cached.at) < time.Minute {
-		fill(ev, &cached.ev)
+		hubspot.Fill(ev, cached.deal)
 		return nil
 	}
 	token, err := e.Settings.Get(ctx, "REFERFLOW_HUBSPOT_ACCESS_TOKEN")
@@ -119,8 +119,8 @@ func (e *HubSpotEnricher) Enrich(ctx context.Context, ev *crm.Event) error {
 		return err
 	}
 	client := hubspot.NewClient(hubspot.ClientConfig{BaseURL: e.BaseURL, AccessToken: token}, e.HTTP)
-	probe := crm.Event{Kind: crm.KindStageChanged, RecordID: ev.RecordID}
-	if err := hubspot.Enrich(ctx, client, &probe); err != nil {
+	deal, err := client.Deal(ctx, ev.RecordID)
+	if err != nil {
 		if hubspot.IsRetryable(err) {
 			return err
 		}
@@ -132,27 +132,8 @@ func (e *HubSpotEnricher) Enrich(ctx context.Context, ev *crm.Event) error {
 	if len(e.seen) > 10000 {
 		e.seen = map[string]hubspotDeal{}
 	}
-	e.seen[ev.RecordID] = hubspotDeal{ev: probe, at: time.Now()}
+	e.seen[ev.RecordID] = hubspotDeal{deal: deal, at: time.Now()}
 	e.mu.Unlock()
-	fill(ev, &probe)
+	hubspot.Fill(ev, deal)
 	return nil
-}
-
-// fill copies what ev lacks from the looked-up deal.
-func fill(ev, deal *crm.Event) {
-	if ev.Pipeline == "" {
-		ev.Pipeline = deal.Pipeline
-	}
-	if ev.Stage == "" && ev.Kind != crm.KindAmountChanged && ev.Kind != crm.KindDeleted {
-		ev.Stage = deal.Stage
-	}
-	if ev.Amount == nil {
-		ev.Amount = deal.Amount
-	}
-	if ev.ReferralID == "" {
-		ev.ReferralID = deal.ReferralID
-	}
-	if ev.Email == "" {
-		ev.Email = deal.Email
-	}
 }

@@ -237,6 +237,17 @@ func Enrich(ctx context.Context, c *Client, ev *crm.Event) error {
 	if err != nil {
 		return err
 	}
+	Fill(ev, d)
+	return nil
+}
+
+// Fill copies into ev what it lacks from deal d, as Enrich does after its
+// look-up (for callers that cache deals): fields already set are kept, and
+// a webhook amount without currency is rescaled to the deal's currency.
+func Fill(ev *crm.Event, d Deal) {
+	if ev.Kind == crm.KindDeleted || ev.Kind == crm.KindIgnored {
+		return
+	}
 	if ev.Pipeline == "" {
 		ev.Pipeline = d.Pipeline
 	}
@@ -259,7 +270,6 @@ func Enrich(ctx context.Context, c *Client, ev *crm.Event) error {
 	if ev.Email == "" {
 		ev.Email = d.Email
 	}
-	return nil
 }
 
 // rescale converts minor units with from decimals into minor units with to
