@@ -75,7 +75,7 @@ fuzz: ## run every fuzz target for FUZZTIME each
 bench: prereqs ## per-referral cost (BENCH_N journeys through the local stack), cold starts vs hello world, Go benchmarks
 	$(GO) test -run '^$$' -bench 'ReferralJourney' -benchtime $(BENCH_N)x -timeout 30m ./infra/e2e
 	$(GO) test -run '^$$' -bench 'ColdStart' -benchtime 1x -timeout 30m ./infra/e2e
-	$(GO) test -run '^$$' -bench . -benchmem ./shared/...
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 
 .PHONY: clean
 clean: ## remove build output

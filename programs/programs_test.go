@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/referflow/referflow/shared/program"
+	"github.com/referflow/referflow/internal/program"
 )
 
 // Every program file in this folder loads and validates, and is embedded.

@@ -10,13 +10,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/referflow/referflow/shared/apigw"
-	"github.com/referflow/referflow/shared/ledger"
-	"github.com/referflow/referflow/shared/logging"
-	"github.com/referflow/referflow/shared/program"
-	"github.com/referflow/referflow/shared/referral"
-	"github.com/referflow/referflow/shared/store"
-	"github.com/referflow/referflow/shared/workflow"
+	"github.com/referflow/referflow/internal/apigw"
+	"github.com/referflow/referflow/internal/ledger"
+	"github.com/referflow/referflow/internal/logging"
+	"github.com/referflow/referflow/internal/program"
+	"github.com/referflow/referflow/internal/referral"
+	"github.com/referflow/referflow/internal/store"
+	"github.com/referflow/referflow/internal/workflow"
 )
 
 // Store is what the admin API reads and writes.

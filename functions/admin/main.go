@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
-	"github.com/referflow/referflow/shared/logging"
-	"github.com/referflow/referflow/shared/store"
+	"github.com/referflow/referflow/internal/logging"
+	"github.com/referflow/referflow/internal/store"
 )
 
 func main() {

@@ -7,9 +7,9 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/referflow/referflow/shared/logging"
-	"github.com/referflow/referflow/shared/referral"
-	"github.com/referflow/referflow/shared/workflow"
+	"github.com/referflow/referflow/internal/logging"
+	"github.com/referflow/referflow/internal/referral"
+	"github.com/referflow/referflow/internal/workflow"
 )
 
 // Store is what the wait step writes.

@@ -6,11 +6,11 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/referflow/referflow/shared/ledger"
-	"github.com/referflow/referflow/shared/logging"
-	"github.com/referflow/referflow/shared/referral"
-	"github.com/referflow/referflow/shared/store"
-	"github.com/referflow/referflow/shared/workflow"
+	"github.com/referflow/referflow/internal/ledger"
+	"github.com/referflow/referflow/internal/logging"
+	"github.com/referflow/referflow/internal/referral"
+	"github.com/referflow/referflow/internal/store"
+	"github.com/referflow/referflow/internal/workflow"
 )
 
 // Store is what the final step writes.

@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/referflow/referflow/shared/ledger"
-	"github.com/referflow/referflow/shared/referral"
-	"github.com/referflow/referflow/shared/store"
-	"github.com/referflow/referflow/shared/workflow"
+	"github.com/referflow/referflow/internal/ledger"
+	"github.com/referflow/referflow/internal/referral"
+	"github.com/referflow/referflow/internal/store"
+	"github.com/referflow/referflow/internal/workflow"
 )
 
 // fakeStore mirrors store.Transition (CanMove, terminal repeat is a no-op)

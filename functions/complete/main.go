@@ -11,9 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
-	"github.com/referflow/referflow/shared/logging"
-	"github.com/referflow/referflow/shared/store"
-	"github.com/referflow/referflow/shared/workflow"
+	"github.com/referflow/referflow/internal/logging"
+	"github.com/referflow/referflow/internal/store"
+	"github.com/referflow/referflow/internal/workflow"
 )
 
 func main() {

@@ -15,13 +15,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/referflow/referflow/shared/apigw"
-	"github.com/referflow/referflow/shared/eligibility"
-	"github.com/referflow/referflow/shared/logging"
-	"github.com/referflow/referflow/shared/metrics"
-	"github.com/referflow/referflow/shared/program"
-	"github.com/referflow/referflow/shared/referral"
-	"github.com/referflow/referflow/shared/store"
+	"github.com/referflow/referflow/internal/apigw"
+	"github.com/referflow/referflow/internal/eligibility"
+	"github.com/referflow/referflow/internal/logging"
+	"github.com/referflow/referflow/internal/metrics"
+	"github.com/referflow/referflow/internal/program"
+	"github.com/referflow/referflow/internal/referral"
+	"github.com/referflow/referflow/internal/store"
 )
 
 // MaxBody is the largest referral form accepted (a form is a few hundred bytes).

@@ -5,8 +5,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/referflow/referflow/shared/logging"
-	"github.com/referflow/referflow/shared/referral"
+	"github.com/referflow/referflow/internal/logging"
+	"github.com/referflow/referflow/internal/referral"
 )
 
 // Store is what the reconciler reads and writes.

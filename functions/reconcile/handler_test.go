@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/referflow/referflow/shared/referral"
+	"github.com/referflow/referflow/internal/referral"
 )
 
 type fakeStore struct {

@@ -7,14 +7,14 @@ import (
 	"math"
 	"time"
 
-	"github.com/referflow/referflow/shared/ledger"
-	"github.com/referflow/referflow/shared/logging"
-	"github.com/referflow/referflow/shared/metrics"
-	"github.com/referflow/referflow/shared/program"
-	"github.com/referflow/referflow/shared/referral"
-	"github.com/referflow/referflow/shared/reward"
-	"github.com/referflow/referflow/shared/store"
-	"github.com/referflow/referflow/shared/workflow"
+	"github.com/referflow/referflow/internal/ledger"
+	"github.com/referflow/referflow/internal/logging"
+	"github.com/referflow/referflow/internal/metrics"
+	"github.com/referflow/referflow/internal/program"
+	"github.com/referflow/referflow/internal/referral"
+	"github.com/referflow/referflow/internal/reward"
+	"github.com/referflow/referflow/internal/store"
+	"github.com/referflow/referflow/internal/workflow"
 )
 
 // Store is what the reward steps read and write.

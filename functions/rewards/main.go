@@ -10,9 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/referflow/referflow/shared/logging"
-	"github.com/referflow/referflow/shared/metrics"
-	"github.com/referflow/referflow/shared/store"
+	"github.com/referflow/referflow/internal/logging"
+	"github.com/referflow/referflow/internal/metrics"
+	"github.com/referflow/referflow/internal/store"
 )
 
 func main() {

@@ -8,12 +8,12 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/referflow/referflow/shared/apigw"
-	"github.com/referflow/referflow/shared/ledger"
-	"github.com/referflow/referflow/shared/logging"
-	"github.com/referflow/referflow/shared/program"
-	"github.com/referflow/referflow/shared/referral"
-	"github.com/referflow/referflow/shared/store"
+	"github.com/referflow/referflow/internal/apigw"
+	"github.com/referflow/referflow/internal/ledger"
+	"github.com/referflow/referflow/internal/logging"
+	"github.com/referflow/referflow/internal/program"
+	"github.com/referflow/referflow/internal/referral"
+	"github.com/referflow/referflow/internal/store"
 )
 
 // Store is what the status function reads.

@@ -7,13 +7,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/referflow/referflow/shared/eligibility"
-	"github.com/referflow/referflow/shared/logging"
-	"github.com/referflow/referflow/shared/metrics"
-	"github.com/referflow/referflow/shared/program"
-	"github.com/referflow/referflow/shared/referral"
-	"github.com/referflow/referflow/shared/store"
-	"github.com/referflow/referflow/shared/workflow"
+	"github.com/referflow/referflow/internal/eligibility"
+	"github.com/referflow/referflow/internal/logging"
+	"github.com/referflow/referflow/internal/metrics"
+	"github.com/referflow/referflow/internal/program"
+	"github.com/referflow/referflow/internal/referral"
+	"github.com/referflow/referflow/internal/store"
+	"github.com/referflow/referflow/internal/workflow"
 )
 
 // Store is what Verify reads and writes.

@@ -9,15 +9,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/referflow/referflow/shared/crm"
-	"github.com/referflow/referflow/shared/crm/generic"
-	"github.com/referflow/referflow/shared/crm/hubspot"
-	"github.com/referflow/referflow/shared/crm/pipedrive"
-	"github.com/referflow/referflow/shared/crm/salesforce"
-	"github.com/referflow/referflow/shared/settings"
+	"github.com/referflow/referflow/internal/crm"
+	"github.com/referflow/referflow/internal/crm/generic"
+	"github.com/referflow/referflow/internal/crm/hubspot"
+	"github.com/referflow/referflow/internal/crm/pipedrive"
+	"github.com/referflow/referflow/internal/crm/salesforce"
+	"github.com/referflow/referflow/internal/settings"
 )
 
-// Settings reads secrets by their one name (shared/settings).
+// Settings reads secrets by their one name (internal/settings).
 type Settings interface {
 	Get(ctx context.Context, name string) (string, error)
 	Values(ctx context.Context, name string) ([]string, error)

@@ -8,10 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/referflow/referflow/shared/apigw"
-	"github.com/referflow/referflow/shared/crm"
-	"github.com/referflow/referflow/shared/logging"
-	"github.com/referflow/referflow/shared/metrics"
+	"github.com/referflow/referflow/internal/apigw"
+	"github.com/referflow/referflow/internal/crm"
+	"github.com/referflow/referflow/internal/logging"
+	"github.com/referflow/referflow/internal/metrics"
 )
 
 // MaxBody bounds a delivery: 100 HubSpot events or 100 Salesforce

@@ -15,11 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/referflow/referflow/shared/apigw"
-	"github.com/referflow/referflow/shared/crm"
-	"github.com/referflow/referflow/shared/crm/hubspot"
-	"github.com/referflow/referflow/shared/metrics"
-	"github.com/referflow/referflow/shared/settings"
+	"github.com/referflow/referflow/internal/apigw"
+	"github.com/referflow/referflow/internal/crm"
+	"github.com/referflow/referflow/internal/crm/hubspot"
+	"github.com/referflow/referflow/internal/metrics"
+	"github.com/referflow/referflow/internal/settings"
 )
 
 type fakeAdapter struct {

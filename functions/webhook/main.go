@@ -13,12 +13,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
-	"github.com/referflow/referflow/shared/crm"
-	"github.com/referflow/referflow/shared/crm/hubspot"
-	"github.com/referflow/referflow/shared/logging"
-	"github.com/referflow/referflow/shared/metrics"
-	"github.com/referflow/referflow/shared/settings"
-	"github.com/referflow/referflow/shared/store"
+	"github.com/referflow/referflow/internal/crm"
+	"github.com/referflow/referflow/internal/crm/hubspot"
+	"github.com/referflow/referflow/internal/logging"
+	"github.com/referflow/referflow/internal/metrics"
+	"github.com/referflow/referflow/internal/settings"
+	"github.com/referflow/referflow/internal/store"
 )
 
 func main() {

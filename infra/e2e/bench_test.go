@@ -27,8 +27,8 @@ import (
 	"github.com/referflow/referflow/infra/local/localtest"
 	"github.com/referflow/referflow/infra/local/sam"
 	"github.com/referflow/referflow/infra/seed"
-	"github.com/referflow/referflow/shared/crm/hubspot"
-	"github.com/referflow/referflow/shared/store"
+	"github.com/referflow/referflow/internal/crm/hubspot"
+	"github.com/referflow/referflow/internal/store"
 )
 
 // AWS list prices (us-east-1, arm64, on-demand) used for cost figures.

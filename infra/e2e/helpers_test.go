@@ -20,11 +20,11 @@ import (
 
 	"github.com/referflow/referflow/infra/local/localtest"
 	"github.com/referflow/referflow/infra/seed"
-	"github.com/referflow/referflow/shared/crm/generic"
-	"github.com/referflow/referflow/shared/crm/hubspot"
-	"github.com/referflow/referflow/shared/crm/pipedrive"
-	"github.com/referflow/referflow/shared/ledger"
-	"github.com/referflow/referflow/shared/store"
+	"github.com/referflow/referflow/internal/crm/generic"
+	"github.com/referflow/referflow/internal/crm/hubspot"
+	"github.com/referflow/referflow/internal/crm/pipedrive"
+	"github.com/referflow/referflow/internal/ledger"
+	"github.com/referflow/referflow/internal/store"
 )
 
 func TestMain(m *testing.M) {
@@ -54,6 +54,7 @@ type env struct {
 	stack *localtest.Stack
 	api   string
 	st    *store.Store
+	db    *dynamodb.Client
 	sfn   *sfn.Client
 	http  *http.Client
 }
@@ -68,9 +69,10 @@ func start(t *testing.T, extra map[string]string) *env {
 	}
 	s := localtest.Start(t, localtest.Options{Env: vars})
 	cfg := s.AWSConfig()
+	db := dynamodb.NewFromConfig(cfg)
 	return &env{
-		t: t, stack: s, api: s.API,
-		st:   store.New(dynamodb.NewFromConfig(cfg), s.Tables["Table"]),
+		t: t, stack: s, api: s.API, db: db,
+		st:   store.New(db, s.Tables["Table"]),
 		sfn:  sfn.NewFromConfig(cfg),
 		http: &http.Client{Timeout: 20 * time.Second},
 	}

@@ -11,10 +11,11 @@ import (
 
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/referflow/referflow/infra/local/storetest"
 	"github.com/referflow/referflow/infra/seed"
-	"github.com/referflow/referflow/shared/ledger"
-	"github.com/referflow/referflow/shared/referral"
-	"github.com/referflow/referflow/shared/store"
+	"github.com/referflow/referflow/internal/ledger"
+	"github.com/referflow/referflow/internal/referral"
+	"github.com/referflow/referflow/internal/store"
 )
 
 // The whole journey of the default program: form → verified → qualified
@@ -266,7 +267,7 @@ func TestBadSignatureAndReplayWriteNothing(t *testing.T) {
 			t.Errorf("%s unsigned: %d %s", p, code, b)
 		}
 	}
-	if state, _, _ := e.st.EventOutcome(context.Background(), "hubspot", "9401"); state != "" {
+	if state, _, _ := storetest.EventOutcome(context.Background(), e.db, e.st.Table(), "hubspot", "9401"); state != "" {
 		t.Errorf("a rejected delivery left event state %q", state)
 	}
 	r, _ := e.st.Referral(context.Background(), a.ReferralID)

@@ -8,7 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/referflow/referflow/shared/crm/hubspot/hubspottest"
+	"github.com/referflow/referflow/infra/local/storetest"
+	"github.com/referflow/referflow/internal/crm/hubspot/hubspottest"
 )
 
 // HubSpot's Webhooks API sends only the deal id: the webhook looks the deal
@@ -153,7 +154,7 @@ func TestGenericSignedWebhooksToPaidReward(t *testing.T) {
 	if code != http.StatusBadRequest || !strings.Contains(string(b), "stage") {
 		t.Errorf("no stage = %d %s", code, b)
 	}
-	if state, _, _ := e.st.EventOutcome(context.Background(), "generic", "msg_bad"); state != "" {
+	if state, _, _ := storetest.EventOutcome(context.Background(), e.db, e.st.Table(), "generic", "msg_bad"); state != "" {
 		t.Errorf("a rejected event was recorded: %q", state)
 	}
 }

@@ -11,9 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/referflow/referflow/infra/local/storetest"
 	"github.com/referflow/referflow/infra/seed"
-	"github.com/referflow/referflow/shared/ledger"
-	"github.com/referflow/referflow/shared/store"
+	"github.com/referflow/referflow/internal/ledger"
+	"github.com/referflow/referflow/internal/store"
 )
 
 // Program rules end to end: verification outcomes and the manual review
@@ -374,7 +375,7 @@ func TestRulesBudgetUnderConcurrentCloses(t *testing.T) {
 			ledgerSum += en.AmountMinor
 		}
 	}
-	spent, err := e.st.Spent(context.Background(), "rules-budget", store.BudgetCounter(time.Now().UTC().Format("2006-01")))
+	spent, err := storetest.Spent(context.Background(), e.db, e.st.Table(), "rules-budget", store.BudgetCounter(time.Now().UTC().Format("2006-01")))
 	if err != nil {
 		t.Fatal(err)
 	}

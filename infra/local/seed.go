@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	programseed "github.com/referflow/referflow/infra/seed"
+	"github.com/referflow/referflow/internal/store"
 	"github.com/referflow/referflow/programs"
-	"github.com/referflow/referflow/shared/store"
 )
 
 // Local defaults (each overridable from the environment): waits take real

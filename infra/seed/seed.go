@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/referflow/referflow/shared/program"
-	"github.com/referflow/referflow/shared/store"
+	"github.com/referflow/referflow/internal/program"
+	"github.com/referflow/referflow/internal/store"
 )
 
 // Overrides shorten a program's waits for local runs and tests (waits take

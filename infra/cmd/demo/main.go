@@ -25,9 +25,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
-	"github.com/referflow/referflow/shared/crm/hubspot"
-	"github.com/referflow/referflow/shared/ledger"
-	"github.com/referflow/referflow/shared/store"
+	"github.com/referflow/referflow/internal/crm/hubspot"
+	"github.com/referflow/referflow/internal/ledger"
+	"github.com/referflow/referflow/internal/store"
 )
 
 type ready struct {

@@ -23,9 +23,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/referflow/referflow/infra/seed"
-	"github.com/referflow/referflow/shared/ledger"
-	"github.com/referflow/referflow/shared/program"
-	"github.com/referflow/referflow/shared/store"
+	"github.com/referflow/referflow/internal/ledger"
+	"github.com/referflow/referflow/internal/program"
+	"github.com/referflow/referflow/internal/store"
 )
 
 func main() {

@@ -17,10 +17,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/referflow/referflow/shared/crm/generic"
-	"github.com/referflow/referflow/shared/crm/hubspot"
-	"github.com/referflow/referflow/shared/crm/pipedrive"
-	"github.com/referflow/referflow/shared/crm/salesforce"
+	"github.com/referflow/referflow/internal/crm/generic"
+	"github.com/referflow/referflow/internal/crm/hubspot"
+	"github.com/referflow/referflow/internal/crm/pipedrive"
+	"github.com/referflow/referflow/internal/crm/salesforce"
 )
 
 // Environment variables the secrets default from (api.md).

@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/referflow/referflow/shared/crm"
-	"github.com/referflow/referflow/shared/crm/generic"
-	"github.com/referflow/referflow/shared/crm/hubspot"
-	"github.com/referflow/referflow/shared/crm/pipedrive"
-	"github.com/referflow/referflow/shared/crm/salesforce"
+	"github.com/referflow/referflow/internal/crm"
+	"github.com/referflow/referflow/internal/crm/generic"
+	"github.com/referflow/referflow/internal/crm/hubspot"
+	"github.com/referflow/referflow/internal/crm/pipedrive"
+	"github.com/referflow/referflow/internal/crm/salesforce"
 )
 
 const (
@@ -73,7 +73,7 @@ func env(m map[string]string) func(string) string { return func(k string) string
 
 func TestSendsVerifiableDeliveries(t *testing.T) {
 	srv := receiver(t)
-	sfBody, err := os.ReadFile("../../../shared/crm/salesforce/testdata/outbound_opportunity.xml")
+	sfBody, err := os.ReadFile("../../../internal/crm/salesforce/testdata/outbound_opportunity.xml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,233 @@
+package storetest_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/referflow/referflow/infra/local/storetest"
+	"github.com/referflow/referflow/internal/ledger"
+	"github.com/referflow/referflow/internal/store"
+)
+
+// milestoneRewards builds a referrer and a referee reward for a referral
+// and the reservations the rewards handler would ask for.
+func milestoneRewards(referralID string, referrerAmt, refereeAmt, budget, capMinor int64, period string) ([]ledger.Reward, []store.Reservation) {
+	now := time.Date(2026, 11, 5, 10, 0, 0, 0, time.UTC)
+	var rewards []ledger.Reward
+	var res []store.Reservation
+	for _, p := range []struct {
+		party string
+		amt   int64
+	}{{"referrer", referrerAmt}, {"referee", refereeAmt}} {
+		id := ledger.RewardID(referralID, "won", p.party)
+		rewards = append(rewards, ledger.Reward{ID: id, ReferralID: referralID, ProgramID: "prog", Milestone: "won", Party: p.party,
+			ReferrerCode: "ACME", Kind: "cash", AmountMinor: p.amt, Currency: "USD", Status: ledger.StatusOnHold,
+			HoldUntil: now.Add(time.Hour), CreatedAt: now, UpdatedAt: now, IdempotencyKey: ledger.IdempotencyKey(id)})
+		res = append(res, store.Reservation{RewardID: id, Counter: store.BudgetCounter(period), LimitMinor: budget, AmountMinor: p.amt, Reason: "budget exhausted"})
+		if p.party == "referrer" {
+			res = append(res, store.Reservation{RewardID: id, Counter: store.ReferrerCapCounter("ACME", period), LimitMinor: capMinor, AmountMinor: p.amt, Reason: "cap reached"})
+		}
+	}
+	return rewards, res
+}
+
+func reservedOn(r ledger.Reward, counter string) int64 {
+	var sum int64
+	for _, rv := range r.Reserved {
+		if rv.Counter == counter {
+			sum += rv.AmountMinor
+		}
+	}
+	return sum
+}
+
+// TestCreateRewardsReservedNeverOverspends fires 40 concurrent reward
+// creations (different referrals, one program, one referrer) at a budget and
+// a referrer cap that fit only some, then checks that the reserved money
+// never exceeds either limit, that each counter equals the money reserved
+// by the stored rewards, and that the rewards left out are pending for a
+// person with the reason.
+func TestCreateRewardsReservedNeverOverspends(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	const (
+		n        = 40
+		budget   = 20000 // 200.00
+		capMinor = 12000 // 120.00 for the one referrer
+		period   = "2026-11"
+	)
+	rng := rand.New(rand.NewPCG(7, 11))
+	type job struct {
+		id       string
+		rewards  []ledger.Reward
+		reserves []store.Reservation
+	}
+	jobs := make([]job, n)
+	for i := range jobs {
+		id := fmt.Sprintf("ref%03d", i)
+		rw, rs := milestoneRewards(id, 500+rng.Int64N(1500), 200+rng.Int64N(800), budget, capMinor, period)
+		jobs[i] = job{id, rw, rs}
+	}
+	describe := func(r ledger.Reward) store.Activity {
+		return store.Activity{At: r.CreatedAt, Type: "reward", Actor: "test", Detail: "reward " + r.ID + " " + string(r.Status)}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	start := time.Now()
+	for _, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := st.CreateRewardsReserved(ctx, j.id, "won", j.rewards, j.reserves, describe); err != nil {
+				errs <- fmt.Errorf("%s: %w", j.id, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	t.Logf("%d concurrent creations in %s", n, time.Since(start).Round(time.Millisecond))
+
+	check := func(when string) (reserved, blocked int) {
+		t.Helper()
+		var budgetSum, capSum int64
+		for _, j := range jobs {
+			stored, err := st.MilestoneRewards(ctx, j.id, "won")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(stored) != 2 {
+				t.Fatalf("%s: %s has %d rewards, want 2", when, j.id, len(stored))
+			}
+			for _, r := range stored {
+				b, c := reservedOn(r, store.BudgetCounter(period)), reservedOn(r, store.ReferrerCapCounter("ACME", period))
+				budgetSum += b
+				capSum += c
+				switch {
+				case len(r.Reserved) > 0:
+					reserved++
+					if b != r.AmountMinor || (r.Party == "referrer" && c != r.AmountMinor) {
+						t.Errorf("%s: %s reserved %d/%d of %d (all or nothing)", when, r.ID, b, c, r.AmountMinor)
+					}
+				default:
+					blocked++
+					if r.Status != ledger.StatusPending || !r.NeedsApproval || (r.StatusReason != "budget exhausted" && r.StatusReason != "cap reached") {
+						t.Errorf("%s: unreserved %s is %s/%q needs_approval=%v, want pending with a limit reason for a person", when, r.ID, r.Status, r.StatusReason, r.NeedsApproval)
+					}
+				}
+			}
+		}
+		if budgetSum > budget {
+			t.Errorf("%s: reserved %d against a budget of %d", when, budgetSum, budget)
+		}
+		if capSum > capMinor {
+			t.Errorf("%s: referrer reserved %d against a cap of %d", when, capSum, capMinor)
+		}
+		for counter, want := range map[string]int64{store.BudgetCounter(period): budgetSum, store.ReferrerCapCounter("ACME", period): capSum} {
+			got, err := storetest.Spent(ctx, storetest.DB(t), st.Table(), "prog", counter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("%s: counter %s = %d, stored rewards reserved %d", when, counter, got, want)
+			}
+		}
+		t.Logf("%s: budget %d/%d, cap %d/%d, %d rewards reserved, %d left for review", when, budgetSum, budget, capSum, capMinor, reserved, blocked)
+		return reserved, blocked
+	}
+	reserved, blocked := check("after the burst")
+	if reserved == 0 || blocked == 0 {
+		t.Fatalf("want some rewards reserved and some left out, got %d and %d", reserved, blocked)
+	}
+
+	// A retried step (the same rewards again) reserves nothing twice.
+	for _, j := range jobs[:10] {
+		if _, err := st.CreateRewardsReserved(ctx, j.id, "won", j.rewards, j.reserves, describe); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("after retries")
+
+	// Voiding reserved rewards gives their money back, once.
+	var released int64
+	for _, j := range jobs {
+		stored, _ := st.MilestoneRewards(ctx, j.id, "won")
+		for _, r := range stored {
+			if len(r.Reserved) == 0 || released > 0 {
+				continue
+			}
+			from := []ledger.Status{ledger.StatusPending, ledger.StatusOnHold, ledger.StatusApproved}
+			for i := 0; i < 2; i++ {
+				changed, err := st.SetRewardStatus(ctx, r, from, ledger.StatusVoided, "deal lost", time.Now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if changed != (i == 0) {
+					t.Fatalf("void #%d changed=%v", i+1, changed)
+				}
+			}
+			released = reservedOn(r, store.BudgetCounter(period))
+		}
+	}
+	// Voided rewards keep their Reserved list for history; count them out.
+	var live int64
+	for _, j := range jobs {
+		stored, _ := st.MilestoneRewards(ctx, j.id, "won")
+		for _, r := range stored {
+			if r.Status != ledger.StatusVoided {
+				live += reservedOn(r, store.BudgetCounter(period))
+			}
+		}
+	}
+	got, _ := storetest.Spent(ctx, storetest.DB(t), st.Table(), "prog", store.BudgetCounter(period))
+	if got != live || released == 0 {
+		t.Errorf("after a void the budget counter is %d, want %d (released %d)", got, live, released)
+	}
+}
+
+// TestRankReferralConcurrent ranks one referrer's referrals concurrently:
+// ranks are 1..n without gaps or repeats, and a repeat keeps the rank.
+func TestRankReferralConcurrent(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	const n = 12
+	for i := 0; i < n; i++ {
+		create(t, st, newReferral(fmt.Sprintf("r%02d", i), fmt.Sprintf("p%02d@rank.example", i), ""))
+	}
+	ranks := make([]int, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := st.RankReferral(ctx, fmt.Sprintf("r%02d", i), "prog", "ACME", "2026-Q4", time.Now())
+			if err != nil {
+				t.Error(err)
+			}
+			ranks[i] = r
+		}()
+	}
+	wg.Wait()
+	sorted := append([]int(nil), ranks...)
+	sort.Ints(sorted)
+	for i, r := range sorted {
+		if r != i+1 {
+			t.Fatalf("ranks %v are not 1..%d", sorted, n)
+		}
+	}
+	again, err := st.RankReferral(ctx, "r03", "prog", "ACME", "2026-Q4", time.Now())
+	if err != nil || again != ranks[3] {
+		t.Fatalf("repeat rank = %d, %v; want %d", again, err, ranks[3])
+	}
+	if _, err := st.RankReferral(ctx, "missing", "prog", "ACME", "2026-Q4", time.Now()); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown referral: %v, want store.ErrNotFound", err)
+	}
+}

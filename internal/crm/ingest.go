@@ -1,0 +1,312 @@
+package crm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/referflow/referflow/internal/ledger"
+	"github.com/referflow/referflow/internal/program"
+	"github.com/referflow/referflow/internal/referral"
+	"github.com/referflow/referflow/internal/store"
+	"github.com/referflow/referflow/internal/workflow"
+)
+
+// Store is what ingestion reads and writes.
+type Store interface {
+	ClaimEvent(ctx context.Context, provider, id string, now time.Time) (applied bool, err error)
+	FinishEvent(ctx context.Context, provider, id, outcome, referralID string, now time.Time) error
+	Link(ctx context.Context, provider, recordID string) (string, error)
+	PutLink(ctx context.Context, provider, recordID, referralID string, now time.Time) (string, error)
+	ReferralsByEmail(ctx context.Context, email string) ([]string, error)
+	Referral(ctx context.Context, id string) (*referral.Referral, error)
+	ProgramVersion(ctx context.Context, id string, v int) (*program.Program, error)
+	RecordDeal(ctx context.Context, id string, u store.DealUpdate, now time.Time) (*referral.Referral, error)
+	AddActivity(ctx context.Context, referralID string, acts ...store.Activity) error
+	MilestoneRewards(ctx context.Context, referralID, milestone string) ([]ledger.Reward, error)
+	ReverseReward(ctx context.Context, r ledger.Reward, e ledger.Entry, act store.Activity) (bool, error)
+}
+
+// Enricher fills in what an event lacks (pipeline, stage, linking hints)
+// from the CRM's API; HubSpot's Webhooks API sends only the deal id.
+type Enricher interface {
+	Enrich(ctx context.Context, ev *Event) error
+}
+
+// Outcomes of one event, as recorded and counted.
+const (
+	OutcomeMilestone = "milestone" // milestone(s) recorded
+	OutcomeLost      = "lost"      // deal lost / deleted recorded
+	OutcomeRefunded  = "refunded"  // refund recorded; paid rewards reversed
+	OutcomeAmount    = "amount"    // deal amount recorded
+	OutcomeNoChange  = "no_change" // a stage the program does not map
+	OutcomeClosed    = "closed"    // the referral had ended already
+	OutcomeUntracked = "untracked" // no referral for this record
+	OutcomeDuplicate = "duplicate" // delivered before
+	OutcomeIgnored   = "ignored"   // not about a deal stage
+)
+
+// Summary counts a delivery's events by outcome.
+type Summary struct {
+	Received int            `json:"received"`
+	Outcomes map[string]int `json:"outcomes"`
+}
+
+// Ingester applies normalised events: the one path every provider shares.
+type Ingester struct {
+	Store     Store
+	SFN       workflow.SFN
+	Enrichers map[string]Enricher // by provider, optional
+	Now       func() time.Time
+	Log       *slog.Logger
+}
+
+// Ingest applies every event of a delivery in order. Each event is first
+// claimed (dedupe on the provider's event id), then linked, mapped and
+// recorded, then the waiting workflow is resumed. A failure on one event
+// does not stop the others; the first error is returned (answer 5xx so the
+// sender redelivers: applied events are duplicates then, the failed one is
+// applied again, idempotently).
+func (in *Ingester) Ingest(ctx context.Context, events []Event) (Summary, error) {
+	sum := Summary{Received: len(events), Outcomes: map[string]int{}}
+	var first error
+	for i := range events {
+		ev := events[i]
+		outcome, err := in.apply(ctx, &ev)
+		if err != nil {
+			in.Log.Error("webhook event failed", "provider", ev.Provider, "event_id", ev.ID, "error", err)
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		sum.Outcomes[outcome]++
+	}
+	return sum, first
+}
+
+func (in *Ingester) apply(ctx context.Context, ev *Event) (string, error) {
+	if ev.Kind == KindIgnored || ev.ID == "" {
+		return OutcomeIgnored, nil
+	}
+	now := in.Now().UTC()
+	log := in.Log.With("provider", ev.Provider, "event_id", ev.ID, "record_id", ev.RecordID)
+	applied, err := in.Store.ClaimEvent(ctx, ev.Provider, ev.ID, now)
+	if err != nil {
+		return "", err
+	}
+	if applied {
+		return OutcomeDuplicate, nil
+	}
+	id, linked, err := in.link(ctx, ev)
+	if err != nil {
+		return "", err
+	}
+	if id == "" {
+		if e := in.Enrichers[ev.Provider]; e != nil && ev.RecordID != "" {
+			if err := e.Enrich(ctx, ev); err != nil {
+				return "", fmt.Errorf("crm: enrich %s %s: %w", ev.Provider, ev.RecordID, err)
+			}
+			if id, linked, err = in.link(ctx, ev); err != nil {
+				return "", err
+			}
+		}
+	}
+	if id == "" {
+		log.Info("event about a record no referral is linked to")
+		return OutcomeUntracked, in.Store.FinishEvent(ctx, ev.Provider, ev.ID, OutcomeUntracked, "", now)
+	}
+	log = log.With("referral_id", id)
+	if !linked && ev.RecordID != "" {
+		// Remember the link so later events need no hints (first link wins).
+		if id, err = in.Store.PutLink(ctx, ev.Provider, ev.RecordID, id, now); err != nil {
+			return "", err
+		}
+	}
+	r, err := in.Store.Referral(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	p, err := in.Store.ProgramVersion(ctx, r.ProgramID, r.ProgramVersion)
+	if err != nil {
+		return "", err
+	}
+	if ev.Stage == "" && ev.Status == "" && (ev.Kind == KindStageChanged || ev.Kind == KindCreated) {
+		if e := in.Enrichers[ev.Provider]; e != nil {
+			if err := e.Enrich(ctx, ev); err != nil {
+				return "", fmt.Errorf("crm: enrich %s %s: %w", ev.Provider, ev.RecordID, err)
+			}
+		}
+	}
+	u, outcome, detail := Update(p, ev)
+	after := r
+	if r.Status.Terminal() {
+		// The referral has ended: its milestones and deal facts stay as
+		// they were when it ended; the event is only logged.
+		outcome = OutcomeClosed
+		detail = "after the referral ended (" + string(r.Status) + "): " + detail
+	} else if after, err = in.Store.RecordDeal(ctx, id, u, now); err != nil {
+		return "", err
+	}
+	if ev.Kind == KindRefunded {
+		// Rewards still on hold are voided by the workflow (the deal is
+		// marked lost); paid ones are never changed: each gets a reversal.
+		n, err := in.reverse(ctx, r, p, now)
+		if err != nil {
+			return "", err
+		}
+		outcome = OutcomeRefunded
+		detail += fmt.Sprintf("; %d paid reward(s) reversed in the ledger", n)
+	}
+	resumed, err := workflow.Resume(ctx, in.SFN, after)
+	if err != nil {
+		return "", err
+	}
+	act := store.Activity{At: now, Type: "crm_event", Actor: "webhook:" + ev.Provider, Detail: detail,
+		Data: map[string]string{"event_id": ev.ID, "outcome": outcome, "record_id": ev.RecordID}}
+	if err := in.Store.AddActivity(ctx, id, act); err != nil {
+		return "", err
+	}
+	log.Info("webhook event applied", "outcome", outcome, "milestones", u.Milestones, "lost", u.Lost, "resumed", resumed)
+	return outcome, in.Store.FinishEvent(ctx, ev.Provider, ev.ID, outcome, id, now)
+}
+
+// reverse writes a reversal ledger entry for every paid reward of the last
+// milestone the referral reached (the sale that was refunded); rewards of
+// earlier milestones stay. It returns how many were reversed by this call.
+func (in *Ingester) reverse(ctx context.Context, r *referral.Referral, p *program.Program, now time.Time) (int, error) {
+	last := ""
+	for _, m := range p.Milestones {
+		if r.Reached(m.Name) {
+			last = m.Name
+		}
+	}
+	if last == "" {
+		return 0, nil
+	}
+	rewards, err := in.Store.MilestoneRewards(ctx, r.ID, last)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, rw := range rewards {
+		if rw.Status != ledger.StatusPaid {
+			continue
+		}
+		e := ledger.ReversalEntry(rw, now)
+		act := store.Activity{At: now, Type: "reward", Actor: "webhook",
+			Detail: fmt.Sprintf("Reward %s reversed after a refund: -%s %s to the %s", rw.ID, ledger.FormatMinor(rw.AmountMinor, rw.Currency), rw.Currency, rw.Party),
+			Data:   map[string]string{"reward_id": rw.ID, "entry": string(ledger.EntryReversal)}}
+		ok, err := in.Store.ReverseReward(ctx, rw, e, act)
+		if err != nil {
+			return n, err
+		}
+		if ok {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// link finds the referral an event is about: a stored link for the CRM
+// record, a referral id carried on the record, or the referee's email. It
+// reports whether the stored link was the source.
+func (in *Ingester) link(ctx context.Context, ev *Event) (id string, linked bool, err error) {
+	if ev.RecordID != "" {
+		id, err := in.Store.Link(ctx, ev.Provider, ev.RecordID)
+		if err == nil {
+			return id, true, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return "", false, err
+		}
+	}
+	if rid := strings.TrimSpace(ev.ReferralID); referral.ValidID(rid) {
+		if _, err := in.Store.Referral(ctx, rid); err == nil {
+			return rid, false, nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return "", false, err
+		}
+	}
+	if ev.Email != "" {
+		ids, err := in.Store.ReferralsByEmail(ctx, strings.ToLower(ev.Email))
+		if err != nil {
+			return "", false, err
+		}
+		// Newest first: prefer the newest referral that is still open.
+		var fallback string
+		for _, rid := range ids {
+			r, err := in.Store.Referral(ctx, rid)
+			if err != nil {
+				if errors.Is(err, store.ErrNotFound) {
+					continue
+				}
+				return "", false, err
+			}
+			if !r.Status.Terminal() {
+				return rid, false, nil
+			}
+			if fallback == "" {
+				fallback = rid
+			}
+		}
+		return fallback, false, nil
+	}
+	return "", false, nil
+}
+
+// Update maps an event to the change it makes to a referral under program
+// p, with the outcome and a sentence for the activity log. Milestones
+// only move forward (the store keeps the first time each was reached).
+func Update(p *program.Program, ev *Event) (store.DealUpdate, string, string) {
+	u := store.DealUpdate{Provider: ev.Provider, RecordID: ev.RecordID}
+	if ev.Amount != nil && ev.Amount.Minor > 0 {
+		u.AmountMinor, u.Currency = ev.Amount.Minor, strings.ToUpper(ev.Amount.Currency)
+		if u.Currency == "" {
+			u.Currency = p.Currency
+		}
+	}
+	switch ev.Kind {
+	case KindDeleted:
+		u.Lost, u.LostReason = true, "deleted"
+		return u, OutcomeLost, "Deal deleted in " + ev.Provider
+	case KindRefunded:
+		u.Lost, u.LostReason = true, "refunded"
+		return u, OutcomeLost, "Deal refunded in " + ev.Provider
+	}
+	o := p.Match(ev.Provider, ev.Pipeline, ev.Stage, ev.Status)
+	where := describeStage(ev)
+	switch {
+	case o.Lost:
+		u.Lost, u.LostReason = true, "lost"
+		return u, OutcomeLost, "Deal lost in " + ev.Provider + " (" + where + ")"
+	case o.Milestone >= 0:
+		for _, i := range p.Implied(o.Milestone) {
+			u.Milestones = append(u.Milestones, p.Milestones[i].Name)
+		}
+		return u, OutcomeMilestone, "Milestone " + p.Milestones[o.Milestone].Name + " reached in " + ev.Provider + " (" + where + ")"
+	case u.AmountMinor > 0:
+		return u, OutcomeAmount, "Deal amount updated in " + ev.Provider
+	}
+	return u, OutcomeNoChange, "Deal moved in " + ev.Provider + " (" + where + "), not a milestone of the program"
+}
+
+func describeStage(ev *Event) string {
+	var parts []string
+	if ev.Pipeline != "" {
+		parts = append(parts, "pipeline "+ev.Pipeline)
+	}
+	if ev.Stage != "" {
+		parts = append(parts, "stage "+ev.Stage)
+	}
+	if ev.Status != "" {
+		parts = append(parts, "status "+ev.Status)
+	}
+	if len(parts) == 0 {
+		return "no stage"
+	}
+	return strings.Join(parts, ", ")
+}

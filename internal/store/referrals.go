@@ -1,0 +1,405 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/referflow/referflow/internal/referral"
+)
+
+func referralKey(id string) map[string]types.AttributeValue {
+	return key("REFERRAL#"+id, "REFERRAL")
+}
+
+func statusIndex(st referral.Status, at time.Time, id string) (string, string) {
+	return "STATUS#" + string(st), ts(at) + "#" + id
+}
+
+// DedupeKeys are the program-wide uniqueness keys of a referral: the
+// referee's email and, when known, the company domain.
+func DedupeKeys(programID, email, domain string) []string {
+	keys := []string{"DEDUPE#" + programID + "#email#" + email}
+	if domain != "" {
+		keys = append(keys, "DEDUPE#"+programID+"#domain#"+domain)
+	}
+	return keys
+}
+
+// NewReferral is what CreateReferral writes besides the referral itself.
+type NewReferral struct {
+	Referral *referral.Referral
+	// Idempotency, when set, is stored in the same transaction so that a
+	// repeated request finds the first answer.
+	Idempotency *IdempotencyRecord
+	// Activity is the first activity-log line.
+	Activity Activity
+}
+
+// CreateReferral writes the referral, its dedupe keys, its email link, the
+// idempotency record and the first activity line in one transaction.
+// ErrDuplicate: the referee's email or company domain is already referred
+// in this program. ErrConflict: the idempotency key was taken meanwhile.
+func (st *Store) CreateReferral(ctx context.Context, nr NewReferral) error {
+	r := nr.Referral
+	if r.Milestones == nil {
+		r.Milestones = map[string]time.Time{}
+	}
+	item, err := attributevalue.MarshalMap(r)
+	if err != nil {
+		return fmt.Errorf("store: marshal referral: %w", err)
+	}
+	for k, v := range referralKey(r.ID) {
+		item[k] = v
+	}
+	gpk, gsk := statusIndex(r.Status, r.CreatedAt, r.ID)
+	item[attrGSI1PK], item[attrGSI1SK] = s(gpk), s(gsk)
+
+	notExists := aws.String("attribute_not_exists(PK)")
+	tx := []types.TransactWriteItem{{Put: &types.Put{TableName: &st.table, Item: item, ConditionExpression: notExists}}}
+	dedupeAt := map[int]bool{}
+	for _, k := range DedupeKeys(r.ProgramID, r.RefereeEmail, r.RefereeDomain) {
+		dedupeAt[len(tx)] = true
+		tx = append(tx, types.TransactWriteItem{Put: &types.Put{
+			TableName: &st.table,
+			Item: map[string]types.AttributeValue{
+				attrPK: s(k), attrSK: s("DEDUPE"), "referral_id": s(r.ID), "created_at": s(ts(r.CreatedAt)),
+			},
+			ConditionExpression: notExists,
+		}})
+	}
+	tx = append(tx, types.TransactWriteItem{Put: &types.Put{
+		TableName: &st.table,
+		Item: map[string]types.AttributeValue{
+			attrPK: s("EMAIL#" + r.RefereeEmail), attrSK: s("REFERRAL#" + r.ID),
+			"referral_id": s(r.ID), "program_id": s(r.ProgramID), "created_at": s(ts(r.CreatedAt)),
+		},
+	}})
+	idemAt := -1
+	if nr.Idempotency != nil {
+		ii, err := nr.Idempotency.item()
+		if err != nil {
+			return err
+		}
+		idemAt = len(tx)
+		// A record past its expiry is free again: TTL deletes it lazily.
+		tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: &st.table, Item: ii,
+			ConditionExpression:       aws.String("attribute_not_exists(PK) OR expires_at < :now"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":now": n(r.CreatedAt.Unix())},
+		}})
+	}
+	act, err := activityItem(r.ID, nr.Activity)
+	if err != nil {
+		return err
+	}
+	tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: &st.table, Item: act}})
+
+	_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: tx})
+	if reasons := cancelReasons(err); reasons != nil && onlyConditionFailed(err) {
+		if idemAt >= 0 && reasons[idemAt] == "ConditionalCheckFailed" {
+			return fmt.Errorf("store: idempotency key in use: %w", ErrConflict)
+		}
+		for i, code := range reasons {
+			if code == "ConditionalCheckFailed" && dedupeAt[i] {
+				return fmt.Errorf("store: referee already referred: %w", ErrDuplicate)
+			}
+		}
+		return fmt.Errorf("store: create referral: %w", err)
+	}
+	if err != nil {
+		return fmt.Errorf("store: create referral: %w", err)
+	}
+	return nil
+}
+
+// Referral reads a referral (strongly consistent).
+func (st *Store) Referral(ctx context.Context, id string) (*referral.Referral, error) {
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.table, Key: referralKey(id), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, fmt.Errorf("store: get referral: %w", err)
+	}
+	if out.Item == nil {
+		return nil, fmt.Errorf("store: referral %s: %w", id, ErrNotFound)
+	}
+	return decodeReferral(out.Item)
+}
+
+func decodeReferral(item map[string]types.AttributeValue) (*referral.Referral, error) {
+	var r referral.Referral
+	if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+		return nil, fmt.Errorf("store: decode referral: %w", err)
+	}
+	if r.Milestones == nil {
+		r.Milestones = map[string]time.Time{}
+	}
+	return &r, nil
+}
+
+// Transition moves a referral to status to when its current status allows
+// it (referral.CanMove), setting extra attributes in the same write.
+// Moving to the status it already has succeeds and changes nothing else
+// when the status is terminal. ErrConflict: the move is not allowed.
+func (st *Store) Transition(ctx context.Context, id string, to referral.Status, now time.Time, set map[string]any) (*referral.Referral, error) {
+	from := referral.From(to)
+	names := map[string]string{"#st": "status", "#u": "updated_at", "#g": attrGSI1PK, "#gs": attrGSI1SK}
+	gpk, gsk := statusIndex(to, now, id)
+	values := map[string]types.AttributeValue{":to": s(string(to)), ":u": s(now.UTC().Format(time.RFC3339Nano)), ":g": s(gpk), ":gs": s(gsk)}
+	expr := "SET #st = :to, #u = :u, #g = :g, #gs = :gs"
+	i := 0
+	for k, v := range set {
+		av, err := attributevalue.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("store: marshal %s: %w", k, err)
+		}
+		nk, vk := fmt.Sprintf("#x%d", i), fmt.Sprintf(":x%d", i)
+		names[nk], values[vk] = k, av
+		expr += fmt.Sprintf(", %s = %s", nk, vk)
+		i++
+	}
+	cond := "attribute_exists(PK) AND #st IN ("
+	for j, f := range from {
+		vk := fmt.Sprintf(":f%d", j)
+		values[vk] = s(string(f))
+		if j > 0 {
+			cond += ", "
+		}
+		cond += vk
+	}
+	cond += ")"
+	if to.Terminal() {
+		// A terminal status repeated is a no-op: keep the first write.
+		cond += " AND #st <> :to"
+	}
+	out, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &st.table, Key: referralKey(id),
+		UpdateExpression: &expr, ConditionExpression: &cond,
+		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+		ReturnValues: types.ReturnValueAllNew,
+	})
+	if conditionFailed(err) {
+		cur, gerr := st.Referral(ctx, id)
+		if gerr != nil {
+			return nil, gerr
+		}
+		if cur.Status == to {
+			return cur, nil
+		}
+		return cur, fmt.Errorf("store: referral %s is %s, cannot become %s: %w", id, cur.Status, to, ErrConflict)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: transition referral: %w", err)
+	}
+	return decodeReferral(out.Attributes)
+}
+
+// SetWait stores the task token the workflow waits on for milestone and
+// returns the referral as it is after the write, so the caller can see a
+// milestone (or a lost deal) recorded before the wait began.
+func (st *Store) SetWait(ctx context.Context, id, milestone, token string, now time.Time) (*referral.Referral, error) {
+	return st.setToken(ctx, id, "SET wait_milestone = :m, wait_token = :t, updated_at = :u", map[string]types.AttributeValue{
+		":m": s(milestone), ":t": s(token), ":u": s(now.UTC().Format(time.RFC3339Nano)),
+	})
+}
+
+// StartWait records when the workflow first began waiting for milestone
+// (the first call wins, across executions of the same referral) and
+// returns that time: a milestone's deadline runs from it.
+func (st *Store) StartWait(ctx context.Context, id, milestone string, now time.Time) (time.Time, error) {
+	out, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &st.table, Key: referralKey(id),
+		UpdateExpression:          aws.String("SET #ws = if_not_exists(#ws, :now)"),
+		ConditionExpression:       aws.String("attribute_exists(PK)"),
+		ExpressionAttributeNames:  map[string]string{"#ws": "wait_started:" + milestone},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": s(now.UTC().Format(time.RFC3339Nano))},
+		// ALL_NEW, not UPDATED_NEW: an if_not_exists that keeps the old
+		// value is "not updated" for moto, and the old value is the answer.
+		ReturnValues: types.ReturnValueAllNew,
+	})
+	if conditionFailed(err) {
+		return time.Time{}, fmt.Errorf("store: referral %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store: start wait: %w", err)
+	}
+	v, ok := out.Attributes["wait_started:"+milestone].(*types.AttributeValueMemberS)
+	if !ok {
+		return time.Time{}, fmt.Errorf("store: start wait: no time returned")
+	}
+	return time.Parse(time.RFC3339Nano, v.Value)
+}
+
+// SetReviewWait stores the task token of the manual review and returns the
+// referral after the write (a decision made before the wait began shows).
+func (st *Store) SetReviewWait(ctx context.Context, id, token string, now time.Time) (*referral.Referral, error) {
+	return st.setToken(ctx, id, "SET review_token = :t, updated_at = :u", map[string]types.AttributeValue{
+		":t": s(token), ":u": s(now.UTC().Format(time.RFC3339Nano)),
+	})
+}
+
+// RecordReview stores a reviewer's decision once: the first decision wins.
+// It returns the referral after the write and whether this call decided.
+func (st *Store) RecordReview(ctx context.Context, id, outcome, note string, now time.Time) (*referral.Referral, bool, error) {
+	cond := "attribute_exists(PK) AND attribute_not_exists(review_outcome) AND #st = :inreview"
+	out, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &st.table, Key: referralKey(id),
+		UpdateExpression:         aws.String("SET review_outcome = :o, review_note = :n, updated_at = :u"),
+		ConditionExpression:      &cond,
+		ExpressionAttributeNames: map[string]string{"#st": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":o": s(outcome), ":n": s(note), ":u": s(now.UTC().Format(time.RFC3339Nano)), ":inreview": s(string(referral.StatusInReview)),
+		},
+		ReturnValues: types.ReturnValueAllNew,
+	})
+	if conditionFailed(err) {
+		r, gerr := st.Referral(ctx, id)
+		return r, false, gerr
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("store: record review: %w", err)
+	}
+	r, err := decodeReferral(out.Attributes)
+	return r, true, err
+}
+
+func (st *Store) setToken(ctx context.Context, id, expr string, values map[string]types.AttributeValue) (*referral.Referral, error) {
+	cond := "attribute_exists(PK)"
+	out, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &st.table, Key: referralKey(id),
+		UpdateExpression: &expr, ConditionExpression: &cond,
+		ExpressionAttributeValues: values,
+		ReturnValues:              types.ReturnValueAllNew,
+	})
+	if conditionFailed(err) {
+		return nil, fmt.Errorf("store: referral %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: set wait: %w", err)
+	}
+	return decodeReferral(out.Attributes)
+}
+
+// DealUpdate is what a CRM event teaches about a referral's deal.
+type DealUpdate struct {
+	Milestones  []string // milestones reached (first record wins; never undone)
+	Provider    string   // CRM provider, recorded with RecordID
+	RecordID    string
+	AmountMinor int64 // deal amount, 0 = unknown
+	Currency    string
+	Lost        bool   // the deal is lost or deleted
+	LostReason  string // "lost", "deleted", "refunded"
+}
+
+// RecordDeal applies a CRM update to a referral in one write and returns
+// the referral after it. Milestones only move forward: a milestone keeps
+// the time it was first reached. A lost deal keeps its first lost time.
+func (st *Store) RecordDeal(ctx context.Context, id string, u DealUpdate, now time.Time) (*referral.Referral, error) {
+	at := s(now.UTC().Format(time.RFC3339Nano))
+	names := map[string]string{}
+	values := map[string]types.AttributeValue{":now": at}
+	expr := "SET updated_at = :now"
+	for i, m := range u.Milestones {
+		nk := fmt.Sprintf("#m%d", i)
+		names[nk] = m
+		expr += fmt.Sprintf(", milestones.%s = if_not_exists(milestones.%s, :now)", nk, nk)
+	}
+	if u.RecordID != "" {
+		expr += ", crm_provider = if_not_exists(crm_provider, :p), crm_record_id = if_not_exists(crm_record_id, :r)"
+		values[":p"], values[":r"] = s(u.Provider), s(u.RecordID)
+	}
+	if u.AmountMinor > 0 {
+		expr += ", deal_amount_minor = :a, deal_currency = :c"
+		values[":a"], values[":c"] = n(u.AmountMinor), s(u.Currency)
+	}
+	if u.Lost {
+		expr += ", lost_at = if_not_exists(lost_at, :now), lost_reason = if_not_exists(lost_reason, :lr)"
+		values[":lr"] = s(u.LostReason)
+	}
+	cond := "attribute_exists(PK)"
+	in := &dynamodb.UpdateItemInput{
+		TableName: &st.table, Key: referralKey(id),
+		UpdateExpression: &expr, ConditionExpression: &cond,
+		ExpressionAttributeValues: values,
+		ReturnValues:              types.ReturnValueAllNew,
+	}
+	if len(names) > 0 {
+		in.ExpressionAttributeNames = names
+	}
+	out, err := st.db.UpdateItem(ctx, in)
+	if conditionFailed(err) {
+		return nil, fmt.Errorf("store: referral %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: record deal: %w", err)
+	}
+	return decodeReferral(out.Attributes)
+}
+
+// ReferralsByStatus lists up to limit referral ids in status whose last
+// change is before cutoff, oldest first.
+func (st *Store) ReferralsByStatus(ctx context.Context, status referral.Status, cutoff time.Time, limit int32) ([]string, error) {
+	idx := IndexByStatus
+	cond := "GSI1PK = :p AND GSI1SK < :c"
+	out, err := st.db.Query(ctx, &dynamodb.QueryInput{
+		TableName: &st.table, IndexName: &idx,
+		KeyConditionExpression: &cond,
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":p": s("STATUS#" + string(status)), ":c": s(ts(cutoff)),
+		},
+		Limit: &limit,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: referrals by status: %w", err)
+	}
+	ids := make([]string, 0, len(out.Items))
+	for _, it := range out.Items {
+		if v, ok := it["referral_id"].(*types.AttributeValueMemberS); ok {
+			ids = append(ids, v.Value)
+		}
+	}
+	return ids, nil
+}
+
+// Requeue moves a referral still in status received to the back of the
+// status index (as if it had been received now). It does nothing to a
+// referral that has moved on.
+func (st *Store) Requeue(ctx context.Context, id string, now time.Time) error {
+	_, gsk := statusIndex(referral.StatusReceived, now, id)
+	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &st.table, Key: referralKey(id),
+		UpdateExpression:          aws.String("SET GSI1SK = :gs"),
+		ConditionExpression:       aws.String("#st = :received"),
+		ExpressionAttributeNames:  map[string]string{"#st": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":gs": s(gsk), ":received": s(string(referral.StatusReceived))},
+	})
+	if err != nil && !conditionFailed(err) {
+		return fmt.Errorf("store: requeue: %w", err)
+	}
+	return nil
+}
+
+// ReferralsByEmail lists the ids of referrals whose referee has email,
+// newest first.
+func (st *Store) ReferralsByEmail(ctx context.Context, email string) ([]string, error) {
+	cond := "PK = :p AND begins_with(SK, :r)"
+	out, err := st.db.Query(ctx, &dynamodb.QueryInput{
+		TableName: &st.table, KeyConditionExpression: &cond,
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": s("EMAIL#" + email), ":r": s("REFERRAL#")},
+		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(20),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: referrals by email: %w", err)
+	}
+	var ids []string
+	for _, it := range out.Items {
+		if v, ok := it["referral_id"].(*types.AttributeValueMemberS); ok {
+			ids = append(ids, v.Value)
+		}
+	}
+	return ids, nil
+}

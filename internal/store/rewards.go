@@ -1,0 +1,194 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/referflow/referflow/internal/ledger"
+)
+
+func rewardKey(referralID, milestone, party string) map[string]types.AttributeValue {
+	return key("REFERRAL#"+referralID, "REWARD#"+milestone+"#"+party)
+}
+
+// Rewards lists every reward of a referral.
+func (st *Store) Rewards(ctx context.Context, referralID string) ([]ledger.Reward, error) {
+	return st.rewards(ctx, referralID, "REWARD#")
+}
+
+// MilestoneRewards lists the rewards of one milestone of a referral.
+func (st *Store) MilestoneRewards(ctx context.Context, referralID, milestone string) ([]ledger.Reward, error) {
+	return st.rewards(ctx, referralID, "REWARD#"+milestone+"#")
+}
+
+func (st *Store) rewards(ctx context.Context, referralID, prefix string) ([]ledger.Reward, error) {
+	var out []ledger.Reward
+	err := st.queryPrefix(ctx, "REFERRAL#"+referralID, prefix, func(item map[string]types.AttributeValue) error {
+		var r ledger.Reward
+		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+			return err
+		}
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+// SetRewardStatus moves a reward from one of the statuses in from to to.
+// It reports changed=false (and no error) when the reward is not in any of
+// them (it moved already): callers treat that as done.
+//
+// A reward that holds budget or cap reservations (r.Reserved) releases
+// them in the same transaction when it moves to voided or failed.
+func (st *Store) SetRewardStatus(ctx context.Context, r ledger.Reward, from []ledger.Status, to ledger.Status, reason string, now time.Time) (changed bool, err error) {
+	if len(r.Reserved) > 0 && (to == ledger.StatusVoided || to == ledger.StatusFailed) {
+		return st.releaseReserved(ctx, r, from, to, reason, now)
+	}
+	vals := map[string]types.AttributeValue{":to": s(string(to)), ":u": s(now.UTC().Format(time.RFC3339Nano)), ":why": s(reason)}
+	cond := "#st IN ("
+	for i, f := range from {
+		k := fmt.Sprintf(":f%d", i)
+		vals[k] = s(string(f))
+		if i > 0 {
+			cond += ", "
+		}
+		cond += k
+	}
+	cond += ")"
+	_, err = st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &st.table, Key: rewardKey(r.ReferralID, r.Milestone, r.Party),
+		UpdateExpression:          aws.String("SET #st = :to, updated_at = :u, status_reason = :why"),
+		ConditionExpression:       &cond,
+		ExpressionAttributeNames:  map[string]string{"#st": "status"},
+		ExpressionAttributeValues: vals,
+	})
+	if conditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: set reward status: %w", err)
+	}
+	return true, nil
+}
+
+// PayToLedger marks a payable reward paid and writes its payable ledger
+// entry in one transaction: the entry exists exactly once, and only for a
+// reward that was payable. It reports paid=false when the reward was no
+// longer payable (paid already, or voided) — a repeat changes nothing.
+func (st *Store) PayToLedger(ctx context.Context, r ledger.Reward, e ledger.Entry, act Activity, now time.Time) (paid bool, err error) {
+	entry, actItem, err := entryItems(r, e, act)
+	if err != nil {
+		return false, err
+	}
+	at := s(now.UTC().Format(time.RFC3339Nano))
+	_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		TransactItems: []types.TransactWriteItem{
+			{Update: &types.Update{
+				TableName: &st.table, Key: rewardKey(r.ReferralID, r.Milestone, r.Party),
+				UpdateExpression:          aws.String("SET #st = :paid, paid_at = :now, updated_at = :now"),
+				ConditionExpression:       aws.String("#st IN (:p, :h, :a)"),
+				ExpressionAttributeNames:  map[string]string{"#st": "status"},
+				ExpressionAttributeValues: map[string]types.AttributeValue{":paid": s(string(ledger.StatusPaid)), ":now": at, ":p": s(string(ledger.StatusPending)), ":h": s(string(ledger.StatusOnHold)), ":a": s(string(ledger.StatusApproved))},
+			}},
+			{Put: &types.Put{TableName: &st.table, Item: entry, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+			{Put: &types.Put{TableName: &st.table, Item: actItem}},
+		},
+	})
+	if onlyConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: pay reward: %w", err)
+	}
+	return true, nil
+}
+
+// LedgerEntries lists the entries of a reward.
+func (st *Store) LedgerEntries(ctx context.Context, rewardID string) ([]ledger.Entry, error) {
+	var out []ledger.Entry
+	err := st.queryPrefix(ctx, "LEDGER#"+rewardID, "ENTRY#", func(item map[string]types.AttributeValue) error {
+		var e ledger.Entry
+		if err := attributevalue.UnmarshalMap(item, &e); err != nil {
+			return err
+		}
+		out = append(out, e)
+		return nil
+	})
+	return out, err
+}
+
+// LedgerPeriod lists the ledger entries of a period ("2026-11"), oldest
+// first, for the finance export.
+func (st *Store) LedgerPeriod(ctx context.Context, period string) ([]ledger.Entry, error) {
+	idx := IndexByStatus
+	cond := "GSI1PK = :p"
+	in := &dynamodb.QueryInput{TableName: &st.table, IndexName: &idx, KeyConditionExpression: &cond,
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": s("LEDGER#" + period)}}
+	var out []ledger.Entry
+	for {
+		page, err := st.db.Query(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("store: ledger period: %w", err)
+		}
+		for _, it := range page.Items {
+			var e ledger.Entry
+			if err := attributevalue.UnmarshalMap(it, &e); err != nil {
+				return nil, fmt.Errorf("store: decode entry: %w", err)
+			}
+			out = append(out, e)
+		}
+		if len(page.LastEvaluatedKey) == 0 {
+			return out, nil
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
+}
+
+// ReverseReward writes the reversal entry of a paid reward (a clawback) in
+// one transaction with a check that the reward is paid: at most one
+// reversal per reward, however often the refund is reported. It reports
+// reversed=false when the reward is not paid or was reversed already.
+func (st *Store) ReverseReward(ctx context.Context, r ledger.Reward, e ledger.Entry, act Activity) (reversed bool, err error) {
+	entry, actItem, err := entryItems(r, e, act)
+	if err != nil {
+		return false, err
+	}
+	_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{ConditionCheck: &types.ConditionCheck{
+			TableName: &st.table, Key: rewardKey(r.ReferralID, r.Milestone, r.Party),
+			ConditionExpression:       aws.String("#st = :paid"),
+			ExpressionAttributeNames:  map[string]string{"#st": "status"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":paid": s(string(ledger.StatusPaid))},
+		}},
+		{Put: &types.Put{TableName: &st.table, Item: entry, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		{Put: &types.Put{TableName: &st.table, Item: actItem}},
+	}})
+	if onlyConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: reverse reward: %w", err)
+	}
+	return true, nil
+}
+
+// entryItems are the items of a ledger entry (listed by period in GSI1) and
+// of the activity line written with it.
+func entryItems(r ledger.Reward, e ledger.Entry, act Activity) (entry, activity map[string]types.AttributeValue, err error) {
+	entry, err = attributevalue.MarshalMap(e)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: marshal entry: %w", err)
+	}
+	for k, v := range key("LEDGER#"+e.RewardID, "ENTRY#"+string(e.Type)) {
+		entry[k] = v
+	}
+	entry[attrGSI1PK], entry[attrGSI1SK] = s("LEDGER#"+e.Period), s(ts(e.CreatedAt)+"#"+e.ID)
+	activity, err = activityItem(r.ReferralID, act)
+	return entry, activity, err
+}
