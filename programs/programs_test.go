@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/referflow/referflow/internal/crm/providers"
 	"github.com/referflow/referflow/internal/program"
 )
 
@@ -23,11 +24,11 @@ func TestEveryFileIsValid(t *testing.T) {
 		}
 		n++
 		t.Run(path, func(t *testing.T) {
-			p, err := program.LoadFile(path)
+			p, err := program.LoadFile(path, program.Providers(providers.Names()...))
 			if err != nil {
 				t.Fatalf("%v", err)
 			}
-			if err := p.Validate(); err != nil {
+			if err := p.Validate(program.Providers(providers.Names()...)); err != nil {
 				t.Fatalf("loaded program does not validate again: %v", err)
 			}
 			disk, _ := os.ReadFile(path)

@@ -10,27 +10,27 @@ import (
 	"strings"
 	"time"
 
+	"github.com/referflow/referflow/internal/activity"
 	"github.com/referflow/referflow/internal/apigw"
-	"github.com/referflow/referflow/internal/ledger"
+	"github.com/referflow/referflow/internal/events"
 	"github.com/referflow/referflow/internal/logging"
 	"github.com/referflow/referflow/internal/program"
 	"github.com/referflow/referflow/internal/referral"
+	"github.com/referflow/referflow/internal/rewards"
 	"github.com/referflow/referflow/internal/store"
 	"github.com/referflow/referflow/internal/workflow"
 )
 
-// Store is what the admin API reads and writes.
+// Store is what the admin API reads and writes besides the rewards
+// lifecycle.
 type Store interface {
 	Referral(ctx context.Context, id string) (*referral.Referral, error)
 	ProgramVersion(ctx context.Context, id string, v int) (*program.Program, error)
-	Rewards(ctx context.Context, referralID string) ([]ledger.Reward, error)
-	Reward(ctx context.Context, referralID, milestone, party string) (*ledger.Reward, error)
-	ActivityLog(ctx context.Context, referralID string) ([]store.Activity, error)
+	Rewards(ctx context.Context, referralID string) ([]rewards.Reward, error)
+	Reward(ctx context.Context, referralID, milestone, party string) (*rewards.Reward, error)
+	Events(ctx context.Context, referralID string) ([]events.Event, error)
 	RecordReview(ctx context.Context, id, outcome, note string, now time.Time) (*referral.Referral, bool, error)
-	Transition(ctx context.Context, id string, to referral.Status, now time.Time, set map[string]any) (*referral.Referral, error)
-	AddActivity(ctx context.Context, referralID string, acts ...store.Activity) error
-	SetRewardStatus(ctx context.Context, r ledger.Reward, from []ledger.Status, to ledger.Status, reason string, now time.Time) (bool, error)
-	PayToLedger(ctx context.Context, r ledger.Reward, e ledger.Entry, act store.Activity, now time.Time) (bool, error)
+	Transition(ctx context.Context, id string, to referral.Status, now time.Time, set map[string]any, ev events.Event) error
 }
 
 // Handler serves the admin routes (IAM-authorised on AWS; the function
@@ -40,10 +40,11 @@ type Store interface {
 //	POST /admin/referrals/{id}/review
 //	POST /admin/rewards/{referral_id}/{milestone}/{party}/approve
 type Handler struct {
-	Store Store
-	SFN   workflow.SFN
-	Now   func() time.Time
-	Log   *slog.Logger
+	Store   Store
+	Rewards *rewards.Service
+	SFN     workflow.SFN
+	Now     func() time.Time
+	Log     *slog.Logger
 }
 
 // maxBody bounds request bodies.
@@ -76,8 +77,8 @@ type ReferralView struct {
 	Review         *Review           `json:"review,omitempty"`
 	Milestones     []Milestone       `json:"milestones"`
 	Deal           Deal              `json:"deal"`
-	Rewards        []ledger.Reward   `json:"rewards"`
-	Activity       []store.Activity  `json:"activity"`
+	Rewards        []rewards.Reward  `json:"rewards"`
+	Activity       []activity.Line   `json:"activity"`
 	CreatedAt      time.Time         `json:"created_at"`
 	UpdatedAt      time.Time         `json:"updated_at"`
 }
@@ -188,14 +189,13 @@ func (h *Handler) view(ctx context.Context, r *referral.Referral) (*ReferralView
 	if v.Rewards, err = h.Store.Rewards(ctx, r.ID); err != nil {
 		return nil, err
 	}
-	if v.Activity, err = h.Store.ActivityLog(ctx, r.ID); err != nil {
+	evs, err := h.Store.Events(ctx, r.ID)
+	if err != nil {
 		return nil, err
 	}
+	v.Activity = activity.Log(evs)
 	if v.Rewards == nil {
-		v.Rewards = []ledger.Reward{}
-	}
-	if v.Activity == nil {
-		v.Activity = []store.Activity{}
+		v.Rewards = []rewards.Reward{}
 	}
 	return v, nil
 }
@@ -282,18 +282,14 @@ func (h *Handler) review(ctx context.Context, req apigw.Request) apigw.Response 
 	}
 	// Decided now, or the same decision repeated: make sure it is applied
 	// (every step below is idempotent, so a repeat finishes a cut-short one).
-	if _, err := h.Store.Transition(ctx, r.ID, to, now, map[string]any{"decision": outcome}); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return apigw.Error(http.StatusConflict, "not_in_review", "the referral moved on before the decision applied", nil)
-		}
-		log.Error("apply review failed", "error", err)
-		return apigw.Unavailable()
-	}
-	if decided {
-		if err := h.Store.AddActivity(ctx, r.ID, store.Activity{At: now, Type: "review", Actor: "admin",
-			Detail: "Manual review: " + outcome + " by an admin: " + in.Reason,
-			Data:   map[string]string{"outcome": outcome, "by": "admin"}}); err != nil {
-			log.Error("activity failed", "error", err)
+	if r.Status != to {
+		ev := events.New(events.ReferralReviewed, r.ID, events.ActorAdmin, now).WithStatus(string(to)).With("outcome", outcome).With("by", "admin")
+		ev.ProgramID, ev.ProgramVersion = r.ProgramID, r.ProgramVersion
+		if err := h.Store.Transition(ctx, r.ID, to, now, map[string]any{"decision": outcome}, ev); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return apigw.Error(http.StatusConflict, "not_in_review", "the referral moved on before the decision applied", nil)
+			}
+			log.Error("apply review failed", "error", err)
 			return apigw.Unavailable()
 		}
 	}
@@ -321,49 +317,22 @@ func (h *Handler) approve(ctx context.Context, req apigw.Request) apigw.Response
 		log.Error("read reward failed", "error", err)
 		return apigw.Unavailable()
 	}
-	now := h.Now().UTC()
+	err = h.Rewards.Approve(ctx, *rw, events.ActorAdmin)
 	switch {
-	case rw.Status == ledger.StatusPaid:
-		return apigw.JSON(http.StatusOK, rw) // paid already: a repeat changes nothing
-	case !rw.Status.Payable():
+	case errors.Is(err, rewards.ErrNotPayable):
 		return apigw.Error(http.StatusConflict, "not_payable", "the reward is "+string(rw.Status)+": "+rw.StatusReason, nil)
-	case !rw.NeedsApproval:
+	case errors.Is(err, rewards.ErrApprovalNotRequired):
 		return apigw.Error(http.StatusConflict, "approval_not_required", "the reward is paid by the workflow after its holding period", nil)
-	case now.Before(rw.HoldUntil):
-		// Still in its holding period: approve it; the workflow pays it when
-		// the hold ends (or voids it if the deal is lost meanwhile).
-		changed, err := h.Store.SetRewardStatus(ctx, *rw, []ledger.Status{ledger.StatusPending, ledger.StatusOnHold}, ledger.StatusApproved, "approved by an admin", now)
-		if err != nil {
-			log.Error("approve reward failed", "error", err)
-			return apigw.Unavailable()
-		}
-		if changed {
-			if err := h.Store.AddActivity(ctx, id, store.Activity{At: now, Type: "reward", Actor: "admin",
-				Detail: "Reward " + rw.ID + " approved by an admin; paid when its holding period ends",
-				Data:   map[string]string{"reward_id": rw.ID, "status": string(ledger.StatusApproved)}}); err != nil {
-				log.Error("activity failed", "error", err)
-				return apigw.Unavailable()
-			}
-		}
-	default:
-		detail := fmt.Sprintf("Reward %s approved by an admin and paid to the ledger: %s %s to the %s", rw.ID, ledger.FormatMinor(rw.AmountMinor, rw.Currency), rw.Currency, rw.Party)
-		if len(rw.Reserved) == 0 && rw.StatusReason != "" && rw.StatusReason != "awaiting approval" {
-			detail += " (an override: it did not fit the program's limits: " + rw.StatusReason + ")"
-		}
-		paid, err := h.Store.PayToLedger(ctx, *rw, ledger.PayableEntry(*rw, now), store.Activity{At: now, Type: "reward", Actor: "admin",
-			Detail: detail, Data: map[string]string{"reward_id": rw.ID, "status": string(ledger.StatusPaid)}}, now)
-		if err != nil {
-			log.Error("pay reward failed", "error", err)
-			return apigw.Unavailable()
-		}
-		log.Info("reward approved", "paid", paid)
+	case err != nil:
+		log.Error("approve reward failed", "error", err)
+		return apigw.Unavailable()
 	}
 	after, err := h.Store.Reward(ctx, id, milestone, party)
 	if err != nil {
 		log.Error("read reward failed", "error", err)
 		return apigw.Unavailable()
 	}
-	if after.Status != ledger.StatusPaid && after.Status != ledger.StatusApproved {
+	if after.Status != rewards.StatusPaid && after.Status != rewards.StatusApproved {
 		return apigw.Error(http.StatusConflict, "not_payable", "the reward is "+string(after.Status)+": "+after.StatusReason, nil)
 	}
 	return apigw.JSON(http.StatusOK, after)

@@ -7,17 +7,21 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
+	lambdaevents "github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
-	"github.com/referflow/referflow/internal/ledger"
+	"github.com/referflow/referflow/internal/activity"
+	"github.com/referflow/referflow/internal/events"
 	"github.com/referflow/referflow/internal/program"
 	"github.com/referflow/referflow/internal/referral"
+	"github.com/referflow/referflow/internal/rewards"
+	"github.com/referflow/referflow/internal/rewards/rewardstest"
 	"github.com/referflow/referflow/internal/store"
 )
 
@@ -28,18 +32,19 @@ const (
 
 var now = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 
-// fakeStore keeps one program, referrals and rewards in memory, with the
-// store's conditional semantics for reviews, transitions and payouts.
+// fakeStore keeps one program and referrals in memory, with the store's
+// conditional semantics for reviews and transitions; rewards and events
+// live in the in-memory rewards repository (conditional status changes,
+// exactly-once payment, each change written with its event), which the
+// rewards service of the handler shares.
 type fakeStore struct {
+	*rewardstest.Repo
 	referrals map[string]*referral.Referral
-	rewards   map[string]*ledger.Reward // referral/milestone/party
-	acts      []store.Activity
-	paid      int
 	fail      error
 }
 
 func newFakeStore() *fakeStore {
-	f := &fakeStore{referrals: map[string]*referral.Referral{}, rewards: map[string]*ledger.Reward{}}
+	f := &fakeStore{Repo: rewardstest.New(), referrals: map[string]*referral.Referral{}}
 	f.referrals[refID] = &referral.Referral{ID: refID, ProgramID: "p", ProgramVersion: 1, Status: referral.StatusInReview,
 		ReferrerCode: "ACME", RefereeEmail: "jane@acme.example", RefereeName: "Jane", RefereeCompany: "Acme",
 		Decision: "review", Reasons: []referral.Reason{{Code: "icp_mismatch", Message: "country not in the ICP"}},
@@ -63,27 +68,12 @@ func (f *fakeStore) ProgramVersion(context.Context, string, int) (*program.Progr
 	return &program.Program{Milestones: []program.Milestone{{Name: "qualified"}, {Name: "won"}}}, nil
 }
 
-func (f *fakeStore) Rewards(_ context.Context, id string) ([]ledger.Reward, error) {
-	var out []ledger.Reward
-	for _, rw := range f.rewards {
-		if rw.ReferralID == id {
-			out = append(out, *rw)
-		}
-	}
-	return out, nil
-}
-
-func (f *fakeStore) Reward(_ context.Context, id, milestone, party string) (*ledger.Reward, error) {
-	rw, ok := f.rewards[id+"/"+milestone+"/"+party]
+func (f *fakeStore) Reward(_ context.Context, id, milestone, party string) (*rewards.Reward, error) {
+	rw, ok := f.Get(id, milestone, party)
 	if !ok {
 		return nil, store.ErrNotFound
 	}
-	cp := *rw
-	return &cp, nil
-}
-
-func (f *fakeStore) ActivityLog(context.Context, string) ([]store.Activity, error) {
-	return f.acts, nil
+	return &rw, nil
 }
 
 func (f *fakeStore) RecordReview(_ context.Context, id, outcome, note string, _ time.Time) (*referral.Referral, bool, error) {
@@ -97,40 +87,33 @@ func (f *fakeStore) RecordReview(_ context.Context, id, outcome, note string, _ 
 	return &cp, true, nil
 }
 
-func (f *fakeStore) Transition(_ context.Context, id string, to referral.Status, _ time.Time, _ map[string]any) (*referral.Referral, error) {
+// Transition mirrors store.Transition: allowed from referral.From(to), a
+// terminal status repeated is a no-op that records nothing, and the event
+// is recorded with the move.
+func (f *fakeStore) Transition(ctx context.Context, id string, to referral.Status, _ time.Time, _ map[string]any, ev events.Event) error {
 	r := f.referrals[id]
-	if !referral.CanMove(r.Status, to) {
-		return r, store.ErrConflict
+	if r.Status == to && to.Terminal() {
+		return nil
+	}
+	if !slices.Contains(referral.From(to), r.Status) {
+		return store.ErrConflict
+	}
+	if err := f.Record(ctx, ev); err != nil {
+		return err
 	}
 	r.Status = to
-	return r, nil
-}
-
-func (f *fakeStore) AddActivity(_ context.Context, _ string, acts ...store.Activity) error {
-	f.acts = append(f.acts, acts...)
 	return nil
 }
 
-func (f *fakeStore) SetRewardStatus(_ context.Context, r ledger.Reward, from []ledger.Status, to ledger.Status, reason string, _ time.Time) (bool, error) {
-	rw := f.rewards[r.ReferralID+"/"+r.Milestone+"/"+r.Party]
-	for _, s := range from {
-		if rw.Status == s {
-			rw.Status, rw.StatusReason = to, reason
-			return true, nil
+// paid counts the rewards paid (payable ledger entries).
+func (f *fakeStore) paid() int {
+	n := 0
+	for _, e := range f.Entries() {
+		if e.Type == rewards.EntryPayable {
+			n++
 		}
 	}
-	return false, nil
-}
-
-func (f *fakeStore) PayToLedger(_ context.Context, r ledger.Reward, _ ledger.Entry, act store.Activity, _ time.Time) (bool, error) {
-	rw := f.rewards[r.ReferralID+"/"+r.Milestone+"/"+r.Party]
-	if !rw.Status.Payable() {
-		return false, nil
-	}
-	rw.Status = ledger.StatusPaid
-	f.paid++
-	f.acts = append(f.acts, act)
-	return true, nil
+	return n
 }
 
 // fakeSFN records SendTaskSuccess calls; a token resumed twice is closed.
@@ -154,18 +137,18 @@ func (s *fakeSFN) SendTaskFailure(context.Context, *sfn.SendTaskFailureInput, ..
 	return &sfn.SendTaskFailureOutput{}, nil
 }
 
-func request(method, routePath string, params map[string]string, body string) events.APIGatewayV2HTTPRequest {
-	req := events.APIGatewayV2HTTPRequest{RouteKey: method + " " + routePath, PathParameters: params, Body: body,
+func request(method, routePath string, params map[string]string, body string) lambdaevents.APIGatewayV2HTTPRequest {
+	req := lambdaevents.APIGatewayV2HTTPRequest{RouteKey: method + " " + routePath, PathParameters: params, Body: body,
 		Headers: map[string]string{"content-type": "application/json"}}
 	req.RequestContext.HTTP.Method = method
 	return req
 }
 
-func reviewReq(id, body string) events.APIGatewayV2HTTPRequest {
+func reviewReq(id, body string) lambdaevents.APIGatewayV2HTTPRequest {
 	return request(http.MethodPost, "/admin/referrals/{id}/review", map[string]string{"id": id}, body)
 }
 
-func approveReq(id, milestone, party string) events.APIGatewayV2HTTPRequest {
+func approveReq(id, milestone, party string) lambdaevents.APIGatewayV2HTTPRequest {
 	return request(http.MethodPost, "/admin/rewards/{referral_id}/{milestone}/{party}/approve",
 		map[string]string{"referral_id": id, "milestone": milestone, "party": party}, "")
 }
@@ -175,7 +158,7 @@ type answer struct {
 	body   map[string]any
 }
 
-func call(t *testing.T, h *Handler, req events.APIGatewayV2HTTPRequest) answer {
+func call(t *testing.T, h *Handler, req lambdaevents.APIGatewayV2HTTPRequest) answer {
 	t.Helper()
 	resp, err := h.Handle(context.Background(), req)
 	if err != nil {
@@ -195,7 +178,9 @@ func errCode(a answer) string {
 }
 
 func newHandler(f *fakeStore, s *fakeSFN) *Handler {
-	return &Handler{Store: f, SFN: s, Now: func() time.Time { return now }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	clock := func() time.Time { return now }
+	return &Handler{Store: f, Rewards: &rewards.Service{Repo: f.Repo, Now: clock}, SFN: s, Now: clock,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 }
 
 func TestGetReferral(t *testing.T) {
@@ -215,8 +200,12 @@ func TestGetReferral(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeStore()
 			f.fail = tt.fail
-			f.rewards[refID+"/qualified/referrer"] = &ledger.Reward{ID: "rw_1", ReferralID: refID, Milestone: "qualified", Party: "referrer", Status: ledger.StatusOnHold, AmountMinor: 100}
-			f.acts = []store.Activity{{At: now, Type: "received", Actor: "intake", Detail: "Referral received"}}
+			f.Put(rewards.Reward{ID: "rw_1", ReferralID: refID, Milestone: "qualified", Party: "referrer", Status: rewards.StatusOnHold, AmountMinor: 100})
+			received := events.New(events.ReferralReceived, refID, events.ActorIntake, now).With("referrer_code", "ACME")
+			received.ProgramID, received.ProgramVersion = "p", 1
+			if err := f.Record(context.Background(), received); err != nil {
+				t.Fatal(err)
+			}
 			a := call(t, newHandler(f, &fakeSFN{outputs: map[string]string{}}), request(http.MethodGet, "/admin/referrals/{id}", map[string]string{"id": tt.id}, ""))
 			if a.status != tt.status || errCode(a) != tt.code {
 				t.Fatalf("answer %d %q, want %d %q: %v", a.status, errCode(a), tt.status, tt.code, a.body)
@@ -231,8 +220,11 @@ func TestGetReferral(t *testing.T) {
 			if n := len(a.body["rewards"].([]any)); n != 1 {
 				t.Errorf("%d rewards, want 1", n)
 			}
-			if n := len(a.body["activity"].([]any)); n != 1 {
-				t.Errorf("%d activity lines, want 1", n)
+			if lines := a.body["activity"].([]any); len(lines) != 1 {
+				t.Errorf("%d activity lines, want 1", len(lines))
+			} else if l := lines[0].(map[string]any); l["type"] != "referral.received" || l["actor"] != "intake" ||
+				l["detail"] != "Referral received from referrer ACME under program p version 1" {
+				t.Errorf("activity line %v", l)
 			}
 			ms := a.body["milestones"].([]any)
 			if len(ms) != 2 || ms[0].(map[string]any)["reached_at"] == nil || ms[1].(map[string]any)["reached_at"] != nil {
@@ -256,13 +248,16 @@ func TestReview(t *testing.T) {
 		field   string
 		want    referral.Status
 		resumed string // the SendTaskSuccess output, "" = none
+		// reviewed: the decision applied now, recorded as one
+		// referral.reviewed event (else no event at all)
+		reviewed bool
 	}{
 		{name: "approve", id: refID, body: `{"decision":"approve","reason":"strategic account"}`, status: 200,
-			want: referral.StatusInProgress, resumed: `{"outcome":"approved","by":"admin"}`},
+			want: referral.StatusInProgress, resumed: `{"outcome":"approved","by":"admin"}`, reviewed: true},
 		{name: "reject", id: refID, body: `{"decision":"reject","reason":"competitor"}`, status: 200,
-			want: referral.StatusRejected, resumed: `{"outcome":"rejected","by":"admin"}`},
+			want: referral.StatusRejected, resumed: `{"outcome":"rejected","by":"admin"}`, reviewed: true},
 		{name: "workflow not waiting yet", id: refID, body: `{"decision":"approve","reason":"ok"}`, status: 200,
-			setup: func(f *fakeStore) { f.referrals[refID].ReviewToken = "" }, want: referral.StatusInProgress},
+			setup: func(f *fakeStore) { f.referrals[refID].ReviewToken = "" }, want: referral.StatusInProgress, reviewed: true},
 		{name: "same decision again", id: refID, body: `{"decision":"approve","reason":"again"}`, status: 200,
 			setup: func(f *fakeStore) {
 				f.referrals[refID].ReviewOutcome = "approved"
@@ -311,6 +306,11 @@ func TestReview(t *testing.T) {
 			if tt.status == 200 && a.body["resumed"] != (tt.resumed != "") {
 				t.Errorf("resumed=%v in the answer", a.body["resumed"])
 			}
+			evs := f.AllEvents()
+			if tt.reviewed != (len(evs) == 1) || (tt.reviewed && (evs[0].Type != events.ReferralReviewed || evs[0].Status != string(tt.want))) ||
+				(!tt.reviewed && len(evs) != 0) {
+				t.Errorf("events %+v, want a review event: %v", evs, tt.reviewed)
+			}
 		})
 	}
 }
@@ -324,41 +324,58 @@ func TestReviewTwice(t *testing.T) {
 			t.Fatalf("call %d: %d %v", i+1, a.status, a.body)
 		}
 	}
-	if len(f.acts) != 1 || f.acts[0].Actor != "admin" {
-		t.Fatalf("activity %v, want one admin line", f.acts)
+	evs := f.AllEvents()
+	if len(evs) != 1 {
+		t.Fatalf("events %+v, want one review event", evs)
+	}
+	ev, line := evs[0], activity.Describe(evs[0])
+	if ev.Type != events.ReferralReviewed || ev.Actor != events.ActorAdmin || ev.ReferralID != refID || ev.Status != string(referral.StatusInProgress) ||
+		ev.Get("outcome") != "approved" || ev.Get("by") != "admin" || ev.ProgramID != "p" || ev.ProgramVersion != 1 ||
+		line.Detail != "Manual review: approved by an admin" {
+		t.Fatalf("event %+v, activity %q", ev, line.Detail)
+	}
+	for _, v := range ev.Data {
+		if strings.Contains(v, "fits") {
+			t.Fatalf("the reviewer's free text is in the event: %v", ev.Data)
+		}
 	}
 }
 
 func TestApproveReward(t *testing.T) {
-	reward := func(status ledger.Status, needs bool, holdUntil time.Time, reason string) *ledger.Reward {
-		return &ledger.Reward{ID: "rw_1", ReferralID: refID, ProgramID: "p", Milestone: "won", Party: "referrer",
+	reward := func(status rewards.Status, needs bool, holdUntil time.Time, reason string) *rewards.Reward {
+		rw := &rewards.Reward{ID: "rw_1", ReferralID: refID, ProgramID: "p", Milestone: "won", Party: "referrer",
 			AmountMinor: 300000, Currency: "USD", Status: status, NeedsApproval: needs, HoldUntil: holdUntil, StatusReason: reason}
+		if reason == rewards.ReasonBudget || reason == rewards.ReasonCap || reason == rewards.ReasonNextPeriod {
+			rw.Limited = reason // as the store records a reward left out by a limit
+		}
+		return rw
 	}
 	past, future := now.Add(-time.Minute), now.Add(time.Hour)
 	tests := []struct {
 		name     string
-		reward   *ledger.Reward
+		reward   *rewards.Reward
 		party    string
 		status   int
 		code     string
-		want     ledger.Status
+		want     rewards.Status
 		paid     int
 		override bool
+		event    events.Type // the one event the calls record ("" = none)
 	}{
-		{name: "awaiting approval after the hold", reward: reward(ledger.StatusPending, true, past, "awaiting approval"), status: 200, want: ledger.StatusPaid, paid: 1},
-		{name: "budget exhausted: an override", reward: reward(ledger.StatusPending, true, past, "budget exhausted"), status: 200, want: ledger.StatusPaid, paid: 1, override: true},
-		{name: "still on hold: approved, paid by the workflow", reward: reward(ledger.StatusOnHold, true, future, ""), status: 200, want: ledger.StatusApproved},
-		{name: "paid already", reward: reward(ledger.StatusPaid, true, past, ""), status: 200, want: ledger.StatusPaid},
-		{name: "voided", reward: reward(ledger.StatusVoided, true, past, "deal lost"), status: 409, code: "not_payable", want: ledger.StatusVoided},
-		{name: "no approval needed", reward: reward(ledger.StatusOnHold, false, future, ""), status: 409, code: "approval_not_required", want: ledger.StatusOnHold},
+		{name: "awaiting approval after the hold", reward: reward(rewards.StatusPending, true, past, "awaiting approval"), status: 200, want: rewards.StatusPaid, paid: 1, event: events.RewardPaid},
+		{name: "budget exhausted: an override", reward: reward(rewards.StatusPending, true, past, "budget exhausted"), status: 200, want: rewards.StatusPaid, paid: 1, override: true, event: events.RewardPaid},
+		{name: "still on hold: approved, paid by the workflow", reward: reward(rewards.StatusOnHold, true, future, ""), status: 200, want: rewards.StatusApproved, event: events.RewardApproved},
+		{name: "paid already", reward: reward(rewards.StatusPaid, true, past, ""), status: 200, want: rewards.StatusPaid},
+		{name: "voided", reward: reward(rewards.StatusVoided, true, past, "deal lost"), status: 409, code: "not_payable", want: rewards.StatusVoided},
+		{name: "no approval needed", reward: reward(rewards.StatusOnHold, false, future, ""), status: 409, code: "approval_not_required", want: rewards.StatusOnHold},
 		{name: "unknown reward", status: 404, code: "not_found"},
-		{name: "unknown party", party: "broker", reward: reward(ledger.StatusPending, true, past, ""), status: 404, code: "not_found", want: ledger.StatusPending},
+		{name: "unknown party", party: "broker", reward: reward(rewards.StatusPending, true, past, ""), status: 404, code: "not_found", want: rewards.StatusPending},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeStore()
 			if tt.reward != nil {
-				f.rewards[refID+"/won/referrer"] = tt.reward
+				f.Put(*tt.reward)
 			}
 			party := tt.party
 			if party == "" {
@@ -374,16 +391,40 @@ func TestApproveReward(t *testing.T) {
 					t.Errorf("call %d: reward %v, want %s", i+1, a.body["status"], tt.want)
 				}
 			}
-			if f.paid != tt.paid {
-				t.Errorf("paid %d times, want %d", f.paid, tt.paid)
+			if f.paid() != tt.paid {
+				t.Errorf("paid %d times, want %d", f.paid(), tt.paid)
 			}
-			if tt.reward != nil && f.rewards[refID+"/won/referrer"].Status != tt.want {
-				t.Errorf("stored status %s, want %s", f.rewards[refID+"/won/referrer"].Status, tt.want)
+			if stored, _ := f.Get(refID, "won", "referrer"); tt.reward != nil && stored.Status != tt.want {
+				t.Errorf("stored status %s, want %s", stored.Status, tt.want)
 			}
-			if tt.override != (len(f.acts) > 0 && strings.Contains(f.acts[0].Detail, "override")) {
-				t.Errorf("activity %v: override=%v expected", f.acts, tt.override)
-			}
+			checkApproveEvents(t, f, tt.event, tt.override)
 		})
+	}
+}
+
+// checkApproveEvents: the approval recorded exactly the event want (none
+// when ""), by the admin, about the reward; a paid reward that did not fit
+// the program's limits carries the override (data and activity line).
+func checkApproveEvents(t *testing.T, f *fakeStore, want events.Type, override bool) {
+	t.Helper()
+	evs := f.AllEvents()
+	var types []events.Type
+	for _, ev := range evs {
+		types = append(types, ev.Type)
+	}
+	if (want == "" && len(evs) != 0) || (want != "" && !slices.Equal(types, []events.Type{want})) {
+		t.Fatalf("events %v, want %q", types, want)
+	}
+	for _, ev := range evs {
+		line := activity.Describe(ev)
+		if ev.RewardID != "rw_1" || ev.ReferralID != refID || ev.Actor != events.ActorAdmin || !strings.Contains(line.Detail, "approved by an admin") {
+			t.Errorf("event %+v, activity %q", ev, line.Detail)
+		}
+		got := ev.Get("override") != "" || strings.Contains(line.Detail, "override")
+		if got != override || (override && (ev.Get("override") != "budget exhausted" ||
+			!strings.Contains(line.Detail, "(an override: it did not fit the program's limits: budget exhausted)"))) {
+			t.Errorf("event data %v, activity %q: override=%v expected", ev.Data, line.Detail, override)
+		}
 	}
 }
 

@@ -9,25 +9,38 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/referflow/referflow/internal/config"
 	"github.com/referflow/referflow/internal/logging"
+	"github.com/referflow/referflow/internal/rewards"
 	"github.com/referflow/referflow/internal/store"
 )
 
+// The store serves the admin API and the rewards lifecycle.
+var _ Store = (*store.Store)(nil)
+
 func main() {
 	log := logging.New()
-	cfg, err := config.LoadDefaultConfig(context.Background())
+	env := config.FromOS()
+	table := env.String(config.Table)
+	if err := env.Err(); err != nil {
+		log.Error("cold start", "error", err)
+		os.Exit(1)
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(context.Background())
 	if err != nil {
 		log.Error("aws config", "error", err)
 		os.Exit(1)
 	}
+	st := store.New(dynamodb.NewFromConfig(cfg), table)
 	h := &Handler{
-		Store: store.New(dynamodb.NewFromConfig(cfg), os.Getenv("REFERFLOW_TABLE")),
-		SFN:   sfn.NewFromConfig(cfg),
-		Now:   time.Now, Log: log,
+		Store:   st,
+		Rewards: &rewards.Service{Repo: st, Payout: rewards.Ledger{}, Now: time.Now},
+		SFN:     sfn.NewFromConfig(cfg),
+		Now:     time.Now, Log: log,
 	}
 	lambda.Start(h.Handle)
 }

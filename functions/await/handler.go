@@ -34,14 +34,6 @@ type Handler struct {
 	Slack           time.Duration
 }
 
-// Input is the callback payload.
-type Input struct {
-	ReferralID string `json:"referral_id"`
-	Kind       string `json:"kind"` // "milestone" or "review"
-	Milestone  string `json:"milestone"`
-	TaskToken  string `json:"task_token"`
-}
-
 // Invoke is the function's entry point: "Plan the wait" sends kind "plan",
 // the callback tasks send kind "milestone" or "review".
 func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, error) {
@@ -52,34 +44,17 @@ func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, err
 		return nil, fmt.Errorf("await: payload: %w", err)
 	}
 	if kind.Kind == "plan" {
-		var in PlanInput
+		var in workflow.PlanInput
 		if err := json.Unmarshal(payload, &in); err != nil {
 			return nil, fmt.Errorf("await: plan payload: %w", err)
 		}
 		return h.Plan(ctx, in)
 	}
-	var in Input
+	var in workflow.CallbackInput
 	if err := json.Unmarshal(payload, &in); err != nil {
 		return nil, fmt.Errorf("await: payload: %w", err)
 	}
 	return h.Handle(ctx, in)
-}
-
-// PlanInput is what "Plan the wait" sends: ids and seconds only.
-type PlanInput struct {
-	ReferralID         string `json:"referral_id"`
-	Milestone          string `json:"milestone"`
-	DeadlineSeconds    int64  `json:"deadline_seconds"`
-	HoldSeconds        int64  `json:"hold_seconds"`
-	ExecutionStartedAt string `json:"execution_started_at"` // $$.Execution.StartTime
-}
-
-// Plan is how long the coming wait may last in this execution.
-type Plan struct {
-	WaitSeconds int64 `json:"wait_seconds"`
-	// Continues: the wait ends because this execution's time is up, not
-	// because the deadline passed; the referral goes on in a new execution.
-	Continues bool `json:"continues"`
 }
 
 // Plan decides the coming wait. A milestone's deadline runs from the first
@@ -87,21 +62,21 @@ type Plan struct {
 // lasts at most ExecutionBudget, and the wait leaves room for the holding
 // period and Slack after it. When the deadline lies beyond what this
 // execution can wait, it waits what fits and continues in a new execution.
-func (h *Handler) Plan(ctx context.Context, in PlanInput) (Plan, error) {
+func (h *Handler) Plan(ctx context.Context, in workflow.PlanInput) (workflow.WaitPlan, error) {
 	started, err := time.Parse(time.RFC3339Nano, in.ExecutionStartedAt)
 	if err != nil {
-		return Plan{}, fmt.Errorf("await: plan: execution_started_at %q: %w", in.ExecutionStartedAt, err)
+		return workflow.WaitPlan{}, fmt.Errorf("await: plan: execution_started_at %q: %w", in.ExecutionStartedAt, err)
 	}
 	now := h.Now()
 	first, err := h.Store.StartWait(ctx, in.ReferralID, in.Milestone, now)
 	if err != nil {
-		return Plan{}, err
+		return workflow.WaitPlan{}, err
 	}
 	deadlineLeft := int64(first.Add(time.Duration(in.DeadlineSeconds) * time.Second).Sub(now).Seconds())
 	budgetLeft := int64(started.Add(h.ExecutionBudget).Sub(now).Seconds()) - in.HoldSeconds - int64(h.Slack.Seconds())
-	p := Plan{WaitSeconds: deadlineLeft}
+	p := workflow.WaitPlan{WaitSeconds: deadlineLeft}
 	if deadlineLeft > budgetLeft {
-		p = Plan{WaitSeconds: budgetLeft, Continues: true}
+		p = workflow.WaitPlan{WaitSeconds: budgetLeft, Continues: true}
 	}
 	// TimeoutSeconds must be positive: a spent wait times out at once.
 	p.WaitSeconds = max(p.WaitSeconds, 1)
@@ -111,7 +86,7 @@ func (h *Handler) Plan(ctx context.Context, in PlanInput) (Plan, error) {
 }
 
 // Handle stores the token and resumes if already satisfied.
-func (h *Handler) Handle(ctx context.Context, in Input) (map[string]any, error) {
+func (h *Handler) Handle(ctx context.Context, in workflow.CallbackInput) (map[string]any, error) {
 	log := logging.From(ctx, h.Log).With("referral_id", in.ReferralID, "kind", in.Kind, "milestone", in.Milestone)
 	if in.ReferralID == "" || in.TaskToken == "" {
 		return nil, fmt.Errorf("await: referral_id and task_token are required")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/referflow/referflow/internal/referral"
 	"github.com/referflow/referflow/internal/store"
+	"github.com/referflow/referflow/internal/workflow"
 )
 
 type fakeStore struct {
@@ -107,7 +108,7 @@ func TestAwaitMilestone(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			h, st, s := setup(c.mod)
 			s.err = c.sfnErr
-			out, err := h.Handle(context.Background(), Input{ReferralID: id, Kind: "milestone", Milestone: "won", TaskToken: "tok-won"})
+			out, err := h.Handle(context.Background(), workflow.CallbackInput{ReferralID: id, Kind: "milestone", Milestone: "won", TaskToken: "tok-won"})
 			if (err != nil) != c.wantErr {
 				t.Fatalf("err = %v", err)
 			}
@@ -141,7 +142,7 @@ func TestAwaitMilestone(t *testing.T) {
 func TestAwaitReview(t *testing.T) {
 	// Decision made before the wait began: resumed at once.
 	h, st, s := setup(func(r *referral.Referral) { r.Status, r.ReviewOutcome = referral.StatusInReview, "approved" })
-	out, err := h.Handle(context.Background(), Input{ReferralID: id, Kind: "review", TaskToken: "tok-r"})
+	out, err := h.Handle(context.Background(), workflow.CallbackInput{ReferralID: id, Kind: "review", TaskToken: "tok-r"})
 	if err != nil || out["waiting"] != false || st.r.ReviewToken != "tok-r" {
 		t.Fatalf("%v %v", out, err)
 	}
@@ -153,14 +154,14 @@ func TestAwaitReview(t *testing.T) {
 	}
 	// No decision yet: just waits.
 	h, st, s = setup(func(r *referral.Referral) { r.Status = referral.StatusInReview })
-	out, err = h.Handle(context.Background(), Input{ReferralID: id, Kind: "review", TaskToken: "tok-r"})
+	out, err = h.Handle(context.Background(), workflow.CallbackInput{ReferralID: id, Kind: "review", TaskToken: "tok-r"})
 	if err != nil || out["waiting"] != true || len(s.successes) != 0 || st.r.ReviewToken != "tok-r" {
 		t.Fatalf("%v %v %d", out, err, len(s.successes))
 	}
 }
 
 func TestAwaitErrors(t *testing.T) {
-	for name, in := range map[string]Input{
+	for name, in := range map[string]workflow.CallbackInput{
 		"no token":    {ReferralID: id, Kind: "milestone", Milestone: "won"},
 		"no referral": {Kind: "milestone", Milestone: "won", TaskToken: "t"},
 	} {
@@ -174,7 +175,7 @@ func TestAwaitErrors(t *testing.T) {
 	}
 	h, st, s := setup(nil)
 	st.err = errors.New("throttled")
-	if _, err := h.Handle(context.Background(), Input{ReferralID: id, Kind: "milestone", Milestone: "won", TaskToken: "t"}); !errors.Is(err, st.err) {
+	if _, err := h.Handle(context.Background(), workflow.CallbackInput{ReferralID: id, Kind: "milestone", Milestone: "won", TaskToken: "t"}); !errors.Is(err, st.err) {
 		t.Fatalf("store error: %v", err)
 	}
 	if len(s.successes)+len(s.failures) != 0 {

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"testing"
 	"time"
+
+	"github.com/referflow/referflow/internal/workflow"
 )
 
 // startStore remembers the first start of each milestone's wait.
@@ -51,7 +53,7 @@ func TestPlanWait(t *testing.T) {
 			}
 			h := &Handler{Store: st, Now: func() time.Time { return c.now }, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 				ExecutionBudget: 365 * 24 * time.Hour, Slack: 24 * time.Hour}
-			out, err := h.Plan(context.Background(), PlanInput{ReferralID: "ref_A", Milestone: "won",
+			out, err := h.Plan(context.Background(), workflow.PlanInput{ReferralID: "ref_A", Milestone: "won",
 				DeadlineSeconds: c.deadline, HoldSeconds: c.hold, ExecutionStartedAt: execStart.Format(time.RFC3339Nano)})
 			if err != nil {
 				t.Fatal(err)
@@ -71,7 +73,7 @@ func TestInvokeDispatchesOnKind(t *testing.T) {
 	h := &Handler{Store: st, SFN: &fakeSFN{}, Now: func() time.Time { return now }, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		ExecutionBudget: 365 * 24 * time.Hour, Slack: time.Hour}
 	out, err := h.Invoke(context.Background(), []byte(`{"kind":"plan","referral_id":"ref_A","milestone":"won","deadline_seconds":60,"hold_seconds":0,"execution_started_at":"2026-03-01T00:00:00Z"}`))
-	if p, ok := out.(Plan); err != nil || !ok || p.WaitSeconds != 60 || p.Continues {
+	if p, ok := out.(workflow.WaitPlan); err != nil || !ok || p.WaitSeconds != 60 || p.Continues {
 		t.Fatalf("plan = %#v, %v", out, err)
 	}
 	if _, err := h.Invoke(context.Background(), []byte(`{"kind":"plan","referral_id":"ref_A","milestone":"won","deadline_seconds":60,"execution_started_at":"yesterday"}`)); err == nil {

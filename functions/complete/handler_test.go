@@ -6,36 +6,43 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/referflow/referflow/internal/ledger"
+	"github.com/referflow/referflow/internal/activity"
+	"github.com/referflow/referflow/internal/events"
 	"github.com/referflow/referflow/internal/referral"
+	"github.com/referflow/referflow/internal/rewards"
+	"github.com/referflow/referflow/internal/rewards/rewardstest"
 	"github.com/referflow/referflow/internal/store"
 	"github.com/referflow/referflow/internal/workflow"
 )
 
-// fakeStore mirrors store.Transition (CanMove, terminal repeat is a no-op)
-// and SetRewardStatus (conditional on the current status).
+// fakeStore mirrors store.Transition (allowed from referral.From(to), a
+// terminal status repeated is a no-op that records nothing, the event is
+// written with the move) and store.Record; rewards and events live in the
+// in-memory rewards repository (status changes conditional on the current
+// status, each written with its event), shared with the rewards service.
 type fakeStore struct {
-	r       *referral.Referral
-	rewards []ledger.Reward
-	acts    []store.Activity
-	sets    []map[string]any
+	*rewardstest.Repo
+	r    *referral.Referral
+	sets []map[string]any
 }
 
-func (f *fakeStore) Transition(_ context.Context, id string, to referral.Status, now time.Time, set map[string]any) (*referral.Referral, error) {
+func (f *fakeStore) Transition(ctx context.Context, id string, to referral.Status, now time.Time, set map[string]any, ev events.Event) error {
 	if f.r == nil || f.r.ID != id {
-		return nil, store.ErrNotFound
+		return store.ErrNotFound
 	}
 	if f.r.Status == to && to.Terminal() {
-		c := *f.r
-		return &c, nil
+		return nil
 	}
-	if !referral.CanMove(f.r.Status, to) {
-		c := *f.r
-		return &c, fmt.Errorf("%s → %s: %w", f.r.Status, to, store.ErrConflict)
+	if !slices.Contains(referral.From(to), f.r.Status) {
+		return fmt.Errorf("%s → %s: %w", f.r.Status, to, store.ErrConflict)
+	}
+	if err := f.Record(ctx, ev); err != nil {
+		return err
 	}
 	f.r.Status, f.r.UpdatedAt = to, now
 	f.sets = append(f.sets, set)
@@ -45,31 +52,6 @@ func (f *fakeStore) Transition(_ context.Context, id string, to referral.Status,
 	if v, ok := set["review_token"]; ok {
 		f.r.ReviewToken = v.(string)
 	}
-	c := *f.r
-	return &c, nil
-}
-
-func (f *fakeStore) Rewards(context.Context, string) ([]ledger.Reward, error) {
-	return append([]ledger.Reward(nil), f.rewards...), nil
-}
-
-func (f *fakeStore) SetRewardStatus(_ context.Context, r ledger.Reward, from []ledger.Status, to ledger.Status, reason string, now time.Time) (bool, error) {
-	for i := range f.rewards {
-		if f.rewards[i].ID != r.ID {
-			continue
-		}
-		for _, s := range from {
-			if f.rewards[i].Status == s {
-				f.rewards[i].Status, f.rewards[i].StatusReason = to, reason
-				return true, nil
-			}
-		}
-	}
-	return false, nil
-}
-
-func (f *fakeStore) AddActivity(_ context.Context, _ string, acts ...store.Activity) error {
-	f.acts = append(f.acts, acts...)
 	return nil
 }
 
@@ -77,19 +59,25 @@ var t0 = time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
 
 const id = "ref_01J0000000000000000000000C"
 
+// rewardIDs are the test referral's rewards, each in the status its name
+// says (one per milestone, all for the referrer).
+var rewardIDs = []string{"rw_pending", "rw_hold", "rw_approved", "rw_paid", "rw_failed", "rw_voided"}
+
 func setup(status referral.Status) (*Handler, *fakeStore) {
-	st := &fakeStore{
-		r: &referral.Referral{ID: id, Status: status, WaitToken: "wt", ReviewToken: "rt"},
-		rewards: []ledger.Reward{
-			{ID: "rw_pending", Status: ledger.StatusPending},
-			{ID: "rw_hold", Status: ledger.StatusOnHold},
-			{ID: "rw_approved", Status: ledger.StatusApproved},
-			{ID: "rw_paid", Status: ledger.StatusPaid},
-			{ID: "rw_failed", Status: ledger.StatusFailed},
-			{ID: "rw_voided", Status: ledger.StatusVoided},
-		},
+	st := &fakeStore{Repo: rewardstest.New(), r: &referral.Referral{ID: id, Status: status, WaitToken: "wt", ReviewToken: "rt"}}
+	statuses := []rewards.Status{rewards.StatusPending, rewards.StatusOnHold, rewards.StatusApproved, rewards.StatusPaid, rewards.StatusFailed, rewards.StatusVoided}
+	for i, rid := range rewardIDs {
+		st.Put(rewards.Reward{ID: rid, ReferralID: id, ProgramID: "p", Milestone: strings.TrimPrefix(rid, "rw_"), Party: "referrer", Status: statuses[i]})
 	}
-	return &Handler{Store: st, Now: func() time.Time { return t0 }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, st
+	clock := func() time.Time { return t0 }
+	return &Handler{Store: st, Rewards: &rewards.Service{Repo: st.Repo, Now: clock}, Now: clock,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, st
+}
+
+// status returns the stored status of a reward by id.
+func (f *fakeStore) status(rid string) rewards.Status {
+	rw, _ := f.Get(id, strings.TrimPrefix(rid, "rw_"), "referrer")
+	return rw.Status
 }
 
 func TestComplete(t *testing.T) {
@@ -118,26 +106,46 @@ func TestComplete(t *testing.T) {
 			if st.r.Status != c.want || st.r.WaitToken != "" || st.r.ReviewToken != "" {
 				t.Fatalf("referral %s wait=%q review=%q", st.r.Status, st.r.WaitToken, st.r.ReviewToken)
 			}
-			want := map[string]ledger.Status{"rw_pending": ledger.StatusVoided, "rw_hold": ledger.StatusVoided, "rw_approved": ledger.StatusVoided,
-				"rw_paid": ledger.StatusPaid, "rw_failed": ledger.StatusFailed, "rw_voided": ledger.StatusVoided}
+			want := map[string]rewards.Status{"rw_pending": rewards.StatusVoided, "rw_hold": rewards.StatusVoided, "rw_approved": rewards.StatusVoided,
+				"rw_paid": rewards.StatusPaid, "rw_failed": rewards.StatusFailed, "rw_voided": rewards.StatusVoided}
 			if c.want == referral.StatusCompleted {
-				want["rw_pending"], want["rw_hold"], want["rw_approved"] = ledger.StatusPending, ledger.StatusOnHold, ledger.StatusApproved
+				want["rw_pending"], want["rw_hold"], want["rw_approved"] = rewards.StatusPending, rewards.StatusOnHold, rewards.StatusApproved
 			}
-			for _, rw := range st.rewards {
-				if rw.Status != want[rw.ID] {
-					t.Errorf("%s is %s, want %s", rw.ID, rw.Status, want[rw.ID])
+			for _, rid := range rewardIDs {
+				if got := st.status(rid); got != want[rid] {
+					t.Errorf("%s is %s, want %s", rid, got, want[rid])
 				}
 			}
-			last := st.acts[len(st.acts)-1]
-			if last.Type != "closed" || last.Data["status"] != string(c.want) || len(st.acts) != c.voided+1 {
-				t.Fatalf("activities %+v", st.acts)
-			}
-			// Repeated (a retry): the status stays, nothing more is voided.
+			checkClosedEvents(t, st, c.outcome, c.want, c.voided)
+			// Repeated (a retry): the status stays, nothing more is voided
+			// or recorded.
+			n := len(st.AllEvents())
 			out, err = h.Handle(context.Background(), workflow.CompleteInput{ReferralID: id, Outcome: c.outcome})
-			if err != nil || out["voided"] != 0 || st.r.Status != c.want {
-				t.Fatalf("retry: %v %v", out, err)
+			if err != nil || out["voided"] != 0 || st.r.Status != c.want || len(st.AllEvents()) != n {
+				t.Fatalf("retry: %v %v, %d events (had %d)", out, err, len(st.AllEvents()), n)
 			}
 		})
+	}
+}
+
+// checkClosedEvents: the close is recorded with the move (referral.closed,
+// its activity line), then one reward.voided event per voided reward.
+func checkClosedEvents(t *testing.T, st *fakeStore, outcome string, to referral.Status, voided int) {
+	t.Helper()
+	evs := st.AllEvents()
+	if len(evs) != voided+1 {
+		t.Fatalf("events %+v, want the close and %d voided", evs, voided)
+	}
+	closed, line := evs[0], activity.Describe(evs[0])
+	if closed.Type != events.ReferralClosed || closed.Status != string(to) || closed.ReferralID != id || closed.Actor != events.ActorWorkflow ||
+		!closed.At.Equal(t0) || line.Detail == "" || line.Detail == string(events.ReferralClosed) {
+		t.Fatalf("close event %+v, activity %q", closed, line.Detail)
+	}
+	for _, ev := range evs[1:] {
+		if ev.Type != events.RewardVoided || ev.Status != string(rewards.StatusVoided) || ev.Get("reason") != "referral "+outcome ||
+			activity.Describe(ev).Detail != "Reward "+ev.RewardID+" voided: referral "+outcome || st.status(ev.RewardID) != rewards.StatusVoided {
+			t.Errorf("event %+v", ev)
+		}
 	}
 }
 
@@ -146,7 +154,7 @@ func TestCompleteErrors(t *testing.T) {
 	if _, err := h.Handle(context.Background(), workflow.CompleteInput{ReferralID: id, Outcome: "won"}); err == nil {
 		t.Fatal("unknown outcome accepted")
 	}
-	if st.r.Status != referral.StatusInProgress || len(st.acts) != 0 {
+	if st.r.Status != referral.StatusInProgress || len(st.AllEvents()) != 0 {
 		t.Fatal("an unknown outcome changed something")
 	}
 	// A move the status rules forbid is an error, and nothing is voided.
@@ -154,7 +162,7 @@ func TestCompleteErrors(t *testing.T) {
 	if _, err := h.Handle(context.Background(), workflow.CompleteInput{ReferralID: id, Outcome: "lost"}); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("completed → lost: %v", err)
 	}
-	if st.rewards[0].Status != ledger.StatusPending || len(st.acts) != 0 {
+	if st.status("rw_pending") != rewards.StatusPending || len(st.AllEvents()) != 0 {
 		t.Fatal("a refused move voided rewards")
 	}
 }
@@ -185,13 +193,18 @@ func TestContinueStartsTheNextExecution(t *testing.T) {
 		if len(st.sets) != 0 {
 			t.Fatalf("continuing changed the status (%d transitions)", len(st.sets))
 		}
-		if len(st.acts) != 1 || !strings.Contains(st.acts[0].Detail, c.next) {
-			t.Fatalf("activity %+v", st.acts)
+		evs := st.AllEvents()
+		if len(evs) != 1 || evs[0].Type != events.ReferralContinued || evs[0].ReferralID != id || evs[0].Get("from") != c.current ||
+			evs[0].Get("to") != c.next || !strings.Contains(activity.Describe(evs[0]).Detail, c.next) {
+			t.Fatalf("events %+v", evs)
 		}
 	}
-	h, _ := setup(referral.StatusInProgress)
+	h, st := setup(referral.StatusInProgress)
 	h.Continue = func(context.Context, string, string) error { return errors.New("throttled") }
 	if _, err := h.Handle(context.Background(), workflow.CompleteInput{ReferralID: id, Outcome: "continue", Execution: id}); err == nil {
 		t.Fatal("a failed start must fail the step, so Step Functions retries it")
+	}
+	if evs := st.AllEvents(); len(evs) != 0 {
+		t.Fatalf("a failed start recorded %+v", evs)
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/referflow/referflow/internal/apigw"
 	"github.com/referflow/referflow/internal/eligibility"
+	"github.com/referflow/referflow/internal/events"
 	"github.com/referflow/referflow/internal/logging"
 	"github.com/referflow/referflow/internal/metrics"
 	"github.com/referflow/referflow/internal/program"
@@ -33,7 +34,7 @@ const idempotencyTTL = 24 * time.Hour
 // Store is what intake needs from the table.
 type Store interface {
 	CurrentProgram(ctx context.Context, id string) (*program.Program, error)
-	Referrer(ctx context.Context, programID, code string) (*store.Referrer, error)
+	Referrer(ctx context.Context, programID, code string) (*referral.Referrer, error)
 	CreateReferral(ctx context.Context, nr store.NewReferral) error
 	Idempotency(ctx context.Context, key string, now time.Time) (*store.IdempotencyRecord, error)
 }
@@ -67,98 +68,207 @@ type Accepted struct {
 // Handle answers one referral form.
 func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response, error) {
 	log := logging.From(ctx, h.Log)
-	body, err := apigw.Body(&req)
-	if err != nil {
-		return apigw.Error(http.StatusBadRequest, "invalid_request", err.Error(), nil), nil
+	f, resp, answered := readForm(&req)
+	if answered {
+		return resp, nil
 	}
-	if len(body) > MaxBody {
-		return apigw.TooLarge(MaxBody), nil
-	}
-	mt := apigw.MediaType(&req)
-	if mt != "application/json" && mt != "application/x-www-form-urlencoded" {
-		return apigw.Error(http.StatusUnsupportedMediaType, "unsupported_media_type",
-			"send application/json or application/x-www-form-urlencoded", nil), nil
-	}
-	// "bot-field" is a second honeypot name (Netlify-style forms); keep it
-	// so the check below can see it.
-	fields, bad, err := apigw.Fields(mt, body, append(slices.Clone(referral.Fields), "bot-field"))
-	if err != nil {
-		return apigw.Error(http.StatusBadRequest, "invalid_request", err.Error(), nil), nil
-	}
-	sub := submission(fields)
-	if sub.Gotcha != "" || fields["bot-field"] != "" {
+	if f.bot {
 		// A bot filled the honeypot: answer like a success, store nothing.
 		log.Info("honeypot filled; nothing stored")
-		if resp, ok := h.thankYou(ctx, &req, mt, sub.Program); ok {
-			return resp, nil
-		}
-		id, _ := referral.NewID(h.Now(), h.Random)
-		token, _, _ := referral.NewStatusToken()
-		return apigw.JSON(http.StatusAccepted, Accepted{ReferralID: id, Status: string(referral.StatusReceived), StatusURL: "/referrals/" + id + "?token=" + token}), nil
+		return h.decoy(ctx, &req, f), nil
 	}
-	sub.Normalize()
-	if errs := sub.Validate(); len(errs) > 0 || len(bad) > 0 {
-		if errs == nil {
-			errs = referral.FieldErrors{}
-		}
-		for k, v := range bad {
-			errs[k] = v
-		}
-		return apigw.Error(http.StatusBadRequest, "invalid_request", "some fields are missing or invalid", errs), nil
+	f.sub.Normalize()
+	if resp, invalid := f.invalid(); invalid {
+		return resp, nil
 	}
+	idem, resp, answered := h.idempotency(ctx, &req, f, log)
+	if answered {
+		return resp, nil
+	}
+	prog, resp, answered := h.program(ctx, &req, f.sub.Program, log)
+	if answered {
+		return resp, nil
+	}
+	ref, resp, answered := h.referrer(ctx, prog.ID, f.sub.ReferrerCode, log)
+	if answered {
+		return resp, nil
+	}
+	return h.accept(ctx, &req, f, idem, prog, ref, log), nil
+}
 
-	idemKey := apigw.Header(&req, "idempotency-key")
-	reqHash := ""
-	if idemKey != "" {
-		if len(idemKey) > 255 {
-			return apigw.Error(http.StatusBadRequest, "invalid_request", "Idempotency-Key is longer than 255 characters", nil), nil
-		}
-		sum := sha256.Sum256(append([]byte(mt+"\n"), body...))
-		reqHash = hex.EncodeToString(sum[:])
-		if resp, done, err := h.replay(ctx, idemKey, reqHash); err != nil {
-			log.Error("idempotency lookup failed", "error", err)
-			return apigw.Unavailable(), nil
-		} else if done {
-			return resp, nil
-		}
-	}
+// form is a posted referral form: its media type and raw body, the
+// submission read from it, the fields that could not be read (field name to
+// message), and whether a honeypot field was filled.
+type form struct {
+	mediaType string
+	body      []byte
+	sub       referral.Submission
+	bad       map[string]string
+	bot       bool
+}
 
-	programID := sub.Program
+// readForm reads the form from the request. When it cannot (no readable
+// body, too large, a media type other than JSON or URL-encoded, a body that
+// does not parse) answered is true and resp is the 4xx to send.
+func readForm(req *apigw.Request) (f form, resp apigw.Response, answered bool) {
+	body, err := apigw.Body(req)
+	if err != nil {
+		return form{}, apigw.Error(http.StatusBadRequest, "invalid_request", err.Error(), nil), true
+	}
+	if len(body) > MaxBody {
+		return form{}, apigw.TooLarge(MaxBody), true
+	}
+	mt := apigw.MediaType(req)
+	if mt != "application/json" && mt != "application/x-www-form-urlencoded" {
+		return form{}, apigw.Error(http.StatusUnsupportedMediaType, "unsupported_media_type",
+			"send application/json or application/x-www-form-urlencoded", nil), true
+	}
+	// "bot-field" is a second honeypot name (Netlify-style forms); keep it
+	// so the honeypot check can see it.
+	fields, bad, err := apigw.Fields(mt, body, append(slices.Clone(referral.Fields), "bot-field"))
+	if err != nil {
+		return form{}, apigw.Error(http.StatusBadRequest, "invalid_request", err.Error(), nil), true
+	}
+	sub := submission(fields)
+	f = form{mediaType: mt, body: body, sub: sub, bad: bad, bot: sub.Gotcha != "" || fields["bot-field"] != ""}
+	return f, apigw.Response{}, false
+}
+
+// decoy is the answer to a bot that filled the honeypot: what a person gets
+// (the thank-you redirect, or a 202 with a fresh id and status token), with
+// nothing stored.
+func (h *Handler) decoy(ctx context.Context, req *apigw.Request, f form) apigw.Response {
+	if resp, ok := h.thankYou(ctx, req, f.mediaType, f.sub.Program); ok {
+		return resp
+	}
+	id, _ := referral.NewID(h.Now(), h.Random)
+	token, _, _ := referral.NewStatusToken()
+	return apigw.JSON(http.StatusAccepted, Accepted{ReferralID: id, Status: string(referral.StatusReceived), StatusURL: "/referrals/" + id + "?token=" + token})
+}
+
+// invalid answers 400 listing every missing, invalid or unreadable field of
+// the (normalized) submission; invalid is false when there is none.
+func (f form) invalid() (resp apigw.Response, invalid bool) {
+	errs := f.sub.Validate()
+	if len(errs) == 0 && len(f.bad) == 0 {
+		return apigw.Response{}, false
+	}
+	if errs == nil {
+		errs = referral.FieldErrors{}
+	}
+	for k, v := range f.bad {
+		errs[k] = v
+	}
+	return apigw.Error(http.StatusBadRequest, "invalid_request", "some fields are missing or invalid", errs), true
+}
+
+// idempotencyKey is a request's Idempotency-Key and the hash of the media
+// type and body it came with; key is "" when the client sent none.
+type idempotencyKey struct {
+	key, hash string
+}
+
+// idempotency reads the request's Idempotency-Key. A key too long is
+// answered 400, a key already used is answered by replay, and a failed
+// lookup 503; otherwise answered is false.
+func (h *Handler) idempotency(ctx context.Context, req *apigw.Request, f form, log *slog.Logger) (idem idempotencyKey, resp apigw.Response, answered bool) {
+	idem.key = apigw.Header(req, "idempotency-key")
+	if idem.key == "" {
+		return idem, apigw.Response{}, false
+	}
+	if len(idem.key) > 255 {
+		return idem, apigw.Error(http.StatusBadRequest, "invalid_request", "Idempotency-Key is longer than 255 characters", nil), true
+	}
+	sum := sha256.Sum256(append([]byte(f.mediaType+"\n"), f.body...))
+	idem.hash = hex.EncodeToString(sum[:])
+	resp, done, err := h.replay(ctx, idem.key, idem.hash)
+	if err != nil {
+		log.Error("idempotency lookup failed", "error", err)
+		return idem, apigw.Unavailable(), true
+	}
+	return idem, resp, done
+}
+
+// program reads the current version of the program the form names (the
+// default program when it names none) and checks that the request's origin,
+// if any, is one of its sites. An unknown program is answered 400, a
+// foreign origin 403, and a failed read 503.
+func (h *Handler) program(ctx context.Context, req *apigw.Request, programID string, log *slog.Logger) (prog *program.Program, resp apigw.Response, answered bool) {
 	if programID == "" {
 		programID = h.DefaultProgram
 	}
 	prog, err := h.Store.CurrentProgram(ctx, programID)
 	if errors.Is(err, store.ErrNotFound) {
-		return apigw.Error(http.StatusBadRequest, "unknown_program", "no program "+programID, map[string]string{"program": "is not a known program"}), nil
+		return nil, apigw.Error(http.StatusBadRequest, "unknown_program", "no program "+programID, map[string]string{"program": "is not a known program"}), true
 	}
 	if err != nil {
 		log.Error("read program failed", "error", err)
-		return apigw.Unavailable(), nil
+		return nil, apigw.Unavailable(), true
 	}
-	if origin := apigw.Header(&req, "origin"); origin != "" && !siteAllowed(prog.SiteOrigins, origin) {
+	if origin := apigw.Header(req, "origin"); origin != "" && !siteAllowed(prog.SiteOrigins, origin) {
 		// The gateway's CORS lists every program's sites; a program takes
 		// browser posts only from its own.
-		return apigw.Error(http.StatusForbidden, "origin_not_allowed", "this program accepts referrals from its own sites only", nil), nil
+		return nil, apigw.Error(http.StatusForbidden, "origin_not_allowed", "this program accepts referrals from its own sites only", nil), true
 	}
-	ref, err := h.Store.Referrer(ctx, prog.ID, sub.ReferrerCode)
+	return prog, apigw.Response{}, false
+}
+
+// referrer reads the referrer with the given code in the program. An
+// unknown code is answered 400 and a failed read 503.
+func (h *Handler) referrer(ctx context.Context, programID, code string, log *slog.Logger) (ref *referral.Referrer, resp apigw.Response, answered bool) {
+	ref, err := h.Store.Referrer(ctx, programID, code)
 	if errors.Is(err, store.ErrNotFound) {
-		return apigw.Error(http.StatusBadRequest, "unknown_referrer", "the referral code is not known in this program", map[string]string{"referrer_code": "is not a known referral code"}), nil
+		return nil, apigw.Error(http.StatusBadRequest, "unknown_referrer", "the referral code is not known in this program", map[string]string{"referrer_code": "is not a known referral code"}), true
 	}
 	if err != nil {
 		log.Error("read referrer failed", "error", err)
-		return apigw.Unavailable(), nil
+		return nil, apigw.Unavailable(), true
 	}
+	return ref, apigw.Response{}, false
+}
 
+// accept creates the referral with its received event (and, under an
+// Idempotency-Key, the answer to replay), then starts its workflow. Once the
+// referral is stored the answer is the 202 (or the thank-you redirect)
+// whether or not the workflow started: the reconciler starts it later.
+func (h *Handler) accept(ctx context.Context, req *apigw.Request, f form, idem idempotencyKey, prog *program.Program, ref *referral.Referrer, log *slog.Logger) apigw.Response {
 	now := h.Now().UTC()
 	id, err := referral.NewID(now, h.Random)
 	if err != nil {
-		return apigw.Unavailable(), nil
+		return apigw.Unavailable()
 	}
 	token, tokenHash, err := referral.NewStatusToken()
 	if err != nil {
-		return apigw.Unavailable(), nil
+		return apigw.Unavailable()
 	}
-	r := &referral.Referral{
+	resp := acceptedResponse(req, f.mediaType, prog, id, token)
+	nr := store.NewReferral{
+		Referral: newReferral(id, tokenHash, now, prog, ref, f.sub),
+		Event:    receivedEvent(id, now, prog, ref),
+	}
+	if idem.key != "" {
+		nr.Idempotency = &store.IdempotencyRecord{Key: idem.key, RequestHash: idem.hash, Status: resp.StatusCode,
+			Body: resp.Body, Location: resp.Headers["location"], ExpiresAt: now.Add(idempotencyTTL)}
+	}
+	if fail, failed := h.create(ctx, nr, idem, log); failed {
+		return fail
+	}
+	log = log.With("referral_id", id, "program", prog.ID)
+	h.Metrics.Count("ReferralsReceived", 1, "program", prog.ID)
+	// The referral is stored: from here on the answer is 2xx. Start the
+	// workflow now; if that keeps failing, the reconciler starts it.
+	if err := h.start(ctx, id); err != nil {
+		log.Warn("workflow not started yet; the reconciler will start it", "error", err)
+	} else {
+		log.Info("referral received; workflow started")
+	}
+	return resp
+}
+
+// newReferral is the referral a valid submission creates, in status
+// received, frozen on the program's current version.
+func newReferral(id, tokenHash string, now time.Time, prog *program.Program, ref *referral.Referrer, sub referral.Submission) *referral.Referral {
+	return &referral.Referral{
 		ID: id, ProgramID: prog.ID, ProgramVersion: prog.Version, Status: referral.StatusReceived,
 		ReferrerCode:    ref.Code,
 		RefereeEmail:    sub.RefereeEmail,
@@ -174,42 +284,46 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 		Milestones:      map[string]time.Time{},
 		CreatedAt:       now, UpdatedAt: now,
 	}
+}
+
+// receivedEvent is the activity-log event recording that the referral was
+// received, with its referrer and program version.
+func receivedEvent(id string, now time.Time, prog *program.Program, ref *referral.Referrer) events.Event {
+	received := events.New(events.ReferralReceived, id, events.ActorIntake, now).WithStatus(string(referral.StatusReceived)).With("referrer_code", ref.Code)
+	received.ProgramID, received.ProgramVersion = prog.ID, prog.Version
+	return received
+}
+
+// acceptedResponse is the answer to an accepted referral: 202 with its id
+// and status URL, or 303 to the program's thank-you page for a browser
+// posting the plain HTML form.
+func acceptedResponse(req *apigw.Request, mediaType string, prog *program.Program, id, token string) apigw.Response {
+	if apigw.PrefersHTML(req) && mediaType == "application/x-www-form-urlencoded" && prog.ThankYouURL != "" {
+		return seeOther(prog.ThankYouURL)
+	}
 	accepted := Accepted{ReferralID: id, Status: string(referral.StatusReceived), StatusURL: "/referrals/" + id + "?token=" + url.QueryEscape(token)}
-	resp := apigw.JSON(http.StatusAccepted, accepted)
-	if apigw.PrefersHTML(&req) && mt == "application/x-www-form-urlencoded" && prog.ThankYouURL != "" {
-		resp = seeOther(prog.ThankYouURL)
-	}
-	nr := store.NewReferral{Referral: r, Activity: store.Activity{
-		At: now, Type: "received", Actor: "intake",
-		Detail: "Referral received from referrer " + ref.Code + " for program " + prog.ID + " (version " + itoa(prog.Version) + ")",
-	}}
-	if idemKey != "" {
-		nr.Idempotency = &store.IdempotencyRecord{Key: idemKey, RequestHash: reqHash, Status: resp.StatusCode,
-			Body: resp.Body, Location: resp.Headers["location"], ExpiresAt: now.Add(idempotencyTTL)}
-	}
+	return apigw.JSON(http.StatusAccepted, accepted)
+}
+
+// create stores nr. A duplicate referral is answered 409; when a concurrent
+// request with the same Idempotency-Key stored first, its answer is
+// replayed (503 if that fails); any other error is answered 503. failed is
+// false exactly when nr is stored.
+func (h *Handler) create(ctx context.Context, nr store.NewReferral, idem idempotencyKey, log *slog.Logger) (resp apigw.Response, failed bool) {
 	switch err := h.Store.CreateReferral(ctx, nr); {
 	case errors.Is(err, store.ErrDuplicate):
-		return apigw.Error(http.StatusConflict, "duplicate_referral", "this company or person has already been referred to this program", nil), nil
-	case errors.Is(err, store.ErrConflict) && idemKey != "":
+		return apigw.Error(http.StatusConflict, "duplicate_referral", "this company or person has already been referred to this program", nil), true
+	case errors.Is(err, store.ErrConflict) && idem.key != "":
 		// The same key was used by a concurrent request: answer what it answered.
-		if resp, done, err := h.replay(ctx, idemKey, reqHash); err == nil && done {
-			return resp, nil
+		if resp, done, err := h.replay(ctx, idem.key, idem.hash); err == nil && done {
+			return resp, true
 		}
-		return apigw.Unavailable(), nil
+		return apigw.Unavailable(), true
 	case err != nil:
 		log.Error("store referral failed", "error", err)
-		return apigw.Unavailable(), nil
+		return apigw.Unavailable(), true
 	}
-	log = log.With("referral_id", id, "program", prog.ID)
-	h.Metrics.Count("ReferralsReceived", 1, "program", prog.ID)
-	// The referral is stored: from here on the answer is 2xx. Start the
-	// workflow now; if that keeps failing, the reconciler starts it.
-	if err := h.start(ctx, id); err != nil {
-		log.Warn("workflow not started yet; the reconciler will start it", "error", err)
-	} else {
-		log.Info("referral received; workflow started")
-	}
-	return resp, nil
+	return apigw.Response{}, false
 }
 
 // thankYou is the answer a browser posting the plain HTML form gets: 303 to

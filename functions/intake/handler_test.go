@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/referflow/referflow/internal/activity"
 	"github.com/referflow/referflow/internal/apigw"
+	"github.com/referflow/referflow/internal/events"
 	"github.com/referflow/referflow/internal/program"
 	"github.com/referflow/referflow/internal/referral"
 	"github.com/referflow/referflow/internal/store"
@@ -21,7 +23,7 @@ import (
 
 type fakeStore struct {
 	programs  map[string]*program.Program
-	referrers map[string]*store.Referrer // program#code
+	referrers map[string]*referral.Referrer // program#code
 	created   []store.NewReferral
 	idem      map[string]*store.IdempotencyRecord
 	dedupe    map[string]bool
@@ -35,7 +37,7 @@ func newFakeStore() *fakeStore {
 	other := &program.Program{ID: "other", Version: 1}
 	return &fakeStore{
 		programs: map[string]*program.Program{"partners": p, "other": other},
-		referrers: map[string]*store.Referrer{
+		referrers: map[string]*referral.Referrer{
 			"partners#ann-42": {ProgramID: "partners", Code: "ann-42", Email: "ann@referrer.io"},
 			"other#ann-42":    {ProgramID: "other", Code: "ann-42", Email: "ann@referrer.io"},
 		},
@@ -54,7 +56,7 @@ func (f *fakeStore) CurrentProgram(_ context.Context, id string) (*program.Progr
 	return p, nil
 }
 
-func (f *fakeStore) Referrer(_ context.Context, programID, code string) (*store.Referrer, error) {
+func (f *fakeStore) Referrer(_ context.Context, programID, code string) (*referral.Referrer, error) {
 	r, ok := f.referrers[programID+"#"+code]
 	if !ok {
 		return nil, store.ErrNotFound
@@ -249,8 +251,9 @@ func TestAcceptJSONAndForm(t *testing.T) {
 			if nr.Idempotency != nil {
 				t.Fatal("idempotency record without a key")
 			}
-			if nr.Activity.Type != "received" || nr.Activity.Actor != "intake" || !nr.Activity.At.Equal(now) || !strings.Contains(nr.Activity.Detail, "version 4") {
-				t.Fatalf("activity %+v", nr.Activity)
+			if ev := nr.Event; ev.Type != events.ReferralReceived || ev.Actor != events.ActorIntake || !ev.At.Equal(now) || ev.ProgramVersion != 4 ||
+				ev.ReferralID != nr.Referral.ID || !strings.Contains(activity.Describe(ev).Detail, "version 4") {
+				t.Fatalf("event %+v", nr.Event)
 			}
 			if !reflect.DeepEqual(s.calls, []string{id}) {
 				t.Fatalf("Start calls %v", s.calls)
@@ -406,7 +409,7 @@ func TestDuplicateReferral(t *testing.T) {
 	h, st, s := newHandler()
 	accepted(t, call(t, h, jsonReq(goodJSON)))
 	// Same company domain, another person, another referrer.
-	st.referrers["partners#zed"] = &store.Referrer{ProgramID: "partners", Code: "zed"}
+	st.referrers["partners#zed"] = &referral.Referrer{ProgramID: "partners", Code: "zed"}
 	resp := call(t, h, jsonReq(`{"referrer_code":"zed","referee_email":"carol@acme.io","referee_company":"Acme"}`))
 	e := errorOf(t, resp)
 	if resp.StatusCode != 409 || e.Code != "duplicate_referral" || e.Fields != nil {
@@ -672,5 +675,39 @@ func TestProgramSiteOrigins(t *testing.T) {
 	req.Headers["origin"] = "https://anywhere.example"
 	if resp := call(t, h, req); resp.StatusCode != 202 {
 		t.Fatalf("no site_origins: %d %s", resp.StatusCode, resp.Body)
+	}
+}
+
+// referrerReadFails is a store whose referrer reads fail.
+type referrerReadFails struct{ *fakeStore }
+
+func (referrerReadFails) Referrer(context.Context, string, string) (*referral.Referrer, error) {
+	return nil, errors.New("dynamodb: throttled")
+}
+
+// errReader fails every read.
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errors.New("entropy exhausted") }
+
+// Failing to read the referrer, or to draw the referral's id, is a 503 with
+// nothing stored or started.
+func TestReferrerAndIDFailuresAre503(t *testing.T) {
+	cases := map[string]func(h *Handler, st *fakeStore){
+		"referrer read": func(h *Handler, st *fakeStore) { h.Store = referrerReadFails{st} },
+		"referral id":   func(h *Handler, _ *fakeStore) { h.Random = errReader{} },
+	}
+	for name, mod := range cases {
+		t.Run(name, func(t *testing.T) {
+			h, st, s := newHandler()
+			mod(h, st)
+			resp := call(t, h, jsonReq(goodJSON))
+			if resp.StatusCode != 503 || errorOf(t, resp).Code != "temporarily_unavailable" {
+				t.Fatalf("got %d %s", resp.StatusCode, resp.Body)
+			}
+			if len(st.created) != 0 || len(s.calls) != 0 {
+				t.Fatal("a referral was stored or started")
+			}
+		})
 	}
 }

@@ -8,10 +8,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/referflow/referflow/internal/config"
 	"github.com/referflow/referflow/internal/logging"
 	"github.com/referflow/referflow/internal/metrics"
 	"github.com/referflow/referflow/internal/store"
@@ -20,19 +21,26 @@ import (
 
 func main() {
 	log := logging.New()
-	cfg, err := config.LoadDefaultConfig(context.Background())
+	env := config.FromOS()
+	table := env.String(config.Table)
+	machine := env.String(config.StateMachineARN)
+	defaultProgram := env.String(config.DefaultProgram)
+	if err := env.Err(); err != nil {
+		log.Error("cold start", "error", err)
+		os.Exit(1)
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(context.Background())
 	if err != nil {
 		log.Error("aws config", "error", err)
 		os.Exit(1)
 	}
 	sfnClient := sfn.NewFromConfig(cfg)
-	machine := os.Getenv("REFERFLOW_STATE_MACHINE_ARN")
 	h := &Handler{
-		Store: store.New(dynamodb.NewFromConfig(cfg), os.Getenv("REFERFLOW_TABLE")),
+		Store: store.New(dynamodb.NewFromConfig(cfg), table),
 		Start: func(ctx context.Context, id string) error {
 			return workflow.Start(ctx, sfnClient, machine, id)
 		},
-		DefaultProgram: os.Getenv("REFERFLOW_DEFAULT_PROGRAM"),
+		DefaultProgram: defaultProgram,
 		Now:            time.Now,
 		Random:         rand.Reader,
 		Log:            log,

@@ -5,31 +5,33 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/referflow/referflow/internal/ledger"
+	"github.com/referflow/referflow/internal/activity"
+	"github.com/referflow/referflow/internal/events"
 	"github.com/referflow/referflow/internal/program"
 	"github.com/referflow/referflow/internal/referral"
+	"github.com/referflow/referflow/internal/rewards"
+	"github.com/referflow/referflow/internal/rewards/rewardstest"
 	"github.com/referflow/referflow/internal/store"
 	"github.com/referflow/referflow/internal/workflow"
 )
 
-// rulesStore is an in-memory Store with the tier and spending counters.
+// rulesStore serves one program and its referrals; rewards, tier ranks and
+// spending counters live in the in-memory rewards repository, which
+// reserves against limits exactly as the store does (rewards.Plan, all or
+// nothing per reward, limits never exceeded, existing rewards left alone).
 type rulesStore struct {
 	prog      *program.Program
 	referrals map[string]*referral.Referral
-	rewards   map[string][]ledger.Reward // referral#milestone
-	ranks     map[string]int             // referral id -> rank
-	counts    map[string]int             // code#period -> count
-	spent     map[string]int64           // counter -> reserved
-	acts      []store.Activity
-	lastRes   []store.Reservation
+	repo      *rewardstest.Repo
 }
 
 func newRulesStore(p *program.Program) *rulesStore {
-	return &rulesStore{prog: p, referrals: map[string]*referral.Referral{}, rewards: map[string][]ledger.Reward{},
-		ranks: map[string]int{}, counts: map[string]int{}, spent: map[string]int64{}}
+	return &rulesStore{prog: p, referrals: map[string]*referral.Referral{}, repo: rewardstest.New()}
 }
 
 func (f *rulesStore) Referral(_ context.Context, id string) (*referral.Referral, error) {
@@ -44,59 +46,19 @@ func (f *rulesStore) ProgramVersion(context.Context, string, int) (*program.Prog
 	return f.prog, nil
 }
 
-// CreateRewardsReserved models the store: all-or-nothing per reward,
-// limits never exceeded, existing rewards left alone.
-func (f *rulesStore) CreateRewardsReserved(_ context.Context, referralID, milestone string, rewards []ledger.Reward, res []store.Reservation, describe func(ledger.Reward) store.Activity) ([]ledger.Reward, error) {
-	k := referralID + "#" + milestone
-	if _, ok := f.rewards[k]; ok {
-		return f.rewards[k], nil
-	}
-	f.lastRes = res
-	for _, rw := range rewards {
-		fits := true
-		for _, rv := range res {
-			if rv.RewardID == rw.ID && f.spent[rv.Counter]+rv.AmountMinor > rv.LimitMinor {
-				fits = false
-				rw.Status, rw.StatusReason, rw.NeedsApproval = ledger.StatusPending, rv.Reason, true
-				break
-			}
-		}
-		for _, rv := range res {
-			if fits && rv.RewardID == rw.ID {
-				f.spent[rv.Counter] += rv.AmountMinor
-				rw.Reserved = append(rw.Reserved, ledger.Reservation{Counter: rv.Counter, AmountMinor: rv.AmountMinor})
-			}
-		}
-		f.rewards[k] = append(f.rewards[k], rw)
-		f.acts = append(f.acts, describe(rw))
-	}
-	return f.rewards[k], nil
+func (f *rulesStore) milestoneRewards(id, milestone string) []rewards.Reward {
+	rws, _ := f.repo.MilestoneRewards(context.Background(), id, milestone)
+	return rws
 }
 
-func (f *rulesStore) RankReferral(_ context.Context, referralID, _, code, period string, _ time.Time) (int, error) {
-	if r, ok := f.ranks[referralID]; ok {
-		return r, nil
-	}
-	f.counts[code+"#"+period]++
-	f.ranks[referralID] = f.counts[code+"#"+period]
-	return f.ranks[referralID], nil
+func (f *rulesStore) rank(id string) int {
+	r, _ := f.repo.Rank(id)
+	return r
 }
 
-func (f *rulesStore) MilestoneRewards(_ context.Context, referralID, milestone string) ([]ledger.Reward, error) {
-	return f.rewards[referralID+"#"+milestone], nil
-}
-
-func (f *rulesStore) SetRewardStatus(context.Context, ledger.Reward, []ledger.Status, ledger.Status, string, time.Time) (bool, error) {
-	return true, nil
-}
-
-func (f *rulesStore) PayToLedger(context.Context, ledger.Reward, ledger.Entry, store.Activity, time.Time) (bool, error) {
-	return true, nil
-}
-
-func (f *rulesStore) AddActivity(_ context.Context, _ string, acts ...store.Activity) error {
-	f.acts = append(f.acts, acts...)
-	return nil
+func rulesHandler(f *rulesStore, now time.Time) *Handler {
+	return &Handler{Store: f, Rewards: &rewards.Service{Repo: f.repo, Now: func() time.Time { return now }},
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 }
 
 func tieredProgram() *program.Program {
@@ -123,7 +85,7 @@ func addReferral(f *rulesStore, id, code string, reached time.Time) {
 
 func referrerAmount(t *testing.T, f *rulesStore, id, milestone string) int64 {
 	t.Helper()
-	for _, rw := range f.rewards[id+"#"+milestone] {
+	for _, rw := range f.milestoneRewards(id, milestone) {
 		if rw.Party == "referrer" {
 			return rw.AmountMinor
 		}
@@ -139,7 +101,7 @@ func referrerAmount(t *testing.T, f *rulesStore, id, milestone string) int64 {
 func TestTieredThirdReferral(t *testing.T) {
 	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 	f := newRulesStore(tieredProgram())
-	h := &Handler{Store: f, Now: func() time.Time { return now }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	h := rulesHandler(f, now)
 	ctx := context.Background()
 	hold := func(id, milestone string) {
 		t.Helper()
@@ -154,8 +116,8 @@ func TestTieredThirdReferral(t *testing.T) {
 	addReferral(f, "october", "ACME", time.Date(2026, 10, 31, 23, 0, 0, 0, time.UTC))
 
 	hold("r1", "qualified") // before the counted milestone: not ranked, never tiered
-	if got := referrerAmount(t, f, "r1", "qualified"); got != 1000 || len(f.ranks) != 0 {
-		t.Fatalf("qualified pays %d with ranks %v; want 1000 and no rank", got, f.ranks)
+	if _, ranked := f.repo.Rank("r1"); referrerAmount(t, f, "r1", "qualified") != 1000 || ranked {
+		t.Fatalf("qualified pays %d, ranked %v; want 1000 and no rank", referrerAmount(t, f, "r1", "qualified"), ranked)
 	}
 	for _, id := range []string{"r1", "r2", "other", "october", "r3", "r4"} {
 		hold(id, "won")
@@ -164,16 +126,43 @@ func TestTieredThirdReferral(t *testing.T) {
 	want := map[string]int64{"r1": 10000, "r2": 10000, "other": 10000, "october": 10000, "r3": 15000, "r4": 15000}
 	for id, amt := range want {
 		if got := referrerAmount(t, f, id, "won"); got != amt {
-			t.Errorf("%s (rank %d) pays the referrer %d, want %d", id, f.ranks[id], got, amt)
+			t.Errorf("%s (rank %d) pays the referrer %d, want %d", id, f.rank(id), got, amt)
 		}
 	}
-	if f.ranks["r3"] != 3 || f.counts["ACME#2026-11"] != 4 || f.counts["ACME#2026-10"] != 1 {
-		t.Errorf("ranks %v counts %v", f.ranks, f.counts)
+	if f.rank("r3") != 3 || f.repo.Count("tiered", "ACME", "2026-11") != 4 || f.repo.Count("tiered", "ACME", "2026-10") != 1 {
+		t.Errorf("rank of r3 %d, counts November %d October %d", f.rank("r3"), f.repo.Count("tiered", "ACME", "2026-11"), f.repo.Count("tiered", "ACME", "2026-10"))
 	}
-	for _, rw := range f.rewards["r3#won"] {
+	for _, rw := range f.milestoneRewards("r3", "won") {
 		if rw.Party == "referee" && rw.AmountMinor != 5000 {
 			t.Errorf("the referee reward was tiered: %d", rw.AmountMinor)
 		}
+	}
+	checkRankEvents(t, f, "r3", 3)
+}
+
+// checkRankEvents: the referrer's reward.created event of referral id at
+// won carries its rank (and its activity line says so); the referee's
+// does not.
+func checkRankEvents(t *testing.T, f *rulesStore, id string, rank int) {
+	t.Helper()
+	evs, _ := f.repo.Events(context.Background(), id)
+	n := 0
+	for _, ev := range evs {
+		if ev.Type != events.RewardCreated || ev.Get("milestone") != "won" {
+			continue
+		}
+		n++
+		want := ""
+		if ev.Get("party") == "referrer" {
+			want = strconv.Itoa(rank)
+		}
+		detail := activity.Describe(ev).Detail
+		if ev.Get("rank") != want || strings.Contains(detail, "referrer rank "+want+" in the tier period") != (want != "") {
+			t.Errorf("%s event rank %q, want %q: %q", ev.Get("party"), ev.Get("rank"), want, detail)
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d reward.created events for %s at won, want 2 (a retried step records nothing)", n, id)
 	}
 }
 
@@ -208,14 +197,17 @@ func TestLimits(t *testing.T) {
 			if tt.caps.Period == "quarter" {
 				period = "2026-Q4"
 			}
-			f.spent[store.BudgetCounter(period)] = tt.budgetMinor
-			f.spent[store.ReferrerCapCounter("ACME", period)] = tt.capSpent
+			f.repo.SetSpent(p.ID, rewards.BudgetCounter(period), tt.budgetMinor)
+			f.repo.SetSpent(p.ID, rewards.ReferrerCapCounter("ACME", period), tt.capSpent)
 			addReferral(f, "r1", "ACME", now)
-			h := &Handler{Store: f, Now: func() time.Time { return now }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-			if _, err := h.Handle(context.Background(), workflow.RewardsInput{ReferralID: "r1", Milestone: "won", Step: "hold"}); err != nil {
+			if _, err := rulesHandler(f, now).Handle(context.Background(), workflow.RewardsInput{ReferralID: "r1", Milestone: "won", Step: "hold"}); err != nil {
 				t.Fatal(err)
 			}
-			for _, rw := range f.rewards["r1#won"] {
+			rws := f.milestoneRewards("r1", "won")
+			if len(rws) != len(tt.want) {
+				t.Fatalf("%d rewards, want %d", len(rws), len(tt.want))
+			}
+			for _, rw := range rws {
 				got := string(rw.Status)
 				if rw.StatusReason != "" {
 					got += ": " + rw.StatusReason
@@ -227,11 +219,47 @@ func TestLimits(t *testing.T) {
 					t.Errorf("%s reward: needs_approval=%v with reason %q", rw.Party, rw.NeedsApproval, rw.StatusReason)
 				}
 			}
-			for _, rv := range f.lastRes {
-				if rv.Counter != store.BudgetCounter(period) && rv.Counter != store.ReferrerCapCounter("ACME", period) {
-					t.Errorf("reservation on %s, want counters of period %s", rv.Counter, period)
-				}
-			}
+			checkReservations(t, f, rws, tt.caps, period)
 		})
+	}
+}
+
+// checkReservations: every limit asked for is a counter of the period; a
+// reward reserves on all of its limits or on none (when it did not fit, and
+// then its reason is on its reward.created event); no counter is above
+// its limit.
+func checkReservations(t *testing.T, f *rulesStore, rws []rewards.Reward, caps program.Caps, period string) {
+	t.Helper()
+	limits := f.repo.Limits()
+	for _, rv := range limits {
+		if rv.Counter != rewards.BudgetCounter(period) && rv.Counter != rewards.ReferrerCapCounter("ACME", period) {
+			t.Errorf("reservation on %s, want counters of period %s", rv.Counter, period)
+		}
+	}
+	evs, _ := f.repo.Events(context.Background(), "r1")
+	for _, rw := range rws {
+		asked := 0
+		for _, rv := range limits {
+			if rv.RewardID == rw.ID {
+				asked++
+			}
+		}
+		if fits := rw.StatusReason == ""; (fits && len(rw.Reserved) != asked) || (!fits && len(rw.Reserved) != 0) {
+			t.Errorf("%s reward (%q) reserves %v of %d limits", rw.Party, rw.StatusReason, rw.Reserved, asked)
+		}
+		for _, ev := range evs {
+			if ev.RewardID == rw.ID && (ev.Type != events.RewardCreated || ev.Get("reason") != rw.StatusReason || ev.Status != string(rw.Status)) {
+				t.Errorf("event %+v of %s reward (%s: %q)", ev, rw.Party, rw.Status, rw.StatusReason)
+			}
+		}
+	}
+	if b := f.repo.Spent(f.prog.ID, rewards.BudgetCounter(period)); caps.BudgetMinor > 0 && b > caps.BudgetMinor {
+		t.Errorf("budget counter %d above %d", b, caps.BudgetMinor)
+	}
+	if c := f.repo.Spent(f.prog.ID, rewards.ReferrerCapCounter("ACME", period)); caps.PerReferrerMinor > 0 && c > caps.PerReferrerMinor {
+		t.Errorf("cap counter %d above %d", c, caps.PerReferrerMinor)
+	}
+	if len(evs) != len(rws) {
+		t.Errorf("%d events for %d rewards", len(evs), len(rws))
 	}
 }

@@ -8,11 +8,13 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/referflow/referflow/internal/money"
+
 	"github.com/referflow/referflow/internal/apigw"
-	"github.com/referflow/referflow/internal/ledger"
 	"github.com/referflow/referflow/internal/logging"
 	"github.com/referflow/referflow/internal/program"
 	"github.com/referflow/referflow/internal/referral"
+	"github.com/referflow/referflow/internal/rewards"
 	"github.com/referflow/referflow/internal/store"
 )
 
@@ -20,7 +22,7 @@ import (
 type Store interface {
 	Referral(ctx context.Context, id string) (*referral.Referral, error)
 	ProgramVersion(ctx context.Context, id string, v int) (*program.Program, error)
-	Rewards(ctx context.Context, referralID string) ([]ledger.Reward, error)
+	Rewards(ctx context.Context, referralID string) ([]rewards.Reward, error)
 }
 
 // Handler serves GET /referrals/{id}?token=...
@@ -104,7 +106,7 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 	}
 	for _, rw := range rewards {
 		out.Rewards = append(out.Rewards, Reward{Milestone: rw.Milestone, Party: rw.Party, Kind: rw.Kind,
-			Amount: ledger.FormatMinor(rw.AmountMinor, rw.Currency), AmountMinor: rw.AmountMinor,
+			Amount: money.FormatMinor(rw.AmountMinor, rw.Currency), AmountMinor: rw.AmountMinor,
 			Currency: rw.Currency, Status: string(rw.Status)})
 	}
 	return apigw.JSON(http.StatusOK, out), nil

@@ -10,16 +10,16 @@ import (
 	"time"
 
 	"github.com/referflow/referflow/internal/apigw"
-	"github.com/referflow/referflow/internal/ledger"
 	"github.com/referflow/referflow/internal/program"
 	"github.com/referflow/referflow/internal/referral"
+	"github.com/referflow/referflow/internal/rewards"
 	"github.com/referflow/referflow/internal/store"
 )
 
 type fakeStore struct {
 	referrals  map[string]*referral.Referral
 	programs   map[string]*program.Program
-	rewards    map[string][]ledger.Reward
+	rewards    map[string][]rewards.Reward
 	readErr    error
 	rewardsErr error
 	programErr error
@@ -47,7 +47,7 @@ func (f *fakeStore) ProgramVersion(_ context.Context, id string, v int) (*progra
 	return p, nil
 }
 
-func (f *fakeStore) Rewards(_ context.Context, id string) ([]ledger.Reward, error) {
+func (f *fakeStore) Rewards(_ context.Context, id string) ([]rewards.Reward, error) {
 	return f.rewards[id], f.rewardsErr
 }
 
@@ -68,9 +68,9 @@ func setup() (*Handler, *fakeStore) {
 		}},
 		// Version 2 is frozen on the referral; version 3 has other milestones.
 		programs: map[string]*program.Program{"partners": {ID: "partners", Version: 2, Milestones: []program.Milestone{{Name: "qualified"}, {Name: "demo"}, {Name: "won"}}}},
-		rewards: map[string][]ledger.Reward{id: {
-			{ID: "rw_1", ReferralID: id, Milestone: "qualified", Party: "referrer", ReferrerCode: "ann-42", Kind: "cash", AmountMinor: 10000, Currency: "USD", Status: ledger.StatusPaid},
-			{ID: "rw_2", ReferralID: id, Milestone: "won", Party: "referee", Kind: "discount", AmountMinor: 5000, Currency: "JPY", Status: ledger.StatusOnHold},
+		rewards: map[string][]rewards.Reward{id: {
+			{ID: "rw_1", ReferralID: id, Milestone: "qualified", Party: "referrer", ReferrerCode: "ann-42", Kind: "cash", AmountMinor: 10000, Currency: "USD", Status: rewards.StatusPaid},
+			{ID: "rw_2", ReferralID: id, Milestone: "won", Party: "referee", Kind: "discount", AmountMinor: 5000, Currency: "JPY", Status: rewards.StatusOnHold},
 		}},
 	}
 	return &Handler{Store: st, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, st

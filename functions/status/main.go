@@ -6,20 +6,27 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/referflow/referflow/internal/config"
 	"github.com/referflow/referflow/internal/logging"
 	"github.com/referflow/referflow/internal/store"
 )
 
 func main() {
 	log := logging.New()
-	cfg, err := config.LoadDefaultConfig(context.Background())
+	env := config.FromOS()
+	table := env.String(config.Table)
+	if err := env.Err(); err != nil {
+		log.Error("cold start", "error", err)
+		os.Exit(1)
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(context.Background())
 	if err != nil {
 		log.Error("aws config", "error", err)
 		os.Exit(1)
 	}
-	h := &Handler{Store: store.New(dynamodb.NewFromConfig(cfg), os.Getenv("REFERFLOW_TABLE")), Log: log}
+	h := &Handler{Store: store.New(dynamodb.NewFromConfig(cfg), table), Log: log}
 	lambda.Start(h.Handle)
 }

@@ -8,11 +8,11 @@ import (
 	"time"
 
 	"github.com/referflow/referflow/internal/eligibility"
+	"github.com/referflow/referflow/internal/events"
 	"github.com/referflow/referflow/internal/logging"
 	"github.com/referflow/referflow/internal/metrics"
 	"github.com/referflow/referflow/internal/program"
 	"github.com/referflow/referflow/internal/referral"
-	"github.com/referflow/referflow/internal/store"
 	"github.com/referflow/referflow/internal/workflow"
 )
 
@@ -20,10 +20,10 @@ import (
 type Store interface {
 	Referral(ctx context.Context, id string) (*referral.Referral, error)
 	ProgramVersion(ctx context.Context, id string, v int) (*program.Program, error)
-	Referrer(ctx context.Context, programID, code string) (*store.Referrer, error)
-	CountReferral(ctx context.Context, referralID, programID, code string, now time.Time) (store.ReferrerCounts, error)
-	Transition(ctx context.Context, id string, to referral.Status, now time.Time, set map[string]any) (*referral.Referral, error)
-	AddActivity(ctx context.Context, referralID string, acts ...store.Activity) error
+	Referrer(ctx context.Context, programID, code string) (*referral.Referrer, error)
+	CountReferral(ctx context.Context, referralID, programID, code string, now time.Time) (referral.ReferrerCounts, error)
+	Transition(ctx context.Context, id string, to referral.Status, now time.Time, set map[string]any, ev events.Event) error
+	Record(ctx context.Context, evs ...events.Event) error
 }
 
 // Handler is the "Verify referral" and "Record review deadline" steps.
@@ -34,16 +34,8 @@ type Handler struct {
 	Metrics *metrics.Emitter // nil discards
 }
 
-// Input is either the verify payload ({referral_id}) or the review-deadline
-// payload ({referral_id, step: "review_deadline", outcome}).
-type Input struct {
-	ReferralID string `json:"referral_id"`
-	Step       string `json:"step"`
-	Outcome    string `json:"outcome"`
-}
-
 // Handle runs one step. Repeating a step (a retry) gives the same result.
-func (h *Handler) Handle(ctx context.Context, in Input) (workflow.VerifyOutput, error) {
+func (h *Handler) Handle(ctx context.Context, in workflow.VerifyInput) (workflow.VerifyOutput, error) {
 	log := logging.From(ctx, h.Log).With("referral_id", in.ReferralID, "step", "verify")
 	r, err := h.Store.Referral(ctx, in.ReferralID)
 	if err != nil {
@@ -65,7 +57,7 @@ func (h *Handler) Handle(ctx context.Context, in Input) (workflow.VerifyOutput, 
 		out.Outcome = outcomeOf(r)
 		return out, nil
 	}
-	if _, err := h.Store.Transition(ctx, r.ID, referral.StatusVerifying, now, nil); err != nil {
+	if err := h.Store.Transition(ctx, r.ID, referral.StatusVerifying, now, nil, event(events.ReferralVerifying, r, now).WithStatus(string(referral.StatusVerifying))); err != nil {
 		return out, err
 	}
 	ref, err := h.Store.Referrer(ctx, r.ProgramID, r.ReferrerCode)
@@ -93,18 +85,15 @@ func (h *Handler) Handle(ctx context.Context, in Input) (workflow.VerifyOutput, 
 		eligibility.Review:   referral.StatusInReview,
 		eligibility.Rejected: referral.StatusRejected,
 	}[d.Outcome]
-	if _, err := h.Store.Transition(ctx, r.ID, to, now, map[string]any{"decision": string(d.Outcome), "reasons": reasons}); err != nil {
+	verified := event(events.ReferralVerified, r, now).WithStatus(string(to)).With("outcome", string(d.Outcome)).With("reasons", strings.Join(codes, ", "))
+	if err := h.Store.Transition(ctx, r.ID, to, now, map[string]any{"decision": string(d.Outcome), "reasons": reasons}, verified); err != nil {
 		return out, err
 	}
-	detail := "Verification: " + string(d.Outcome)
-	if len(codes) > 0 {
-		detail += " (" + strings.Join(codes, ", ") + ")"
-	}
-	acts := []store.Activity{{At: now, Type: "verified", Actor: "workflow", Detail: detail, Data: map[string]string{"outcome": string(d.Outcome)}}}
+	var notes []events.Event
 	for _, rs := range reasons {
-		acts = append(acts, store.Activity{At: now, Type: "reason", Actor: "workflow", Detail: rs.Message, Data: map[string]string{"code": rs.Code}})
+		notes = append(notes, event(events.ReferralReason, r, now).With("code", rs.Code).With("message", rs.Message))
 	}
-	if err := h.Store.AddActivity(ctx, r.ID, acts...); err != nil {
+	if err := h.Store.Record(ctx, notes...); err != nil {
 		return out, err
 	}
 	log.Info("verified", "outcome", d.Outcome, "reasons", codes)
@@ -121,11 +110,8 @@ func (h *Handler) reviewDeadline(ctx context.Context, r *referral.Referral, p *p
 	if outcome == workflow.Approved {
 		to = referral.StatusInProgress
 	}
-	if _, err := h.Store.Transition(ctx, r.ID, to, now, map[string]any{"decision": outcome}); err != nil {
-		return out, err
-	}
-	err := h.Store.AddActivity(ctx, r.ID, store.Activity{At: now, Type: "review", Actor: "workflow",
-		Detail: "Review deadline passed: the program's default (" + outcome + ") applied", Data: map[string]string{"outcome": outcome, "by": "deadline"}})
+	ev := event(events.ReferralReviewed, r, now).WithStatus(string(to)).With("outcome", outcome).With("by", "deadline")
+	err := h.Store.Transition(ctx, r.ID, to, now, map[string]any{"decision": outcome}, ev)
 	out.Outcome = outcome
 	return out, err
 }
@@ -154,4 +140,11 @@ func output(r *referral.Referral, p *program.Program) workflow.VerifyOutput {
 		out.Milestones = append(out.Milestones, workflow.Step{Name: m.Name, DeadlineSeconds: m.DeadlineSeconds, HoldSeconds: m.HoldSeconds})
 	}
 	return out
+}
+
+// event is an event of type t about referral r, by the workflow.
+func event(t events.Type, r *referral.Referral, now time.Time) events.Event {
+	ev := events.New(t, r.ID, events.ActorWorkflow, now)
+	ev.ProgramID, ev.ProgramVersion = r.ProgramID, r.ProgramVersion
+	return ev
 }

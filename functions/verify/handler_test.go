@@ -6,9 +6,12 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/referflow/referflow/internal/events"
 	"github.com/referflow/referflow/internal/program"
 	"github.com/referflow/referflow/internal/referral"
 	"github.com/referflow/referflow/internal/store"
@@ -40,12 +43,12 @@ milestones:
 type fakeStore struct {
 	r         *referral.Referral
 	p         *program.Program
-	referrer  store.Referrer
+	referrer  referral.Referrer
 	counted   map[string]bool
 	today     int // referrals counted today before this one
 	writes    int
 	countCall int
-	acts      []store.Activity
+	evs       []events.Event
 }
 
 func (f *fakeStore) Referral(context.Context, string) (*referral.Referral, error) {
@@ -60,7 +63,7 @@ func (f *fakeStore) ProgramVersion(_ context.Context, id string, v int) (*progra
 	return f.p, nil
 }
 
-func (f *fakeStore) Referrer(_ context.Context, programID, code string) (*store.Referrer, error) {
+func (f *fakeStore) Referrer(_ context.Context, programID, code string) (*referral.Referrer, error) {
 	if code != f.referrer.Code {
 		return nil, store.ErrNotFound
 	}
@@ -69,19 +72,20 @@ func (f *fakeStore) Referrer(_ context.Context, programID, code string) (*store.
 }
 
 // CountReferral counts a referral once and includes it in the counts.
-func (f *fakeStore) CountReferral(_ context.Context, referralID, programID, code string, now time.Time) (store.ReferrerCounts, error) {
+func (f *fakeStore) CountReferral(_ context.Context, referralID, programID, code string, now time.Time) (referral.ReferrerCounts, error) {
 	f.countCall++
 	if !f.counted[referralID] {
 		f.counted[referralID] = true
 		f.today++
 	}
-	return store.ReferrerCounts{Today: f.today, ThisMonth: f.today}, nil
+	return referral.ReferrerCounts{Today: f.today, ThisMonth: f.today}, nil
 }
 
-func (f *fakeStore) Transition(_ context.Context, id string, to referral.Status, now time.Time, set map[string]any) (*referral.Referral, error) {
-	if !referral.CanMove(f.r.Status, to) {
-		return nil, fmt.Errorf("%s → %s: %w", f.r.Status, to, store.ErrConflict)
+func (f *fakeStore) Transition(_ context.Context, id string, to referral.Status, now time.Time, set map[string]any, ev events.Event) error {
+	if !slices.Contains(referral.From(to), f.r.Status) {
+		return fmt.Errorf("%s → %s: %w", f.r.Status, to, store.ErrConflict)
 	}
+	f.evs = append(f.evs, ev)
 	f.writes++
 	f.r.Status = to
 	if d, ok := set["decision"]; ok {
@@ -90,13 +94,12 @@ func (f *fakeStore) Transition(_ context.Context, id string, to referral.Status,
 	if rs, ok := set["reasons"]; ok {
 		f.r.Reasons = rs.([]referral.Reason)
 	}
-	c := *f.r
-	return &c, nil
+	return nil
 }
 
-func (f *fakeStore) AddActivity(_ context.Context, _ string, acts ...store.Activity) error {
+func (f *fakeStore) Record(_ context.Context, evs ...events.Event) error {
 	f.writes++
-	f.acts = append(f.acts, acts...)
+	f.evs = append(f.evs, evs...)
 	return nil
 }
 
@@ -112,7 +115,7 @@ func setup(t *testing.T, refereeEmail, refereeDomain string) (*Handler, *fakeSto
 		r: &referral.Referral{ID: id, ProgramID: "partners", ProgramVersion: 5, Status: referral.StatusReceived,
 			ReferrerCode: "ann-42", RefereeEmail: refereeEmail, RefereeDomain: refereeDomain},
 		p:        p,
-		referrer: store.Referrer{ProgramID: "partners", Code: "ann-42", Email: "ann@referrer.io", Domain: "referrer.io"},
+		referrer: referral.Referrer{ProgramID: "partners", Code: "ann-42", Email: "ann@referrer.io", Domain: "referrer.io"},
 		counted:  map[string]bool{},
 	}
 	return &Handler{Store: st, Now: func() time.Time { return time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC) },
@@ -140,7 +143,7 @@ func TestVerify(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			h, st := setup(t, c.email, c.domain)
-			out, err := h.Handle(context.Background(), Input{ReferralID: id})
+			out, err := h.Handle(context.Background(), workflow.VerifyInput{ReferralID: id})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -159,12 +162,19 @@ func TestVerify(t *testing.T) {
 			if !reflect.DeepEqual(codes, c.codes) {
 				t.Fatalf("reasons %v, want %v", codes, c.codes)
 			}
-			if st.acts[0].Type != "verified" || st.acts[0].Data["outcome"] != c.outcome || len(st.acts) != 1+len(c.codes) {
-				t.Fatalf("activities %+v", st.acts)
+			// verifying, verified, then one reason event per reason code.
+			if len(st.evs) != 2+len(c.codes) || st.evs[0].Type != events.ReferralVerifying || st.evs[1].Type != events.ReferralVerified ||
+				st.evs[1].Data["outcome"] != c.outcome || st.evs[1].Data["reasons"] != strings.Join(c.codes, ", ") {
+				t.Fatalf("events %+v", st.evs)
+			}
+			for i, code := range c.codes {
+				if ev := st.evs[2+i]; ev.Type != events.ReferralReason || ev.Data["code"] != code || ev.Data["message"] == "" {
+					t.Fatalf("reason event %d: %+v", i, ev)
+				}
 			}
 			// A retry on the decided referral: same answer, no writes.
 			writes, counts := st.writes, st.countCall
-			again, err := h.Handle(context.Background(), Input{ReferralID: id})
+			again, err := h.Handle(context.Background(), workflow.VerifyInput{ReferralID: id})
 			if err != nil || !reflect.DeepEqual(again, want) {
 				t.Fatalf("retry: %+v %v", again, err)
 			}
@@ -180,7 +190,7 @@ func TestVerifyRetriedMidway(t *testing.T) {
 	h, st := setup(t, "bob@acme.io", "acme.io")
 	st.r.Status = referral.StatusVerifying
 	st.counted[id], st.today = true, 1
-	out, err := h.Handle(context.Background(), Input{ReferralID: id})
+	out, err := h.Handle(context.Background(), workflow.VerifyInput{ReferralID: id})
 	if err != nil || out.Outcome != workflow.Approved || st.r.Status != referral.StatusInProgress {
 		t.Fatalf("%+v %v (%s)", out, err, st.r.Status)
 	}
@@ -192,13 +202,13 @@ func TestVerifyRetriedMidway(t *testing.T) {
 func TestVerifyVelocity(t *testing.T) {
 	h, st := setup(t, "bob@acme.io", "acme.io")
 	st.today = 2 // two accepted today already; the limit is 2
-	out, err := h.Handle(context.Background(), Input{ReferralID: id})
+	out, err := h.Handle(context.Background(), workflow.VerifyInput{ReferralID: id})
 	if err != nil || out.Outcome != workflow.Rejected || st.r.Reasons[0].Code != "velocity_day" {
 		t.Fatalf("%+v %v %+v", out, err, st.r.Reasons)
 	}
 	h, st = setup(t, "bob@acme.io", "acme.io")
 	st.today = 1
-	if out, _ := h.Handle(context.Background(), Input{ReferralID: id}); out.Outcome != workflow.Approved {
+	if out, _ := h.Handle(context.Background(), workflow.VerifyInput{ReferralID: id}); out.Outcome != workflow.Approved {
 		t.Fatalf("second of the day: %+v", out)
 	}
 }
@@ -211,7 +221,7 @@ func TestRetryOutcomes(t *testing.T) {
 	} {
 		h, st := setup(t, "bob@acme.io", "acme.io")
 		st.r.Status = status
-		out, err := h.Handle(context.Background(), Input{ReferralID: id})
+		out, err := h.Handle(context.Background(), workflow.VerifyInput{ReferralID: id})
 		if err != nil || out.Outcome != want || st.writes != 0 || st.countCall != 0 {
 			t.Errorf("%s: %+v %v writes %d", status, out, err, st.writes)
 		}
@@ -222,15 +232,15 @@ func TestReviewDeadline(t *testing.T) {
 	for outcome, status := range map[string]referral.Status{workflow.Approved: referral.StatusInProgress, workflow.Rejected: referral.StatusRejected} {
 		h, st := setup(t, "bob@bigcorp.com", "bigcorp.com")
 		st.r.Status = referral.StatusInReview
-		out, err := h.Handle(context.Background(), Input{ReferralID: id, Step: "review_deadline", Outcome: outcome})
+		out, err := h.Handle(context.Background(), workflow.VerifyInput{ReferralID: id, Step: "review_deadline", Outcome: outcome})
 		if err != nil || out.Outcome != outcome || !reflect.DeepEqual(out.Milestones, wantSteps) {
 			t.Fatalf("%s: %+v %v", outcome, out, err)
 		}
 		if st.r.Status != status || st.r.Decision != outcome {
 			t.Fatalf("%s: referral %s decision %q", outcome, st.r.Status, st.r.Decision)
 		}
-		if len(st.acts) != 1 || st.acts[0].Data["by"] != "deadline" || st.acts[0].Data["outcome"] != outcome {
-			t.Fatalf("activities %+v", st.acts)
+		if len(st.evs) != 1 || st.evs[0].Type != events.ReferralReviewed || st.evs[0].Data["by"] != "deadline" || st.evs[0].Data["outcome"] != outcome {
+			t.Fatalf("events %+v", st.evs)
 		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/referflow/referflow/internal/apigw"
 	"github.com/referflow/referflow/internal/crm"
 	"github.com/referflow/referflow/internal/crm/hubspot"
+	"github.com/referflow/referflow/internal/crm/providers"
 	"github.com/referflow/referflow/internal/metrics"
 	"github.com/referflow/referflow/internal/settings"
 )
@@ -30,7 +31,6 @@ type fakeAdapter struct {
 	parsed   int
 }
 
-func (a *fakeAdapter) Provider() string { return "fake" }
 func (a *fakeAdapter) Authenticate(r crm.Request) error {
 	a.authed = append(a.authed, r)
 	return a.authErr
@@ -227,7 +227,7 @@ func (f fakeSettings) Values(ctx context.Context, name string) ([]string, error)
 func TestHubSpotThroughRegistry(t *testing.T) {
 	now := time.Date(2026, 8, 1, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	reg := &Registry{Settings: fakeSettings{"REFERFLOW_HUBSPOT_CLIENT_SECRET": "old-secret, new-secret"}, Now: clock}
+	reg := &Registry{Providers: providers.All(), Settings: fakeSettings{"REFERFLOW_HUBSPOT_CLIENT_SECRET": "old-secret, new-secret"}, Now: clock}
 	body := `[{"eventId":101,"subscriptionType":"deal.propertyChange","objectId":555,"occurredAt":1785585600000,"propertyName":"dealstage","propertyValue":"closedwon"}]`
 	const base = "https://hooks.example.com"
 	signed := func(body string, secret string, ts time.Time) apigw.Request {
@@ -281,7 +281,7 @@ func TestHubSpotThroughRegistry(t *testing.T) {
 		})
 	}
 	// A provider without its secret configured is 503, not 401.
-	empty := &Registry{Settings: fakeSettings{}, Now: clock}
+	empty := &Registry{Providers: providers.All(), Settings: fakeSettings{}, Now: clock}
 	ing := &fakeIngest{}
 	h := &Handler{Adapters: empty.Adapter, Ingest: ing.ingest, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	for _, p := range []string{"hubspot", "salesforce", "pipedrive", "generic"} {

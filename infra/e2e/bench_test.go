@@ -28,6 +28,7 @@ import (
 	"github.com/referflow/referflow/infra/local/sam"
 	"github.com/referflow/referflow/infra/seed"
 	"github.com/referflow/referflow/internal/crm/hubspot"
+	"github.com/referflow/referflow/internal/referral"
 	"github.com/referflow/referflow/internal/store"
 )
 
@@ -291,7 +292,7 @@ func newSFN(cfg aws.Config) *sfn.Client { return sfn.NewFromConfig(cfg) }
 // benchReferrer adds referrer BENCH<i>: one referrer per referral keeps the
 // default program's velocity limits out of the measurement.
 func (e *env) benchReferrer(i int) error {
-	return seed.AddReferrer(context.Background(), e.st, store.Referrer{ProgramID: defaultProgram, Code: fmt.Sprintf("BENCH%d", i),
+	return seed.AddReferrer(context.Background(), e.st, referral.Referrer{ProgramID: defaultProgram, Code: fmt.Sprintf("BENCH%d", i),
 		Email: fmt.Sprintf("partner%d@bench-referrer.example", i)}, time.Now())
 }
 

@@ -23,7 +23,8 @@ import (
 	"github.com/referflow/referflow/internal/crm/generic"
 	"github.com/referflow/referflow/internal/crm/hubspot"
 	"github.com/referflow/referflow/internal/crm/pipedrive"
-	"github.com/referflow/referflow/internal/ledger"
+	"github.com/referflow/referflow/internal/referral"
+	"github.com/referflow/referflow/internal/rewards"
 	"github.com/referflow/referflow/internal/store"
 )
 
@@ -407,14 +408,14 @@ func (e *env) assertNoPersonalData(id string, pii ...string) {
 }
 
 // ledger returns the ledger entries of a referral's rewards.
-func (e *env) ledgerEntries(id string) []ledger.Entry {
+func (e *env) ledgerEntries(id string) []rewards.Entry {
 	e.t.Helper()
-	rewards, err := e.st.Rewards(context.Background(), id)
+	rws, err := e.st.Rewards(context.Background(), id)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	var out []ledger.Entry
-	for _, r := range rewards {
+	var out []rewards.Entry
+	for _, r := range rws {
 		entries, err := e.st.LedgerEntries(context.Background(), r.ID)
 		if err != nil {
 			e.t.Fatal(err)
@@ -435,7 +436,7 @@ func (e *env) publish(yaml string, o seed.Overrides) {
 // addReferrer adds a referrer to a program.
 func (e *env) addReferrer(programID, code, email string) {
 	e.t.Helper()
-	if err := seed.AddReferrer(context.Background(), e.st, store.Referrer{ProgramID: programID, Code: code, Email: email}, time.Now()); err != nil {
+	if err := seed.AddReferrer(context.Background(), e.st, referral.Referrer{ProgramID: programID, Code: code, Email: email}, time.Now()); err != nil {
 		e.t.Fatal(err)
 	}
 }

@@ -13,8 +13,9 @@ import (
 
 	"github.com/referflow/referflow/infra/local/storetest"
 	"github.com/referflow/referflow/infra/seed"
-	"github.com/referflow/referflow/internal/ledger"
+	"github.com/referflow/referflow/internal/events"
 	"github.com/referflow/referflow/internal/referral"
+	"github.com/referflow/referflow/internal/rewards"
 	"github.com/referflow/referflow/internal/store"
 )
 
@@ -189,10 +190,10 @@ func TestSameWebhookThreeTimesConcurrently(t *testing.T) {
 	if n := len(e.ledgerEntries(a.ReferralID)); n != 3 {
 		t.Fatalf("%d ledger entries, want 3", n)
 	}
-	log, _ := e.st.ActivityLog(context.Background(), a.ReferralID)
+	log, _ := e.st.Events(context.Background(), a.ReferralID)
 	paid := 0
 	for _, l := range log {
-		if l.Type == "reward" && l.Data["status"] == string(ledger.StatusPaid) {
+		if l.Type == events.RewardPaid && l.Status == string(rewards.StatusPaid) {
 			paid++
 		}
 	}
@@ -423,7 +424,7 @@ func TestReconcilerStartsAStoredReferralWithoutExecution(t *testing.T) {
 	r := &referral.Referral{ID: id, ProgramID: prog.ID, ProgramVersion: prog.Version, Status: referral.StatusReceived,
 		ReferrerCode: demoCode, RefereeEmail: email, RefereeCompany: "Orphan Co", RefereeDomain: email[strings.IndexByte(email, '@')+1:],
 		StatusTokenHash: referral.HashToken("t"), CreatedAt: now, UpdatedAt: now}
-	if err := e.st.CreateReferral(ctx, store.NewReferral{Referral: r, Activity: store.Activity{At: now, Type: "received", Actor: "test"}}); err != nil {
+	if err := e.st.CreateReferral(ctx, store.NewReferral{Referral: r, Event: events.New(events.ReferralReceived, r.ID, "test", now)}); err != nil {
 		t.Fatal(err)
 	}
 	e.waitWaiting(id, "qualified")
@@ -439,8 +440,8 @@ func TestReconcilerStartsAStoredReferralWithoutExecution(t *testing.T) {
 func TestLongJourneyContinuesInNewExecutions(t *testing.T) {
 	t.Parallel()
 	e := start(t, map[string]string{
-		"REFERFLOW_LOCAL_ENV_REFERFLOW_EXECUTION_BUDGET_SECONDS": "8",
-		"REFERFLOW_LOCAL_ENV_REFERFLOW_EXECUTION_SLACK_SECONDS":  "1",
+		"REFERFLOW_LOCAL_ENV_REFERFLOW_EXECUTION_BUDGET": "8s",
+		"REFERFLOW_LOCAL_ENV_REFERFLOW_EXECUTION_SLACK":  "1s",
 	})
 	name, email := company(t)
 	a := e.refer(email, name)
@@ -473,10 +474,10 @@ func TestLongJourneyContinuesInNewExecutions(t *testing.T) {
 	if n := len(e.ledgerEntries(a.ReferralID)); n != 3 {
 		t.Fatalf("%d ledger entries across executions, want 3", n)
 	}
-	log, _ := e.st.ActivityLog(context.Background(), a.ReferralID)
+	log, _ := e.st.Events(context.Background(), a.ReferralID)
 	continued := 0
 	for _, l := range log {
-		if l.Type == "continued" {
+		if l.Type == events.ReferralContinued {
 			continued++
 		}
 	}

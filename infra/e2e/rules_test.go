@@ -13,8 +13,8 @@ import (
 
 	"github.com/referflow/referflow/infra/local/storetest"
 	"github.com/referflow/referflow/infra/seed"
-	"github.com/referflow/referflow/internal/ledger"
-	"github.com/referflow/referflow/internal/store"
+	"github.com/referflow/referflow/internal/activity"
+	"github.com/referflow/referflow/internal/rewards"
 )
 
 // Program rules end to end: verification outcomes and the manual review
@@ -117,8 +117,8 @@ type adminView struct {
 	Referee  map[string]any    `json:"referee"`
 	Reasons  []map[string]any  `json:"reasons"`
 	Review   map[string]string `json:"review"`
-	Rewards  []ledger.Reward   `json:"rewards"`
-	Activity []store.Activity  `json:"activity"`
+	Rewards  []rewards.Reward  `json:"rewards"`
+	Activity []activity.Line   `json:"activity"`
 }
 
 func (e *env) adminView(id string) adminView {
@@ -375,7 +375,7 @@ func TestRulesBudgetUnderConcurrentCloses(t *testing.T) {
 			ledgerSum += en.AmountMinor
 		}
 	}
-	spent, err := storetest.Spent(context.Background(), e.db, e.st.Table(), "rules-budget", store.BudgetCounter(time.Now().UTC().Format("2006-01")))
+	spent, err := storetest.Spent(context.Background(), e.db, e.st.Table(), "rules-budget", rewards.BudgetCounter(time.Now().UTC().Format("2006-01")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	programseed "github.com/referflow/referflow/infra/seed"
+	"github.com/referflow/referflow/internal/referral"
 	"github.com/referflow/referflow/internal/store"
 	"github.com/referflow/referflow/programs"
 )
@@ -58,7 +59,7 @@ func seed(ctx context.Context, s *Stack) error {
 		}
 	}
 	code := envString("REFERFLOW_DEMO_REFERRER_CODE", defaultDemoCode)
-	if err := programseed.AddReferrer(ctx, st, store.Referrer{ProgramID: def.ID, Code: code, Email: defaultDemoEmail, Name: "Demo Partner", Company: "Demo Referrer Inc."}, now); err != nil {
+	if err := programseed.AddReferrer(ctx, st, referral.Referrer{ProgramID: def.ID, Code: code, Email: defaultDemoEmail, Name: "Demo Partner", Company: "Demo Referrer Inc."}, now); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "seeded: program %s v%d (holds %ds, deadlines %ds), referrer %s <%s>\n",

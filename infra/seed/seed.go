@@ -8,7 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/referflow/referflow/internal/crm/providers"
 	"github.com/referflow/referflow/internal/program"
+	"github.com/referflow/referflow/internal/referral"
 	"github.com/referflow/referflow/internal/store"
 )
 
@@ -39,7 +41,7 @@ func (o Overrides) Apply(p *program.Program) {
 // publishes it as the program's next version (or the current one, when
 // unchanged). It returns the program as published.
 func PublishProgram(ctx context.Context, st *store.Store, data []byte, o Overrides, now time.Time) (*program.Program, error) {
-	p, err := program.Load(data)
+	p, err := program.Load(data, program.Providers(providers.Names()...))
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +56,7 @@ func PublishProgram(ctx context.Context, st *store.Store, data []byte, o Overrid
 
 // AddReferrer creates or replaces a referrer; its company domain defaults
 // to its email's domain.
-func AddReferrer(ctx context.Context, st *store.Store, r store.Referrer, now time.Time) error {
+func AddReferrer(ctx context.Context, st *store.Store, r referral.Referrer, now time.Time) error {
 	r.Email = strings.ToLower(strings.TrimSpace(r.Email))
 	if r.Code == "" || r.ProgramID == "" || !strings.Contains(r.Email, "@") {
 		return fmt.Errorf("seed: a referrer needs a program, a code and an email")

@@ -1,6 +1,6 @@
 // Package apigw holds the helpers every HTTP function shares for API
 // Gateway HTTP API (payload format 2.0) events: raw bodies, size limits,
-// media types, and the JSON error shape of api.md.
+// media types, and the JSON error shape of docs/api.md.
 package apigw
 
 import (
@@ -90,7 +90,7 @@ func URL(r *Request, publicBase string) string {
 	return u
 }
 
-// ErrorBody is the JSON error shape of api.md.
+// ErrorBody is the JSON error shape of docs/api.md.
 type ErrorBody struct {
 	Error ErrorDetail `json:"error"`
 }
@@ -115,7 +115,8 @@ func JSON(status int, v any) Response {
 	}
 }
 
-// Error answers status with the api.md error body.
+// Error answers status with the docs/api.md error body. Every code passed
+// here must be in docs/api.md "Error codes" (docs/contract_test.go checks).
 func Error(status int, code, message string, fields map[string]string) Response {
 	b, _ := json.Marshal(ErrorBody{Error: ErrorDetail{Code: code, Message: message, Fields: fields}})
 	return Response{

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"net/http"
 	"time"
+
+	"github.com/referflow/referflow/internal/money"
 )
 
 // Kind says what happened to the CRM record.
@@ -35,25 +37,19 @@ const (
 // Event is one normalised CRM event. It carries only what the shared path
 // needs; it never carries the raw payload.
 type Event struct {
-	Provider   string    // "hubspot", "salesforce", "pipedrive", "generic"
-	ID         string    // the provider's event id: the dedupe key (unique per provider)
-	Kind       Kind      // what happened
-	RecordID   string    // the CRM deal / opportunity id
-	Pipeline   string    // pipeline id, "" when the provider has none or did not say
-	Stage      string    // stage id or name as the CRM sends it, "" when unchanged/unknown
-	Status     string    // StatusOpen/StatusWon/StatusLost when the provider says, else ""
-	Amount     *Money    // deal amount when present
-	OccurredAt time.Time // when the change happened in the CRM (zero if unknown)
+	Provider   string       // "hubspot", "salesforce", "pipedrive", "generic"
+	ID         string       // the provider's event id: the dedupe key (unique per provider)
+	Kind       Kind         // what happened
+	RecordID   string       // the CRM deal / opportunity id
+	Pipeline   string       // pipeline id, "" when the provider has none or did not say
+	Stage      string       // stage id or name as the CRM sends it, "" when unchanged/unknown
+	Status     string       // StatusOpen/StatusWon/StatusLost when the provider says, else ""
+	Amount     *money.Money // deal amount when present
+	OccurredAt time.Time    // when the change happened in the CRM (zero if unknown)
 
 	// Linking hints: any of them may be empty.
 	ReferralID string // a referral id carried on the record (e.g. a referral_id property)
 	Email      string // the contact's email (lower-cased)
-}
-
-// Money is an amount in minor units (cents) of an ISO 4217 currency.
-type Money struct {
-	Minor    int64  // e.g. 1250000 for 12,500.00
-	Currency string // upper-case ISO code, "" when the CRM did not say
 }
 
 // Request is a raw webhook delivery as received, before any parsing.
@@ -81,8 +77,6 @@ const KindIgnored Kind = "ignored"
 // Adapter is one CRM provider's edge: it authenticates a raw delivery and
 // parses it into normalised events, and does nothing else.
 type Adapter interface {
-	// Provider is the path segment of POST /webhooks/{provider}.
-	Provider() string
 	// Authenticate checks the signature or credential over the raw request,
 	// before anything is parsed. It returns ErrUnauthorized (wrapped) on failure.
 	Authenticate(r Request) error

@@ -4,18 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/referflow/referflow/internal/ledger"
 	"maps"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/referflow/referflow/internal/activity"
+	"github.com/referflow/referflow/internal/events"
+	"github.com/referflow/referflow/internal/rewards"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/referflow/referflow/internal/program"
 	"github.com/referflow/referflow/internal/referral"
-	"github.com/referflow/referflow/internal/store"
 	"github.com/referflow/referflow/internal/workflow"
 )
 
@@ -27,11 +29,11 @@ type fakeStore struct {
 	emails     map[string][]string  // email -> referral ids, newest first
 	referrals  map[string]*referral.Referral
 	programs   map[string]*program.Program // id#version
-	activities map[string][]store.Activity
-	deals      []string // referral ids RecordDeal was called for, in order
+	activities map[string][]activity.Line  // the activity log of the recorded events
+	deals      []string                    // referral ids RecordDeal was called for, in order
 	putLinks   int
-	rewards    map[string][]ledger.Reward // referral id -> rewards
-	reversals  map[string]ledger.Entry    // reward id -> its reversal
+	rewards    map[string][]rewards.Reward // referral id -> rewards
+	reversals  map[string]rewards.Entry    // reward id -> its reversal
 
 	// fail, when set, may fail a call: method name and its main argument.
 	fail func(method, arg string) error
@@ -46,8 +48,8 @@ type eventRec struct {
 
 func newFakeStore() *fakeStore {
 	return &fakeStore{events: map[string]*eventRec{}, links: map[string]string{}, emails: map[string][]string{},
-		referrals: map[string]*referral.Referral{}, programs: map[string]*program.Program{}, activities: map[string][]store.Activity{},
-		rewards: map[string][]ledger.Reward{}, reversals: map[string]ledger.Entry{}}
+		referrals: map[string]*referral.Referral{}, programs: map[string]*program.Program{}, activities: map[string][]activity.Line{},
+		rewards: map[string][]rewards.Reward{}, reversals: map[string]rewards.Entry{}}
 }
 
 var _ Store = (*fakeStore)(nil)
@@ -140,11 +142,11 @@ func (f *fakeStore) Link(_ context.Context, provider, recordID string) (string, 
 	defer f.mu.Unlock()
 	if f.hideLinkOnce {
 		f.hideLinkOnce = false
-		return "", fmt.Errorf("link: %w", store.ErrNotFound)
+		return "", fmt.Errorf("link: %w", referral.ErrNotFound)
 	}
 	id, ok := f.links[provider+"#"+recordID]
 	if !ok {
-		return "", fmt.Errorf("link %s/%s: %w", provider, recordID, store.ErrNotFound)
+		return "", fmt.Errorf("link %s/%s: %w", provider, recordID, referral.ErrNotFound)
 	}
 	return id, nil
 }
@@ -179,7 +181,7 @@ func (f *fakeStore) Referral(_ context.Context, id string) (*referral.Referral, 
 	}
 	r := f.get(id)
 	if r == nil {
-		return nil, fmt.Errorf("referral %s: %w", id, store.ErrNotFound)
+		return nil, fmt.Errorf("referral %s: %w", id, referral.ErrNotFound)
 	}
 	return r, nil
 }
@@ -190,14 +192,14 @@ func (f *fakeStore) ProgramVersion(_ context.Context, id string, v int) (*progra
 	}
 	p, ok := f.programs[fmt.Sprintf("%s#%d", id, v)]
 	if !ok {
-		return nil, fmt.Errorf("program %s v%d: %w", id, v, store.ErrNotFound)
+		return nil, fmt.Errorf("program %s v%d: %w", id, v, referral.ErrNotFound)
 	}
 	return p, nil
 }
 
 // RecordDeal mirrors store.RecordDeal: milestones keep their first time, the
 // CRM record is set once, the amount is replaced, lost keeps its first time.
-func (f *fakeStore) RecordDeal(_ context.Context, id string, u store.DealUpdate, now time.Time) (*referral.Referral, error) {
+func (f *fakeStore) RecordDeal(_ context.Context, id string, u referral.DealUpdate, now time.Time) (*referral.Referral, error) {
 	if err := f.check("RecordDeal", id); err != nil {
 		return nil, err
 	}
@@ -205,16 +207,20 @@ func (f *fakeStore) RecordDeal(_ context.Context, id string, u store.DealUpdate,
 	defer f.mu.Unlock()
 	r, ok := f.referrals[id]
 	if !ok {
-		return nil, fmt.Errorf("referral %s: %w", id, store.ErrNotFound)
+		return nil, fmt.Errorf("referral %s: %w", id, referral.ErrNotFound)
 	}
 	f.deals = append(f.deals, id)
 	r.UpdatedAt = now
 	if r.Milestones == nil {
 		r.Milestones = map[string]time.Time{}
 	}
+	reached := now
+	if !u.ReachedAt.IsZero() {
+		reached = u.ReachedAt
+	}
 	for _, m := range u.Milestones {
 		if _, ok := r.Milestones[m]; !ok {
-			r.Milestones[m] = now
+			r.Milestones[m] = reached
 		}
 	}
 	if u.RecordID != "" {
@@ -240,13 +246,17 @@ func (f *fakeStore) RecordDeal(_ context.Context, id string, u store.DealUpdate,
 	return clone(r), nil
 }
 
-func (f *fakeStore) AddActivity(_ context.Context, referralID string, acts ...store.Activity) error {
-	if err := f.check("AddActivity", referralID); err != nil {
-		return err
+func (f *fakeStore) Record(_ context.Context, evs ...events.Event) error {
+	for _, ev := range evs {
+		if err := f.check("Record", ev.ReferralID); err != nil {
+			return err
+		}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.activities[referralID] = append(f.activities[referralID], acts...)
+	for _, ev := range evs {
+		f.activities[ev.ReferralID] = append(f.activities[ev.ReferralID], activity.Describe(ev))
+	}
 	return nil
 }
 
@@ -295,13 +305,13 @@ func (f *fakeSFN) calls() int {
 
 func str(p *string) string { return aws.ToString(p) }
 
-func (f *fakeStore) MilestoneRewards(_ context.Context, referralID, milestone string) ([]ledger.Reward, error) {
+func (f *fakeStore) MilestoneRewards(_ context.Context, referralID, milestone string) ([]rewards.Reward, error) {
 	if err := f.check("MilestoneRewards", referralID); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []ledger.Reward
+	var out []rewards.Reward
 	for _, r := range f.rewards[referralID] {
 		if r.Milestone == milestone {
 			out = append(out, r)
@@ -311,16 +321,32 @@ func (f *fakeStore) MilestoneRewards(_ context.Context, referralID, milestone st
 }
 
 // ReverseReward mirrors the store: only a paid reward, at most once.
-func (f *fakeStore) ReverseReward(_ context.Context, r ledger.Reward, e ledger.Entry, act store.Activity) (bool, error) {
+func (f *fakeStore) ReverseReward(_ context.Context, r rewards.Reward, e rewards.Entry, ev events.Event) (bool, error) {
 	if err := f.check("ReverseReward", r.ID); err != nil {
 		return false, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, done := f.reversals[r.ID]; done || r.Status != ledger.StatusPaid {
+	if _, done := f.reversals[r.ID]; done || r.Status != rewards.StatusPaid {
 		return false, nil
 	}
 	f.reversals[r.ID] = e
-	f.activities[r.ReferralID] = append(f.activities[r.ReferralID], act)
+	f.activities[r.ReferralID] = append(f.activities[r.ReferralID], activity.Describe(ev))
 	return true, nil
+}
+
+// rewardRepo gives the rewards lifecycle the fake's rewards: ingestion
+// only ever reverses (Reverse reads a milestone's rewards and writes
+// reversals); any other call panics on the nil Repository.
+type rewardRepo struct {
+	rewards.Repository
+	f *fakeStore
+}
+
+func (r rewardRepo) MilestoneRewards(ctx context.Context, referralID, milestone string) ([]rewards.Reward, error) {
+	return r.f.MilestoneRewards(ctx, referralID, milestone)
+}
+
+func (r rewardRepo) ReverseReward(ctx context.Context, rw rewards.Reward, e rewards.Entry, ev events.Event) (bool, error) {
+	return r.f.ReverseReward(ctx, rw, e, ev)
 }

@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
-	"github.com/referflow/referflow/internal/ledger"
+	"github.com/referflow/referflow/internal/events"
 	"github.com/referflow/referflow/internal/program"
 	"github.com/referflow/referflow/internal/referral"
-	"github.com/referflow/referflow/internal/store"
+	"github.com/referflow/referflow/internal/rewards"
 	"github.com/referflow/referflow/internal/workflow"
 )
 
@@ -24,10 +25,8 @@ type Store interface {
 	ReferralsByEmail(ctx context.Context, email string) ([]string, error)
 	Referral(ctx context.Context, id string) (*referral.Referral, error)
 	ProgramVersion(ctx context.Context, id string, v int) (*program.Program, error)
-	RecordDeal(ctx context.Context, id string, u store.DealUpdate, now time.Time) (*referral.Referral, error)
-	AddActivity(ctx context.Context, referralID string, acts ...store.Activity) error
-	MilestoneRewards(ctx context.Context, referralID, milestone string) ([]ledger.Reward, error)
-	ReverseReward(ctx context.Context, r ledger.Reward, e ledger.Entry, act store.Activity) (bool, error)
+	RecordDeal(ctx context.Context, id string, u referral.DealUpdate, now time.Time) (*referral.Referral, error)
+	Record(ctx context.Context, evs ...events.Event) error
 }
 
 // Enricher fills in what an event lacks (pipeline, stage, linking hints)
@@ -57,7 +56,9 @@ type Summary struct {
 
 // Ingester applies normalised events: the one path every provider shares.
 type Ingester struct {
-	Store     Store
+	Store Store
+	// Rewards reverses paid rewards when a deal is refunded.
+	Rewards   *rewards.Service
 	SFN       workflow.SFN
 	Enrichers map[string]Enricher // by provider, optional
 	Now       func() time.Time
@@ -101,31 +102,15 @@ func (in *Ingester) apply(ctx context.Context, ev *Event) (string, error) {
 	if applied {
 		return OutcomeDuplicate, nil
 	}
-	id, linked, err := in.link(ctx, ev)
+	id, err := in.resolve(ctx, ev, now)
 	if err != nil {
 		return "", err
-	}
-	if id == "" {
-		if e := in.Enrichers[ev.Provider]; e != nil && ev.RecordID != "" {
-			if err := e.Enrich(ctx, ev); err != nil {
-				return "", fmt.Errorf("crm: enrich %s %s: %w", ev.Provider, ev.RecordID, err)
-			}
-			if id, linked, err = in.link(ctx, ev); err != nil {
-				return "", err
-			}
-		}
 	}
 	if id == "" {
 		log.Info("event about a record no referral is linked to")
 		return OutcomeUntracked, in.Store.FinishEvent(ctx, ev.Provider, ev.ID, OutcomeUntracked, "", now)
 	}
 	log = log.With("referral_id", id)
-	if !linked && ev.RecordID != "" {
-		// Remember the link so later events need no hints (first link wins).
-		if id, err = in.Store.PutLink(ctx, ev.Provider, ev.RecordID, id, now); err != nil {
-			return "", err
-		}
-	}
 	r, err := in.Store.Referral(ctx, id)
 	if err != nil {
 		return "", err
@@ -141,74 +126,87 @@ func (in *Ingester) apply(ctx context.Context, ev *Event) (string, error) {
 			}
 		}
 	}
-	u, outcome, detail := Update(p, ev)
+	u, outcome := Update(p, ev)
+	u.ReachedAt = reachedAt(ev, r, now)
+	record := dealEvent(ev, r, u, now)
 	after := r
 	if r.Status.Terminal() {
 		// The referral has ended: its milestones and deal facts stay as
 		// they were when it ended; the event is only logged.
+		record = record.With("closed", string(r.Status)).With("change", outcome)
 		outcome = OutcomeClosed
-		detail = "after the referral ended (" + string(r.Status) + "): " + detail
 	} else if after, err = in.Store.RecordDeal(ctx, id, u, now); err != nil {
 		return "", err
 	}
 	if ev.Kind == KindRefunded {
 		// Rewards still on hold are voided by the workflow (the deal is
 		// marked lost); paid ones are never changed: each gets a reversal.
-		n, err := in.reverse(ctx, r, p, now)
+		n, err := in.Rewards.Reverse(ctx, r, p, events.ActorWebhook(ev.Provider))
 		if err != nil {
 			return "", err
 		}
 		outcome = OutcomeRefunded
-		detail += fmt.Sprintf("; %d paid reward(s) reversed in the ledger", n)
+		record = record.With("reversed", strconv.Itoa(n))
 	}
 	resumed, err := workflow.Resume(ctx, in.SFN, after)
 	if err != nil {
 		return "", err
 	}
-	act := store.Activity{At: now, Type: "crm_event", Actor: "webhook:" + ev.Provider, Detail: detail,
-		Data: map[string]string{"event_id": ev.ID, "outcome": outcome, "record_id": ev.RecordID}}
-	if err := in.Store.AddActivity(ctx, id, act); err != nil {
+	if err := in.Store.Record(ctx, record.With("outcome", outcome)); err != nil {
 		return "", err
 	}
 	log.Info("webhook event applied", "outcome", outcome, "milestones", u.Milestones, "lost", u.Lost, "resumed", resumed)
 	return outcome, in.Store.FinishEvent(ctx, ev.Provider, ev.ID, outcome, id, now)
 }
 
-// reverse writes a reversal ledger entry for every paid reward of the last
-// milestone the referral reached (the sale that was refunded); rewards of
-// earlier milestones stay. It returns how many were reversed by this call.
-func (in *Ingester) reverse(ctx context.Context, r *referral.Referral, p *program.Program, now time.Time) (int, error) {
-	last := ""
-	for _, m := range p.Milestones {
-		if r.Reached(m.Name) {
-			last = m.Name
-		}
-	}
-	if last == "" {
-		return 0, nil
-	}
-	rewards, err := in.Store.MilestoneRewards(ctx, r.ID, last)
+// resolve finds the referral an event is about (asking the provider's
+// enricher for linking hints when the event carries none that match) and
+// remembers the CRM record's link to it. It returns "" when no referral is
+// linked to the record.
+func (in *Ingester) resolve(ctx context.Context, ev *Event, now time.Time) (string, error) {
+	id, linked, err := in.link(ctx, ev)
 	if err != nil {
-		return 0, err
+		return "", err
 	}
-	n := 0
-	for _, rw := range rewards {
-		if rw.Status != ledger.StatusPaid {
-			continue
-		}
-		e := ledger.ReversalEntry(rw, now)
-		act := store.Activity{At: now, Type: "reward", Actor: "webhook",
-			Detail: fmt.Sprintf("Reward %s reversed after a refund: -%s %s to the %s", rw.ID, ledger.FormatMinor(rw.AmountMinor, rw.Currency), rw.Currency, rw.Party),
-			Data:   map[string]string{"reward_id": rw.ID, "entry": string(ledger.EntryReversal)}}
-		ok, err := in.Store.ReverseReward(ctx, rw, e, act)
-		if err != nil {
-			return n, err
-		}
-		if ok {
-			n++
+	if id == "" {
+		if e := in.Enrichers[ev.Provider]; e != nil && ev.RecordID != "" {
+			if err := e.Enrich(ctx, ev); err != nil {
+				return "", fmt.Errorf("crm: enrich %s %s: %w", ev.Provider, ev.RecordID, err)
+			}
+			if id, linked, err = in.link(ctx, ev); err != nil {
+				return "", err
+			}
 		}
 	}
-	return n, nil
+	if id != "" && !linked && ev.RecordID != "" {
+		// Remember the link so later events need no hints (first link wins).
+		return in.Store.PutLink(ctx, ev.Provider, ev.RecordID, id, now)
+	}
+	return id, nil
+}
+
+// dealEvent is the event that records a CRM event about referral r (its
+// outcome is added once known).
+func dealEvent(ev *Event, r *referral.Referral, u referral.DealUpdate, now time.Time) events.Event {
+	record := events.New(events.ReferralDealEvent, r.ID, events.ActorWebhook(ev.Provider), now).
+		With("provider", ev.Provider).With("event_id", ev.ID).With("record_id", ev.RecordID).
+		With("where", describeStage(ev)).With("lost", u.LostReason)
+	record.ProgramID, record.ProgramVersion = r.ProgramID, r.ProgramVersion
+	if len(u.Milestones) > 0 {
+		record = record.With("milestone", u.Milestones[len(u.Milestones)-1])
+	}
+	return record
+}
+
+// reachedAt is when the CRM says the change happened, bounded to the
+// referral's life so far (a clock skewed into the future, or a time before
+// the referral existed, counts as now).
+func reachedAt(ev *Event, r *referral.Referral, now time.Time) time.Time {
+	at := ev.OccurredAt.UTC()
+	if at.IsZero() || at.After(now) || at.Before(r.CreatedAt) {
+		return now
+	}
+	return at
 }
 
 // link finds the referral an event is about: a stored link for the CRM
@@ -220,14 +218,14 @@ func (in *Ingester) link(ctx context.Context, ev *Event) (id string, linked bool
 		if err == nil {
 			return id, true, nil
 		}
-		if !errors.Is(err, store.ErrNotFound) {
+		if !errors.Is(err, referral.ErrNotFound) {
 			return "", false, err
 		}
 	}
 	if rid := strings.TrimSpace(ev.ReferralID); referral.ValidID(rid) {
 		if _, err := in.Store.Referral(ctx, rid); err == nil {
 			return rid, false, nil
-		} else if !errors.Is(err, store.ErrNotFound) {
+		} else if !errors.Is(err, referral.ErrNotFound) {
 			return "", false, err
 		}
 	}
@@ -241,7 +239,7 @@ func (in *Ingester) link(ctx context.Context, ev *Event) (id string, linked bool
 		for _, rid := range ids {
 			r, err := in.Store.Referral(ctx, rid)
 			if err != nil {
-				if errors.Is(err, store.ErrNotFound) {
+				if errors.Is(err, referral.ErrNotFound) {
 					continue
 				}
 				return "", false, err
@@ -259,10 +257,10 @@ func (in *Ingester) link(ctx context.Context, ev *Event) (id string, linked bool
 }
 
 // Update maps an event to the change it makes to a referral under program
-// p, with the outcome and a sentence for the activity log. Milestones
-// only move forward (the store keeps the first time each was reached).
-func Update(p *program.Program, ev *Event) (store.DealUpdate, string, string) {
-	u := store.DealUpdate{Provider: ev.Provider, RecordID: ev.RecordID}
+// p, with the outcome. Milestones only move forward (the store keeps the
+// first time each was reached).
+func Update(p *program.Program, ev *Event) (referral.DealUpdate, string) {
+	u := referral.DealUpdate{Provider: ev.Provider, RecordID: ev.RecordID}
 	if ev.Amount != nil && ev.Amount.Minor > 0 {
 		u.AmountMinor, u.Currency = ev.Amount.Minor, strings.ToUpper(ev.Amount.Currency)
 		if u.Currency == "" {
@@ -272,26 +270,25 @@ func Update(p *program.Program, ev *Event) (store.DealUpdate, string, string) {
 	switch ev.Kind {
 	case KindDeleted:
 		u.Lost, u.LostReason = true, "deleted"
-		return u, OutcomeLost, "Deal deleted in " + ev.Provider
+		return u, OutcomeLost
 	case KindRefunded:
 		u.Lost, u.LostReason = true, "refunded"
-		return u, OutcomeLost, "Deal refunded in " + ev.Provider
+		return u, OutcomeLost
 	}
 	o := p.Match(ev.Provider, ev.Pipeline, ev.Stage, ev.Status)
-	where := describeStage(ev)
 	switch {
 	case o.Lost:
 		u.Lost, u.LostReason = true, "lost"
-		return u, OutcomeLost, "Deal lost in " + ev.Provider + " (" + where + ")"
+		return u, OutcomeLost
 	case o.Milestone >= 0:
 		for _, i := range p.Implied(o.Milestone) {
 			u.Milestones = append(u.Milestones, p.Milestones[i].Name)
 		}
-		return u, OutcomeMilestone, "Milestone " + p.Milestones[o.Milestone].Name + " reached in " + ev.Provider + " (" + where + ")"
+		return u, OutcomeMilestone
 	case u.AmountMinor > 0:
-		return u, OutcomeAmount, "Deal amount updated in " + ev.Provider
+		return u, OutcomeAmount
 	}
-	return u, OutcomeNoChange, "Deal moved in " + ev.Provider + " (" + where + "), not a milestone of the program"
+	return u, OutcomeNoChange
 }
 
 func describeStage(ev *Event) string {

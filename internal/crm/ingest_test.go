@@ -12,10 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/referflow/referflow/internal/ledger"
+	"github.com/referflow/referflow/internal/activity"
+	"github.com/referflow/referflow/internal/events"
+	"github.com/referflow/referflow/internal/money"
 	"github.com/referflow/referflow/internal/program"
 	"github.com/referflow/referflow/internal/referral"
-	"github.com/referflow/referflow/internal/store"
+	"github.com/referflow/referflow/internal/rewards"
 	"github.com/referflow/referflow/internal/workflow"
 )
 
@@ -99,7 +101,8 @@ func newEnv(t *testing.T, implies bool) *env {
 	e := &env{st: newFakeStore(), sfn: &fakeSFN{}, clock: t0.Add(24 * time.Hour), p: loadProgram(t, implies)}
 	e.st.addProgram(e.p)
 	e.in = &Ingester{Store: e.st, SFN: e.sfn, Now: func() time.Time { return e.clock },
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Rewards: &rewards.Service{Repo: rewardRepo{f: e.st}, Now: func() time.Time { return e.clock }},
+		Log:     slog.New(slog.NewTextHandler(io.Discard, nil))}
 	return e
 }
 
@@ -164,7 +167,7 @@ func TestMilestoneResumesWaitingWorkflow(t *testing.T) {
 		t.Fatalf("event record %+v", ev)
 	}
 	acts := e.st.activities[id]
-	if len(acts) != 1 || acts[0].Type != "crm_event" || acts[0].Actor != "webhook:hubspot" ||
+	if len(acts) != 1 || acts[0].Type != events.ReferralDealEvent || acts[0].Actor != "webhook:hubspot" ||
 		acts[0].Data["event_id"] != "E1" || acts[0].Data["outcome"] != OutcomeMilestone || !strings.Contains(acts[0].Detail, "Milestone won reached") {
 		t.Fatalf("activity %+v", acts)
 	}
@@ -517,7 +520,7 @@ func TestTransientErrorOnOneEventOfABatch(t *testing.T) {
 }
 
 func TestTransientErrorsAtEachStep(t *testing.T) {
-	for _, method := range []string{"ClaimEvent", "Link", "Referral", "ProgramVersion", "RecordDeal", "AddActivity", "FinishEvent"} {
+	for _, method := range []string{"ClaimEvent", "Link", "Referral", "ProgramVersion", "RecordDeal", "Record", "FinishEvent"} {
 		t.Run(method, func(t *testing.T) {
 			e := newEnv(t, true)
 			id := refID(1)
@@ -652,63 +655,64 @@ func TestEnricher(t *testing.T) {
 func TestUpdate(t *testing.T) {
 	p := loadProgram(t, true)
 	noImply := loadProgram(t, false)
-	eur := func(minor int64, cur string) *Money { return &Money{Minor: minor, Currency: cur} }
+	eur := func(minor int64, cur string) *money.Money { return &money.Money{Minor: minor, Currency: cur} }
 	cases := []struct {
 		name    string
 		p       *program.Program
 		ev      Event
-		want    store.DealUpdate
+		want    referral.DealUpdate
 		outcome string
 	}{
 		{"hubspot won implies earlier", p, Event{Provider: "hubspot", Kind: KindStageChanged, RecordID: "D", Pipeline: "default", Stage: "closedwon"},
-			store.DealUpdate{Provider: "hubspot", RecordID: "D", Milestones: []string{"qualified", "demo", "won"}}, OutcomeMilestone},
+			referral.DealUpdate{Provider: "hubspot", RecordID: "D", Milestones: []string{"qualified", "demo", "won"}}, OutcomeMilestone},
 		{"hubspot won without implication", noImply, Event{Provider: "hubspot", Kind: KindStageChanged, RecordID: "D", Pipeline: "default", Stage: "closedwon"},
-			store.DealUpdate{Provider: "hubspot", RecordID: "D", Milestones: []string{"won"}}, OutcomeMilestone},
+			referral.DealUpdate{Provider: "hubspot", RecordID: "D", Milestones: []string{"won"}}, OutcomeMilestone},
 		{"hubspot pipeline unknown matches", noImply, Event{Provider: "hubspot", Kind: KindStageChanged, Stage: "presentationscheduled"},
-			store.DealUpdate{Provider: "hubspot", Milestones: []string{"demo"}}, OutcomeMilestone},
+			referral.DealUpdate{Provider: "hubspot", Milestones: []string{"demo"}}, OutcomeMilestone},
 		{"hubspot other pipeline: no change", p, Event{Provider: "hubspot", Kind: KindStageChanged, Pipeline: "enterprise", Stage: "closedwon"},
-			store.DealUpdate{Provider: "hubspot"}, OutcomeNoChange},
+			referral.DealUpdate{Provider: "hubspot"}, OutcomeNoChange},
 		{"hubspot stage ids compare exactly", p, Event{Provider: "hubspot", Kind: KindStageChanged, Pipeline: "default", Stage: "ClosedWon"},
-			store.DealUpdate{Provider: "hubspot"}, OutcomeNoChange},
+			referral.DealUpdate{Provider: "hubspot"}, OutcomeNoChange},
 		{"hubspot lost", p, Event{Provider: "hubspot", Kind: KindStageChanged, Pipeline: "default", Stage: "closedlost"},
-			store.DealUpdate{Provider: "hubspot", Lost: true, LostReason: "lost"}, OutcomeLost},
+			referral.DealUpdate{Provider: "hubspot", Lost: true, LostReason: "lost"}, OutcomeLost},
 		{"salesforce stage name", noImply, Event{Provider: "salesforce", Kind: KindStageChanged, Stage: "Closed Won"},
-			store.DealUpdate{Provider: "salesforce", Milestones: []string{"won"}}, OutcomeMilestone},
+			referral.DealUpdate{Provider: "salesforce", Milestones: []string{"won"}}, OutcomeMilestone},
 		{"salesforce lost status beats qualification stage", p, Event{Provider: "salesforce", Kind: KindStageChanged, Stage: "Qualification", Status: "LOST"},
-			store.DealUpdate{Provider: "salesforce", Lost: true, LostReason: "lost"}, OutcomeLost},
+			referral.DealUpdate{Provider: "salesforce", Lost: true, LostReason: "lost"}, OutcomeLost},
 		{"pipedrive won status", noImply, Event{Provider: "pipedrive", Kind: KindStageChanged, Stage: "4", Status: StatusWon},
-			store.DealUpdate{Provider: "pipedrive", Milestones: []string{"won"}}, OutcomeMilestone},
+			referral.DealUpdate{Provider: "pipedrive", Milestones: []string{"won"}}, OutcomeMilestone},
 		{"pipedrive open: no change", p, Event{Provider: "pipedrive", Kind: KindStageChanged, Stage: "4", Status: StatusOpen},
-			store.DealUpdate{Provider: "pipedrive"}, OutcomeNoChange},
+			referral.DealUpdate{Provider: "pipedrive"}, OutcomeNoChange},
 		{"generic milestone name", noImply, Event{Provider: "generic", Kind: KindStageChanged, Stage: "Demo"},
-			store.DealUpdate{Provider: "generic", Milestones: []string{"demo"}}, OutcomeMilestone},
+			referral.DealUpdate{Provider: "generic", Milestones: []string{"demo"}}, OutcomeMilestone},
 		{"generic lost", p, Event{Provider: "generic", Kind: KindStageChanged, Stage: "LOST"},
-			store.DealUpdate{Provider: "generic", Lost: true, LostReason: "lost"}, OutcomeLost},
+			referral.DealUpdate{Provider: "generic", Lost: true, LostReason: "lost"}, OutcomeLost},
 		{"generic unknown stage", p, Event{Provider: "generic", Kind: KindStageChanged, Stage: "negotiation"},
-			store.DealUpdate{Provider: "generic"}, OutcomeNoChange},
+			referral.DealUpdate{Provider: "generic"}, OutcomeNoChange},
 		{"deleted", p, Event{Provider: "hubspot", Kind: KindDeleted, RecordID: "D", Stage: "closedwon"},
-			store.DealUpdate{Provider: "hubspot", RecordID: "D", Lost: true, LostReason: "deleted"}, OutcomeLost},
+			referral.DealUpdate{Provider: "hubspot", RecordID: "D", Lost: true, LostReason: "deleted"}, OutcomeLost},
 		{"refunded", p, Event{Provider: "generic", Kind: KindRefunded},
-			store.DealUpdate{Provider: "generic", Lost: true, LostReason: "refunded"}, OutcomeLost},
+			referral.DealUpdate{Provider: "generic", Lost: true, LostReason: "refunded"}, OutcomeLost},
 		{"amount only, program currency", p, Event{Provider: "hubspot", Kind: KindAmountChanged, Amount: eur(1250050, "")},
-			store.DealUpdate{Provider: "hubspot", AmountMinor: 1250050, Currency: "EUR"}, OutcomeAmount},
+			referral.DealUpdate{Provider: "hubspot", AmountMinor: 1250050, Currency: "EUR"}, OutcomeAmount},
 		{"amount currency upper-cased", p, Event{Provider: "hubspot", Kind: KindAmountChanged, Amount: eur(900, "usd")},
-			store.DealUpdate{Provider: "hubspot", AmountMinor: 900, Currency: "USD"}, OutcomeAmount},
+			referral.DealUpdate{Provider: "hubspot", AmountMinor: 900, Currency: "USD"}, OutcomeAmount},
 		{"zero amount ignored", p, Event{Provider: "hubspot", Kind: KindAmountChanged, Amount: eur(0, "EUR")},
-			store.DealUpdate{Provider: "hubspot"}, OutcomeNoChange},
+			referral.DealUpdate{Provider: "hubspot"}, OutcomeNoChange},
 		{"negative amount ignored", p, Event{Provider: "hubspot", Kind: KindAmountChanged, Amount: eur(-5, "EUR")},
-			store.DealUpdate{Provider: "hubspot"}, OutcomeNoChange},
+			referral.DealUpdate{Provider: "hubspot"}, OutcomeNoChange},
 		{"milestone with amount", noImply, Event{Provider: "hubspot", Kind: KindStageChanged, Pipeline: "default", Stage: "closedwon", Amount: eur(500000, "EUR")},
-			store.DealUpdate{Provider: "hubspot", Milestones: []string{"won"}, AmountMinor: 500000, Currency: "EUR"}, OutcomeMilestone},
+			referral.DealUpdate{Provider: "hubspot", Milestones: []string{"won"}, AmountMinor: 500000, Currency: "EUR"}, OutcomeMilestone},
 		{"lost with amount", p, Event{Provider: "pipedrive", Kind: KindStageChanged, Status: "lost", Amount: eur(7, "EUR")},
-			store.DealUpdate{Provider: "pipedrive", Lost: true, LostReason: "lost", AmountMinor: 7, Currency: "EUR"}, OutcomeLost},
+			referral.DealUpdate{Provider: "pipedrive", Lost: true, LostReason: "lost", AmountMinor: 7, Currency: "EUR"}, OutcomeLost},
 		{"no stage at all", p, Event{Provider: "hubspot", Kind: KindStageChanged},
-			store.DealUpdate{Provider: "hubspot"}, OutcomeNoChange},
+			referral.DealUpdate{Provider: "hubspot"}, OutcomeNoChange},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			ev := c.ev
-			got, outcome, detail := Update(c.p, &ev)
+			got, outcome := Update(c.p, &ev)
+			detail := describe(&ev, got, outcome)
 			if !reflect.DeepEqual(got, c.want) || outcome != c.outcome {
 				t.Fatalf("Update = %+v, %s\nwant     %+v, %s", got, outcome, c.want, c.outcome)
 			}
@@ -721,15 +725,15 @@ func TestUpdate(t *testing.T) {
 
 func TestUpdateDetails(t *testing.T) {
 	p := loadProgram(t, true)
-	_, _, d := Update(p, &Event{Provider: "hubspot", Pipeline: "default", Stage: "closedwon", Kind: KindStageChanged})
+	d := describeEvent(p, &Event{Provider: "hubspot", Pipeline: "default", Stage: "closedwon", Kind: KindStageChanged})
 	if d != "Milestone won reached in hubspot (pipeline default, stage closedwon)" {
 		t.Fatalf("detail %q", d)
 	}
-	_, _, d = Update(p, &Event{Provider: "pipedrive", Status: "open", Kind: KindStageChanged})
+	d = describeEvent(p, &Event{Provider: "pipedrive", Status: "open", Kind: KindStageChanged})
 	if d != "Deal moved in pipedrive (status open), not a milestone of the program" {
 		t.Fatalf("detail %q", d)
 	}
-	_, _, d = Update(p, &Event{Provider: "pipedrive", Kind: KindStageChanged})
+	d = describeEvent(p, &Event{Provider: "pipedrive", Kind: KindStageChanged})
 	if !strings.Contains(d, "no stage") {
 		t.Fatalf("detail %q", d)
 	}
@@ -748,10 +752,10 @@ func TestRefundAfterPayoutWritesReversalsOnce(t *testing.T) {
 		r.Milestones = map[string]time.Time{"qualified": t0, "won": t0}
 	})
 	e.st.links["hubspot#deal-9"] = id
-	paid := func(milestone, party string, amount int64) ledger.Reward {
-		return ledger.Reward{ID: ledger.RewardID(id, milestone, party), ReferralID: id, Milestone: milestone, Party: party, AmountMinor: amount, Currency: "USD", Status: ledger.StatusPaid}
+	paid := func(milestone, party string, amount int64) rewards.Reward {
+		return rewards.Reward{ID: rewards.RewardID(id, milestone, party), ReferralID: id, Milestone: milestone, Party: party, AmountMinor: amount, Currency: "USD", Status: rewards.StatusPaid}
 	}
-	e.st.rewards[id] = []ledger.Reward{paid("qualified", "referrer", 10000), paid("won", "referrer", 50000), paid("won", "referee", 100000)}
+	e.st.rewards[id] = []rewards.Reward{paid("qualified", "referrer", 10000), paid("won", "referrer", 50000), paid("won", "referee", 100000)}
 	for _, evID := range []string{"r1", "r2"} {
 		sum := e.ingest(t, Event{Provider: "hubspot", ID: evID, Kind: KindRefunded, RecordID: "deal-9"})
 		wantOutcomes(t, sum, 1, map[string]int{OutcomeRefunded: 1})
@@ -760,8 +764,49 @@ func TestRefundAfterPayoutWritesReversalsOnce(t *testing.T) {
 		t.Fatalf("reversals = %v, want the two won rewards", e.st.reversals)
 	}
 	for _, en := range e.st.reversals {
-		if en.Milestone != "won" || en.AmountMinor >= 0 || en.Type != ledger.EntryReversal {
+		if en.Milestone != "won" || en.AmountMinor >= 0 || en.Type != rewards.EntryReversal {
 			t.Fatalf("reversal %+v", en)
 		}
+	}
+}
+
+// describe is the activity-log sentence of the event ingestion records for
+// ev with update u and outcome.
+func describe(ev *Event, u referral.DealUpdate, outcome string) string {
+	r := &referral.Referral{ID: "ref_x"}
+	return activity.Describe(dealEvent(ev, r, u, time.Time{}).With("outcome", outcome)).Detail
+}
+
+func describeEvent(p *program.Program, ev *Event) string {
+	u, outcome := Update(p, ev)
+	return describe(ev, u, outcome)
+}
+
+// A milestone is reached when the CRM says the deal moved, not when the
+// webhook arrived; a time from before the referral existed, or from the
+// future (a skewed clock), counts as now.
+func TestMilestoneTimeIsWhenTheCRMSaysItHappened(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		occurred func(e *env) time.Time
+		want     func(e *env) time.Time
+	}{
+		{"CRM time", func(e *env) time.Time { return t0.Add(3 * time.Hour) }, func(e *env) time.Time { return t0.Add(3 * time.Hour) }},
+		{"unknown", func(e *env) time.Time { return time.Time{} }, func(e *env) time.Time { return e.clock }},
+		{"before the referral", func(e *env) time.Time { return t0.Add(-time.Hour) }, func(e *env) time.Time { return e.clock }},
+		{"in the future", func(e *env) time.Time { return e.clock.Add(time.Minute) }, func(e *env) time.Time { return e.clock }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, false)
+			id := refID(7)
+			e.add(id, nil)
+			e.st.links["hubspot#D7"] = id
+			ev := stage("E7", "D7", "default", "closedwon")
+			ev.OccurredAt = c.occurred(e)
+			e.ingest(t, ev)
+			if got := e.st.get(id).Milestones["won"]; !got.Equal(c.want(e)) {
+				t.Fatalf("won reached at %v, want %v", got, c.want(e))
+			}
+		})
 	}
 }

@@ -98,97 +98,152 @@ func (d Decision) Codes() []Code {
 // rejected; ICP mismatches (when the candidate carries the field) follow
 // OnICPMismatch.
 func Check(p *program.Program, c Candidate, counts Counts) Decision {
-	e := p.Eligibility
-	var d Decision
-	add := func(code Code, o Outcome, format string, args ...any) {
-		d.Reasons = append(d.Reasons, Reason{Code: code, Message: fmt.Sprintf(format, args...), Outcome: o})
-	}
-	policy := func(s string) Outcome {
-		if s == program.PolicyReview {
-			return Review
-		}
-		return Rejected
-	}
-
-	refereeEmail := strings.ToLower(strings.TrimSpace(c.RefereeEmail))
-	referrerEmail := strings.ToLower(strings.TrimSpace(c.ReferrerEmail))
-	refereeMailDomain := DomainOf(refereeEmail)
-	referrerMailDomain := DomainOf(referrerEmail)
-	refereeCompany := NormalizeDomain(c.RefereeDomain)
-	if refereeCompany == "" {
-		refereeCompany = refereeMailDomain
-	}
-	referrerCompany := NormalizeDomain(c.ReferrerDomain)
-	if referrerCompany == "" {
-		referrerCompany = referrerMailDomain
-	}
-	refereeDomains := distinct(refereeCompany, refereeMailDomain)
-
-	// Self referral.
+	e := &p.Eligibility
+	pt := partiesOf(c)
+	var f findings
 	if !e.AllowSelfReferral {
-		if refereeEmail != "" && refereeEmail == referrerEmail {
-			add(CodeSelfReferral, Rejected, "the referee's email %s is the referrer's own", refereeEmail)
-		} else if ref, own, ok := sameOrganization(refereeDomains, distinct(referrerCompany, referrerMailDomain)); ok {
-			if ref == own {
-				add(CodeSelfReferral, Rejected, "the referee's company domain %s is the referrer's own", ref)
-			} else {
-				add(CodeSelfReferral, Rejected, "the referee's company domain %s belongs to the referrer's own organization (%s)", ref, own)
-			}
-		}
+		f.checkSelfReferral(pt)
 	}
+	f.checkDisposable(pt)
+	f.checkDomainLists(e, pt)
+	f.checkVelocity(e, counts)
+	f.checkICP(e, c)
+	return f.decision()
+}
 
-	// Disposable mailboxes, referee and referrer.
-	for _, dom := range refereeDomains {
+// parties is who refers and who is referred, normalized: emails trimmed and
+// lower-cased, mail domains taken from them, and company domains defaulting
+// to the mail domains. Any field may be empty.
+type parties struct {
+	refereeEmail, referrerEmail           string
+	refereeMailDomain, referrerMailDomain string
+	refereeCompany, referrerCompany       string
+	// refereeDomains is the referee's company and mail domain, distinct and
+	// non-empty, company first.
+	refereeDomains []string
+}
+
+// partiesOf normalizes the candidate's emails and domains.
+func partiesOf(c Candidate) parties {
+	var pt parties
+	pt.refereeEmail = strings.ToLower(strings.TrimSpace(c.RefereeEmail))
+	pt.referrerEmail = strings.ToLower(strings.TrimSpace(c.ReferrerEmail))
+	pt.refereeMailDomain = DomainOf(pt.refereeEmail)
+	pt.referrerMailDomain = DomainOf(pt.referrerEmail)
+	pt.refereeCompany = NormalizeDomain(c.RefereeDomain)
+	if pt.refereeCompany == "" {
+		pt.refereeCompany = pt.refereeMailDomain
+	}
+	pt.referrerCompany = NormalizeDomain(c.ReferrerDomain)
+	if pt.referrerCompany == "" {
+		pt.referrerCompany = pt.referrerMailDomain
+	}
+	pt.refereeDomains = distinct(pt.refereeCompany, pt.refereeMailDomain)
+	return pt
+}
+
+// findings collects reasons in the order the checks find them.
+type findings struct {
+	reasons []Reason
+}
+
+// add records one finding with a formatted message.
+func (f *findings) add(code Code, o Outcome, format string, args ...any) {
+	f.reasons = append(f.reasons, Reason{Code: code, Message: fmt.Sprintf(format, args...), Outcome: o})
+}
+
+// policyOutcome maps a program policy to the outcome of a finding it
+// governs: Review for program.PolicyReview, Rejected for anything else.
+func policyOutcome(s string) Outcome {
+	if s == program.PolicyReview {
+		return Review
+	}
+	return Rejected
+}
+
+// checkSelfReferral rejects a referee with the referrer's own email, or
+// else with a company or mail domain of the referrer's organization; it
+// records at most one finding.
+func (f *findings) checkSelfReferral(pt parties) {
+	if pt.refereeEmail != "" && pt.refereeEmail == pt.referrerEmail {
+		f.add(CodeSelfReferral, Rejected, "the referee's email %s is the referrer's own", pt.refereeEmail)
+		return
+	}
+	ref, own, ok := sameOrganization(pt.refereeDomains, distinct(pt.referrerCompany, pt.referrerMailDomain))
+	if !ok {
+		return
+	}
+	if ref == own {
+		f.add(CodeSelfReferral, Rejected, "the referee's company domain %s is the referrer's own", ref)
+	} else {
+		f.add(CodeSelfReferral, Rejected, "the referee's company domain %s belongs to the referrer's own organization (%s)", ref, own)
+	}
+}
+
+// checkDisposable rejects disposable mailbox domains: at most one finding
+// for the referee's domains, then one for the referrer's email domain.
+func (f *findings) checkDisposable(pt parties) {
+	for _, dom := range pt.refereeDomains {
 		if IsDisposable(dom) {
-			add(CodeDisposableDomain, Rejected, "the referee's domain %s is a disposable mailbox service", dom)
+			f.add(CodeDisposableDomain, Rejected, "the referee's domain %s is a disposable mailbox service", dom)
 			break
 		}
 	}
-	if referrerMailDomain != "" && IsDisposable(referrerMailDomain) {
-		add(CodeDisposableDomain, Rejected, "the referrer's email domain %s is a disposable mailbox service", referrerMailDomain)
+	if pt.referrerMailDomain != "" && IsDisposable(pt.referrerMailDomain) {
+		f.add(CodeDisposableDomain, Rejected, "the referrer's email domain %s is a disposable mailbox service", pt.referrerMailDomain)
 	}
+}
 
-	// Company domain required.
-	if e.RequireCompanyDomain && refereeCompany != "" && IsFreeMail(refereeCompany) {
-		add(CodeFreeMailDomain, Rejected, "the referee's domain %s is a free-mail provider, not a company domain", refereeCompany)
+// checkDomainLists applies, in this order, RequireCompanyDomain, the
+// blocklist and the customer list to the referee's domains.
+func (f *findings) checkDomainLists(e *program.Eligibility, pt parties) {
+	if e.RequireCompanyDomain && pt.refereeCompany != "" && IsFreeMail(pt.refereeCompany) {
+		f.add(CodeFreeMailDomain, Rejected, "the referee's domain %s is a free-mail provider, not a company domain", pt.refereeCompany)
 	}
-
-	// Blocklist.
-	if dom, parent, ok := firstUnder(refereeDomains, e.BlockedDomains); ok {
-		add(CodeBlockedDomain, Rejected, "the referee's domain %s is blocked%s", dom, under(dom, parent))
+	if dom, parent, ok := firstUnder(pt.refereeDomains, e.BlockedDomains); ok {
+		f.add(CodeBlockedDomain, Rejected, "the referee's domain %s is blocked%s", dom, under(dom, parent))
 	}
-
-	// Existing customers.
-	if dom, parent, ok := firstUnder(refereeDomains, e.CustomerDomains); ok {
-		add(CodeExistingCustomer, policy(e.ExistingCustomer), "the referee's domain %s is an existing customer%s", dom, under(dom, parent))
+	if dom, parent, ok := firstUnder(pt.refereeDomains, e.CustomerDomains); ok {
+		f.add(CodeExistingCustomer, policyOutcome(e.ExistingCustomer), "the referee's domain %s is an existing customer%s", dom, under(dom, parent))
 	}
+}
 
-	// Velocity.
+// checkVelocity rejects a referrer who has reached the daily or monthly
+// limit (a limit of 0 is none); both can be found.
+func (f *findings) checkVelocity(e *program.Eligibility, counts Counts) {
 	if e.MaxPerReferrerPerDay > 0 && counts.Today >= e.MaxPerReferrerPerDay {
-		add(CodeVelocityDay, Rejected, "the referrer already made %d referrals today; the limit is %d a day", counts.Today, e.MaxPerReferrerPerDay)
+		f.add(CodeVelocityDay, Rejected, "the referrer already made %d referrals today; the limit is %d a day", counts.Today, e.MaxPerReferrerPerDay)
 	}
 	if e.MaxPerReferrerPerMonth > 0 && counts.ThisMonth >= e.MaxPerReferrerPerMonth {
-		add(CodeVelocityMonth, Rejected, "the referrer already made %d referrals this month; the limit is %d a month", counts.ThisMonth, e.MaxPerReferrerPerMonth)
+		f.add(CodeVelocityMonth, Rejected, "the referrer already made %d referrals this month; the limit is %d a month", counts.ThisMonth, e.MaxPerReferrerPerMonth)
 	}
+}
 
-	// Ideal customer profile.
-	icp := policy(e.OnICPMismatch)
+// checkICP compares the candidate's country, industry and company size,
+// each only when the candidate carries it, with the ideal customer profile;
+// mismatches follow OnICPMismatch.
+func (f *findings) checkICP(e *program.Eligibility, c Candidate) {
+	icp := policyOutcome(e.OnICPMismatch)
 	if country := strings.ToUpper(strings.TrimSpace(c.Country)); country != "" && len(e.Countries) > 0 && !contains(e.Countries, country, false) {
-		add(CodeICPCountry, icp, "the referee's country %s is not one of %s", country, strings.Join(e.Countries, ", "))
+		f.add(CodeICPCountry, icp, "the referee's country %s is not one of %s", country, strings.Join(e.Countries, ", "))
 	}
 	if ind := strings.TrimSpace(c.Industry); ind != "" && len(e.Industries) > 0 && !contains(e.Industries, ind, true) {
-		add(CodeICPIndustry, icp, "the referee's industry %q is not one of %s", ind, strings.Join(e.Industries, ", "))
+		f.add(CodeICPIndustry, icp, "the referee's industry %q is not one of %s", ind, strings.Join(e.Industries, ", "))
 	}
 	if n := c.Employees; n > 0 {
 		switch {
 		case e.MinEmployees > 0 && n < e.MinEmployees:
-			add(CodeICPCompanySize, icp, "the referee's company has %d employees, fewer than the minimum of %d", n, e.MinEmployees)
+			f.add(CodeICPCompanySize, icp, "the referee's company has %d employees, fewer than the minimum of %d", n, e.MinEmployees)
 		case e.MaxEmployees > 0 && n > e.MaxEmployees:
-			add(CodeICPCompanySize, icp, "the referee's company has %d employees, more than the maximum of %d", n, e.MaxEmployees)
+			f.add(CodeICPCompanySize, icp, "the referee's company has %d employees, more than the maximum of %d", n, e.MaxEmployees)
 		}
 	}
+}
 
-	d.Outcome = Approved
+// decision returns the findings as a Decision: Rejected if any finding
+// rejects, else Review if there is any finding, else Approved.
+func (f *findings) decision() Decision {
+	d := Decision{Outcome: Approved, Reasons: f.reasons}
 	for _, r := range d.Reasons {
 		if r.Outcome == Rejected {
 			d.Outcome = Rejected

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/referflow/referflow/internal/money"
+
 	"gopkg.in/yaml.v3"
 )
 
@@ -135,12 +137,12 @@ func (s *scalar) UnmarshalYAML(n *yaml.Node) error {
 
 // LoadFile reads a program file (YAML or JSON) and returns the validated
 // program, as Load does.
-func LoadFile(path string) (*Program, error) {
+func LoadFile(path string, opts ...Option) (*Program, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("program: %w", err)
 	}
-	p, err := Load(data)
+	p, err := Load(data, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -152,8 +154,9 @@ func LoadFile(path string) (*Program, error) {
 // it. It returns a program only when the file is entirely valid. Syntax
 // errors are returned wrapped; every other problem (unknown fields, values
 // that cannot be read, broken rules) is reported at once in a
-// *ValidationError whose paths use the file's field names.
-func Load(data []byte) (*Program, error) {
+// *ValidationError whose paths use the file's field names. Options add
+// checks (Providers: the providers stage matches may name).
+func Load(data []byte, opts ...Option) (*Program, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	isJSON := len(bytes.TrimSpace(data)) > 0 && bytes.TrimSpace(data)[0] == '{'
 
@@ -188,7 +191,7 @@ func Load(data []byte) (*Program, error) {
 		}
 	}
 	p, bad := f.convert(&probs)
-	for _, pr := range p.validate() {
+	for _, pr := range p.validate(newRules(opts)) {
 		if !bad[pr.Path] {
 			probs.add(pr.Path, "%s", pr.Message)
 		}
@@ -266,7 +269,33 @@ func join(path, field string) string {
 // that cannot be read are added to probs; bad holds their paths so that
 // validation does not report them twice.
 func (f *fileProgram) convert(probs *problems) (*Program, map[string]bool) {
-	bad := map[string]bool{}
+	cv := &converter{probs: probs, bad: map[string]bool{}}
+	p := f.plainFields()
+
+	p.Review.DeadlineSeconds = DefaultReviewDeadlineSeconds
+	if f.Review.Deadline.Set {
+		p.Review.DeadlineSeconds = 0
+		cv.duration(f.Review.Deadline, "review.deadline", &p.Review.DeadlineSeconds)
+	}
+	for i, fm := range f.Milestones {
+		p.Milestones = append(p.Milestones, cv.milestone(fm, fmt.Sprintf("milestones[%d]", i), p.Currency))
+	}
+	for i, ft := range f.Tiers {
+		p.Tiers = append(p.Tiers, cv.tier(ft, fmt.Sprintf("tiers[%d]", i)))
+	}
+	cv.amount(f.Caps.PerReferrer, p.Currency, "caps.per_referrer", &p.Caps.PerReferrerMinor)
+	cv.amount(f.Caps.Budget, p.Currency, "caps.budget", &p.Caps.BudgetMinor)
+	cv.amount(f.Approval.AutoBelow, p.Currency, "approval.auto_below", &p.Approval.AutoBelowMinor)
+	p.normalize()
+	p.setDefaults(false)
+	return p, cv.bad
+}
+
+// plainFields returns a Program holding every field that is copied from the
+// file as written, with the currency trimmed, upper-cased and defaulted to
+// DefaultCurrency. Durations, amounts, percents, milestones and tiers are
+// left for convert.
+func (f *fileProgram) plainFields() *Program {
 	p := &Program{
 		Schema:              f.Schema,
 		ID:                  f.ID,
@@ -279,121 +308,134 @@ func (f *fileProgram) convert(probs *problems) (*Program, map[string]bool) {
 		LaterImpliesEarlier: f.LaterImpliesEarlier,
 		Payout:              f.Payout,
 		Review:              Review{Default: f.Review.Default},
-		Eligibility: Eligibility{
-			AllowSelfReferral:      f.Eligibility.AllowSelfReferral,
-			RequireCompanyDomain:   f.Eligibility.RequireCompanyDomain,
-			BlockedDomains:         f.Eligibility.BlockedDomains,
-			CustomerDomains:        f.Eligibility.CustomerDomains,
-			ExistingCustomer:       f.Eligibility.ExistingCustomer,
-			MaxPerReferrerPerDay:   f.Eligibility.MaxPerReferrerPerDay,
-			MaxPerReferrerPerMonth: f.Eligibility.MaxPerReferrerPerMonth,
-			Countries:              f.Eligibility.Countries,
-			Industries:             f.Eligibility.Industries,
-			MinEmployees:           f.Eligibility.MinEmployees,
-			MaxEmployees:           f.Eligibility.MaxEmployees,
-			OnICPMismatch:          f.Eligibility.OnICPMismatch,
-		},
-		Caps: Caps{Period: f.Caps.Period, OnExhausted: f.Caps.OnExhausted},
+		Eligibility:         f.Eligibility.convert(),
+		Caps:                Caps{Period: f.Caps.Period, OnExhausted: f.Caps.OnExhausted},
 	}
 	if p.Currency == "" {
 		p.Currency = DefaultCurrency
 	}
-	currencyOK := func(c string) bool { _, ok := CurrencyExponent(c); return ok }
+	return p
+}
 
-	dur := func(s scalar, path string, dst *int64) {
-		if !s.Set {
-			return
-		}
-		v, err := parseDuration(s.Text)
+// convert copies the eligibility rules; none needs parsing.
+func (fe fileEligibility) convert() Eligibility {
+	return Eligibility{
+		AllowSelfReferral:      fe.AllowSelfReferral,
+		RequireCompanyDomain:   fe.RequireCompanyDomain,
+		BlockedDomains:         fe.BlockedDomains,
+		CustomerDomains:        fe.CustomerDomains,
+		ExistingCustomer:       fe.ExistingCustomer,
+		MaxPerReferrerPerDay:   fe.MaxPerReferrerPerDay,
+		MaxPerReferrerPerMonth: fe.MaxPerReferrerPerMonth,
+		Countries:              fe.Countries,
+		Industries:             fe.Industries,
+		MinEmployees:           fe.MinEmployees,
+		MaxEmployees:           fe.MaxEmployees,
+		OnICPMismatch:          fe.OnICPMismatch,
+	}
+}
+
+// converter reads the scalar values of a file: every value that cannot be
+// read is added to probs with its path, and the path is marked in bad.
+type converter struct {
+	probs *problems
+	bad   map[string]bool
+}
+
+// fail records that the value at path cannot be read.
+func (cv *converter) fail(path string, err error) {
+	cv.probs.add(path, "%v", err)
+	cv.bad[path] = true
+}
+
+// duration parses s, when set, into *dst in seconds; on error *dst is left
+// unchanged.
+func (cv *converter) duration(s scalar, path string, dst *int64) {
+	if !s.Set {
+		return
+	}
+	v, err := parseDuration(s.Text)
+	if err != nil {
+		cv.fail(path, err)
+		return
+	}
+	*dst = v
+}
+
+// amount parses s, when set, into *dst in minor units of currency; on error
+// *dst is left unchanged. An unknown currency is read as DefaultCurrency.
+func (cv *converter) amount(s scalar, currency, path string, dst *int64) {
+	if !s.Set {
+		return
+	}
+	if _, ok := money.Exponent(currency); !ok {
+		// Validation reports the currency; read the amount as if it had
+		// cents so that its own rules are still checked.
+		currency = DefaultCurrency
+	}
+	v, err := money.ParseAmount(s.Text, currency)
+	if err != nil {
+		cv.fail(path, err)
+		return
+	}
+	*dst = v
+}
+
+// milestone converts the milestone at path mp; its rewards default to the
+// program's currency.
+func (cv *converter) milestone(fm fileMilestone, mp, currency string) Milestone {
+	m := Milestone{Name: fm.Name, Stages: fm.Stages}
+	cv.duration(fm.Deadline, mp+".deadline", &m.DeadlineSeconds)
+	cv.duration(fm.Hold, mp+".hold", &m.HoldSeconds)
+	for j, fr := range fm.Rewards {
+		m.Rewards = append(m.Rewards, cv.reward(fr, fmt.Sprintf("%s.rewards[%d]", mp, j), currency))
+	}
+	return m
+}
+
+// reward converts the reward at path rp, its currency defaulting to
+// currency. It also reports a reward that gives neither or both of amount
+// and percent.
+func (cv *converter) reward(fr fileReward, rp, currency string) Reward {
+	r := Reward{
+		Party:       fr.Party,
+		Kind:        fr.Kind,
+		Currency:    strings.ToUpper(strings.TrimSpace(fr.Currency)),
+		Description: fr.Description,
+	}
+	if r.Currency == "" {
+		r.Currency = currency
+	}
+	cv.amount(fr.Amount, r.Currency, rp+".amount", &r.AmountMinor)
+	cv.amount(fr.Floor, r.Currency, rp+".floor", &r.FloorMinor)
+	cv.amount(fr.Ceiling, r.Currency, rp+".ceiling", &r.CeilingMinor)
+	if fr.Percent.Set {
+		v, err := parsePercent(fr.Percent.Text)
 		if err != nil {
-			probs.add(path, "%v", err)
-			bad[path] = true
-			return
+			cv.fail(rp+".percent", err)
 		}
-		*dst = v
+		r.PercentBasisPoints = v
 	}
-	money := func(s scalar, currency, path string, dst *int64) {
-		if !s.Set {
-			return
-		}
-		if !currencyOK(currency) {
-			// Validation reports the currency; read the amount as if it had
-			// cents so that its own rules are still checked.
-			currency = DefaultCurrency
-		}
-		v, err := parseAmount(s.Text, currency)
+	switch {
+	case !fr.Amount.Set && !fr.Percent.Set:
+		cv.probs.add(rp, "give amount (a fixed reward) or percent (a share of the deal)")
+		cv.bad[rp+".amount"] = true
+	case fr.Amount.Set && fr.Percent.Set:
+		cv.probs.add(rp, "give either amount or percent, not both")
+		cv.bad[rp], cv.bad[rp+".amount"], cv.bad[rp+".percent"] = true, true, true
+	}
+	return r
+}
+
+// tier converts the tier at path tp.
+func (cv *converter) tier(ft fileTier, tp string) Tier {
+	t := Tier{From: ft.From, Period: ft.Period, CountsMilestone: ft.CountsMilestone}
+	if ft.Multiplier.Set {
+		v, err := parseMultiplier(ft.Multiplier.Text)
 		if err != nil {
-			probs.add(path, "%v", err)
-			bad[path] = true
-			return
+			cv.fail(tp+".multiplier", err)
 		}
-		*dst = v
+		t.MultiplierBP = v
 	}
-
-	p.Review.DeadlineSeconds = DefaultReviewDeadlineSeconds
-	if f.Review.Deadline.Set {
-		p.Review.DeadlineSeconds = 0
-		dur(f.Review.Deadline, "review.deadline", &p.Review.DeadlineSeconds)
-	}
-
-	for i, fm := range f.Milestones {
-		mp := fmt.Sprintf("milestones[%d]", i)
-		m := Milestone{Name: fm.Name, Stages: fm.Stages}
-		dur(fm.Deadline, mp+".deadline", &m.DeadlineSeconds)
-		dur(fm.Hold, mp+".hold", &m.HoldSeconds)
-		for j, fr := range fm.Rewards {
-			rp := fmt.Sprintf("%s.rewards[%d]", mp, j)
-			r := Reward{
-				Party:       fr.Party,
-				Kind:        fr.Kind,
-				Currency:    strings.ToUpper(strings.TrimSpace(fr.Currency)),
-				Description: fr.Description,
-			}
-			if r.Currency == "" {
-				r.Currency = p.Currency
-			}
-			money(fr.Amount, r.Currency, rp+".amount", &r.AmountMinor)
-			money(fr.Floor, r.Currency, rp+".floor", &r.FloorMinor)
-			money(fr.Ceiling, r.Currency, rp+".ceiling", &r.CeilingMinor)
-			if fr.Percent.Set {
-				v, err := parsePercent(fr.Percent.Text)
-				if err != nil {
-					probs.add(rp+".percent", "%v", err)
-					bad[rp+".percent"] = true
-				}
-				r.PercentBasisPoints = v
-			}
-			switch {
-			case !fr.Amount.Set && !fr.Percent.Set:
-				probs.add(rp, "give amount (a fixed reward) or percent (a share of the deal)")
-				bad[rp+".amount"] = true
-			case fr.Amount.Set && fr.Percent.Set:
-				probs.add(rp, "give either amount or percent, not both")
-				bad[rp], bad[rp+".amount"], bad[rp+".percent"] = true, true, true
-			}
-			m.Rewards = append(m.Rewards, r)
-		}
-		p.Milestones = append(p.Milestones, m)
-	}
-
-	for i, ft := range f.Tiers {
-		tp := fmt.Sprintf("tiers[%d]", i)
-		t := Tier{From: ft.From, Period: ft.Period, CountsMilestone: ft.CountsMilestone}
-		if ft.Multiplier.Set {
-			v, err := parseMultiplier(ft.Multiplier.Text)
-			if err != nil {
-				probs.add(tp+".multiplier", "%v", err)
-				bad[tp+".multiplier"] = true
-			}
-			t.MultiplierBP = v
-		}
-		p.Tiers = append(p.Tiers, t)
-	}
-
-	money(f.Caps.PerReferrer, p.Currency, "caps.per_referrer", &p.Caps.PerReferrerMinor)
-	money(f.Caps.Budget, p.Currency, "caps.budget", &p.Caps.BudgetMinor)
-	money(f.Approval.AutoBelow, p.Currency, "approval.auto_below", &p.Approval.AutoBelowMinor)
-	p.normalize()
-	p.setDefaults(false)
-	return p, bad
+	return t
 }

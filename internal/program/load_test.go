@@ -94,7 +94,7 @@ func TestLoadExactAmounts(t *testing.T) {
 // problemsOf loads doc and returns its problems as "path: message" lines.
 func problemsOf(t *testing.T, doc string) []string {
 	t.Helper()
-	_, err := Load([]byte(doc))
+	_, err := Load([]byte(doc), Providers("hubspot", "salesforce", "pipedrive", "generic"))
 	if err == nil {
 		return nil
 	}
@@ -357,5 +357,37 @@ func TestSetDefaultsAndValidateInCode(t *testing.T) {
 	}
 	if p.Milestones[0].Rewards[0].Currency != "USD" || p.Review.DeadlineSeconds != DefaultReviewDeadlineSeconds {
 		t.Errorf("defaults: %+v", p)
+	}
+}
+
+// Rules on the header, review deadline, tiers, caps and approval are each
+// reported with their path: values that cannot be read first, then broken
+// rules in the order of the file.
+func TestValidationProblemsOutsideMilestones(t *testing.T) {
+	doc := minimalYAML + `version: -1
+site_origins: [https://www.example.com, https://www.example.com]
+review: {deadline: -1d}
+tiers:
+  - {from: 1, multiplier: lots}
+caps: {per_referrer: -1, budget: -1}
+approval: {auto_below: -1}
+`
+	want := []string{
+		`tiers[0].multiplier: "lots" is not a plain decimal number`,
+		`version: must not be negative`,
+		`site_origins[1]: "https://www.example.com" is listed twice`,
+		`review.deadline: must not be negative`,
+		`caps.per_referrer: must not be negative`,
+		`caps.budget: must not be negative`,
+		`approval.auto_below: must not be negative`,
+	}
+	got := problemsOf(t, doc)
+	if len(got) != len(want) {
+		t.Fatalf("got %d problems, want %d:\n  %s", len(got), len(want), strings.Join(got, "\n  "))
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(got[i], w) {
+			t.Errorf("problem %d = %q, want it to start with %q", i, got[i], w)
+		}
 	}
 }

@@ -78,7 +78,7 @@ type Milestone struct {
 // StageMatch matches a CRM event. Empty Pipeline matches any pipeline; a
 // match needs Stage or Status (or both).
 type StageMatch struct {
-	Provider string `json:"provider"` // hubspot, salesforce, pipedrive, generic
+	Provider string `json:"provider"` // a CRM provider's name (internal/crm/providers)
 	Pipeline string `json:"pipeline,omitempty"`
 	Stage    string `json:"stage,omitempty"`
 	Status   string `json:"status,omitempty"` // won / lost
@@ -142,13 +142,12 @@ type Payout struct {
 	Method string `json:"method"` // "ledger" (finance pays from the ledger export)
 }
 
-// Providers a StageMatch may name.
-const (
-	ProviderHubSpot    = "hubspot"
-	ProviderSalesforce = "salesforce"
-	ProviderPipedrive  = "pipedrive"
-	ProviderGeneric    = "generic"
-)
+// ProviderGeneric is the name of the generic provider (Standard Webhooks,
+// internal/crm/generic), whose stages are the sender's own words: Match
+// compares them ignoring case and reads a stage named after a milestone as
+// that milestone. Which providers a StageMatch may name is the provider
+// registry's to say (Providers).
+const ProviderGeneric = "generic"
 
 // Deal statuses a StageMatch may test (Salesforce IsWon/IsClosed, Pipedrive
 // status, generic senders).

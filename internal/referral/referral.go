@@ -4,11 +4,16 @@
 package referral
 
 import (
-	"fmt"
+	"errors"
 	"time"
 )
 
-// Status is where a referral is in its journey (api.md).
+// ErrNotFound: the referral, or a record that leads to one (a CRM link),
+// does not exist. Stores return it (wrapped) and consumers match it with
+// errors.Is.
+var ErrNotFound = errors.New("not found")
+
+// Status is where a referral is in its journey (docs/api.md).
 type Status string
 
 // Referral statuses.
@@ -38,20 +43,6 @@ var transitions = map[Status][]Status{
 	StatusVerifying:  {StatusInReview, StatusInProgress, StatusRejected},
 	StatusInReview:   {StatusInProgress, StatusRejected},
 	StatusInProgress: {StatusLost, StatusExpired, StatusCompleted},
-}
-
-// CanMove reports whether a referral in status from may move to status to.
-// Moving to the same status is allowed (a retried step repeats itself).
-func CanMove(from, to Status) bool {
-	if from == to {
-		return true
-	}
-	for _, s := range transitions[from] {
-		if s == to {
-			return true
-		}
-	}
-	return false
 }
 
 // From lists the statuses that may move to status to (for conditional writes).
@@ -132,10 +123,32 @@ func (r *Referral) Reached(name string) bool {
 	return ok
 }
 
-// Error is a domain error with a stable code.
-type Error struct {
-	Code    string
-	Message string
+// Referrer is a person or partner who refers companies to a program.
+type Referrer struct {
+	ProgramID string    `dynamodbav:"program_id" json:"program_id"`
+	Code      string    `dynamodbav:"code" json:"code"`
+	Email     string    `dynamodbav:"email" json:"email"`
+	Name      string    `dynamodbav:"name,omitempty" json:"name,omitempty"`
+	Company   string    `dynamodbav:"company,omitempty" json:"company,omitempty"`
+	Domain    string    `dynamodbav:"domain,omitempty" json:"domain,omitempty"`
+	CreatedAt time.Time `dynamodbav:"created_at" json:"created_at"`
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
+// DealUpdate is what a CRM event teaches about a referral's deal.
+type DealUpdate struct {
+	Milestones  []string  // milestones reached (first record wins; never undone)
+	ReachedAt   time.Time // when the CRM says they were reached (zero: now)
+	Provider    string    // CRM provider, recorded with RecordID
+	RecordID    string
+	AmountMinor int64 // deal amount, 0 = unknown
+	Currency    string
+	Lost        bool   // the deal is lost or deleted
+	LostReason  string // "lost", "deleted", "refunded"
+}
+
+// ReferrerCounts are a referrer's referrals counted in the current UTC day
+// and month, including the one that was just counted.
+type ReferrerCounts struct {
+	Today     int
+	ThisMonth int
+}

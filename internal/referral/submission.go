@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 )
 
-// Submission is a referral as posted by a marketing site (api.md): the same
+// Submission is a referral as posted by a marketing site (docs/api.md): the same
 // flat field names in JSON and form-encoded bodies.
 type Submission struct {
 	Program        string `json:"program"`

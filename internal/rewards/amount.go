@@ -1,30 +1,26 @@
-// Package reward computes what a milestone pays: fixed amounts or a percent
+// This file computes what a milestone pays: fixed amounts or a percent
 // of the deal bounded by a floor and a ceiling, tier multipliers for the
 // referrer, and which rewards need a person's approval. It also names the
 // periods tiers and caps count in. Everything is integer arithmetic in minor
 // units, rounded half up; nothing here reads a clock or a store.
-package reward
+
+package rewards
 
 import (
 	"fmt"
 	"math"
 	"math/big"
 
+	"github.com/referflow/referflow/internal/money"
+
 	"github.com/referflow/referflow/internal/program"
 )
-
-// Money is an amount in minor units of an ISO 4217 currency. It has the same
-// fields as crm.Money, so a crm.Money converts with reward.Money(m).
-type Money struct {
-	Minor    int64
-	Currency string // upper case; "" means the reward's currency
-}
 
 // Input is what a milestone's rewards depend on besides the program.
 type Input struct {
 	// Deal is the deal amount the CRM reported, nil when unknown. Percent
 	// rewards need it.
-	Deal *Money
+	Deal *money.Money
 	// Rank is the referrer's count of successful referrals in the tier
 	// period, this one included (1 for the first). Values below 1 mean
 	// unknown: no tier applies.
@@ -140,7 +136,7 @@ func TierFor(p *program.Program, rank int) (int, int64) {
 	return idx, mult
 }
 
-func dealIn(deal *Money, currency string) (int64, bool) {
+func dealIn(deal *money.Money, currency string) (int64, bool) {
 	if deal == nil || (deal.Currency != "" && deal.Currency != currency) {
 		return 0, false
 	}
@@ -157,9 +153,9 @@ func describe(milestone string, l Line) string {
 	if kind == "" {
 		kind = l.Kind
 	}
-	s := fmt.Sprintf("%s for the %s milestone: %s", kind, milestone, program.FormatAmount(l.AmountMinor, l.Currency))
+	s := fmt.Sprintf("%s for the %s milestone: %s", kind, milestone, money.Format(l.AmountMinor, l.Currency))
 	if l.PercentBP > 0 && !l.NoDeal {
-		s += fmt.Sprintf(" (%s of %s)", formatBP(l.PercentBP, "%", 2), program.FormatAmount(l.DealMinor, l.Currency))
+		s += fmt.Sprintf(" (%s of %s)", formatBP(l.PercentBP, "%", 2), money.Format(l.DealMinor, l.Currency))
 	}
 	if l.MultiplierBP != 10000 {
 		s += fmt.Sprintf(", tier x%s", formatBP(l.MultiplierBP, "", 4))

@@ -1,4 +1,4 @@
-package reward
+package rewards
 
 import (
 	"math"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/referflow/referflow/internal/money"
 	"github.com/referflow/referflow/internal/program"
 )
 
@@ -47,7 +48,7 @@ approval:
 
 func TestCompute(t *testing.T) {
 	p := load(t, doc)
-	usd := func(minor int64) *Money { return &Money{Minor: minor, Currency: "USD"} }
+	usd := func(minor int64) *money.Money { return &money.Money{Minor: minor, Currency: "USD"} }
 	type want struct {
 		party    string
 		amount   int64
@@ -90,11 +91,11 @@ func TestCompute(t *testing.T) {
 			{"referrer", 25000, 10000, false, true, ""},
 			{"referee", 0, 10000, false, true, ""},
 		}},
-		{"deal in another currency", 1, Input{Deal: &Money{Minor: 1200000, Currency: "EUR"}, Rank: 1}, []want{
+		{"deal in another currency", 1, Input{Deal: &money.Money{Minor: 1200000, Currency: "EUR"}, Rank: 1}, []want{
 			{"referrer", 25000, 10000, false, true, ""},
 			{"referee", 0, 10000, false, true, ""},
 		}},
-		{"deal without currency is the reward's", 1, Input{Deal: &Money{Minor: 1200000}, Rank: 1}, []want{
+		{"deal without currency is the reward's", 1, Input{Deal: &money.Money{Minor: 1200000}, Rank: 1}, []want{
 			{"referrer", 120000, 10000, true, false, ""},
 			{"referee", 30000, 10000, false, false, ""},
 		}},
@@ -134,7 +135,7 @@ func TestCompute(t *testing.T) {
 
 func TestDescription(t *testing.T) {
 	p := load(t, doc)
-	l := Compute(p, 1, Input{Deal: &Money{Minor: 1200000, Currency: "USD"}, Rank: 3})
+	l := Compute(p, 1, Input{Deal: &money.Money{Minor: 1200000, Currency: "USD"}, Rank: 3})
 	want := "cash reward for the won milestone: 1500.00 USD (10% of 12000.00 USD), tier x1.25"
 	if l[0].Description != want {
 		t.Errorf("description %q, want %q", l[0].Description, want)
@@ -221,7 +222,7 @@ func TestProperties(t *testing.T) {
 		prevPct := int64(-1)
 		var total, check int64
 		for rank := 1; rank <= 30; rank++ { // rank 0 is "unknown": 1x, outside the order
-			lines := Compute(p, 0, Input{Deal: &Money{Minor: deal, Currency: "USD"}, Rank: rank})
+			lines := Compute(p, 0, Input{Deal: &money.Money{Minor: deal, Currency: "USD"}, Rank: rank})
 			pct, fixed := lines[0].AmountMinor, lines[1].AmountMinor
 			// monotonic in rank, for the referrer; the referee has no tier
 			if pct < prevPct || fixed != p.Milestones[0].Rewards[1].AmountMinor {
@@ -243,7 +244,7 @@ func TestProperties(t *testing.T) {
 			t.Fatal("sums differ")
 		}
 		// a percent reward never pays more than its share of the deal x multiplier, unless raised to the floor
-		l := Compute(p, 0, Input{Deal: &Money{Minor: deal, Currency: "USD"}, Rank: 1})[0]
+		l := Compute(p, 0, Input{Deal: &money.Money{Minor: deal, Currency: "USD"}, Rank: 1})[0]
 		if l.Bound != "floor" && l.AmountMinor > reference(deal, r.PercentBasisPoints, l.MultiplierBP, 0, 0) {
 			t.Fatalf("paid %d, more than the share", l.AmountMinor)
 		}

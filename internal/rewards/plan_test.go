@@ -1,11 +1,9 @@
-package store
+package rewards
 
 import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
-
-	"github.com/referflow/referflow/internal/ledger"
 )
 
 // TestReservationPlanProperties checks the reservation rules on random
@@ -21,35 +19,35 @@ func TestReservationPlanProperties(t *testing.T) {
 		spent := map[string]int64{}
 		for m := 0; m < 30; m++ {
 			code := []string{"A", "B"}[rng.IntN(2)]
-			var rewards []ledger.Reward
-			var res []Reservation
+			var rewards []Reward
+			var res []Limit
 			for k := 0; k < 1+rng.IntN(3); k++ {
 				id := fmt.Sprintf("m%d-%d", m, k)
 				amt := rng.Int64N(2000)
-				rewards = append(rewards, ledger.Reward{ID: id, AmountMinor: amt, Status: ledger.StatusOnHold})
-				res = append(res, Reservation{RewardID: id, Counter: "SPEND#BUDGET#p", LimitMinor: limits["SPEND#BUDGET#p"], AmountMinor: amt, Reason: "budget exhausted"})
+				rewards = append(rewards, Reward{ID: id, AmountMinor: amt, Status: StatusOnHold})
+				res = append(res, Limit{RewardID: id, Counter: "SPEND#BUDGET#p", LimitMinor: limits["SPEND#BUDGET#p"], AmountMinor: amt, Reason: "budget exhausted"})
 				if k == 0 {
 					c := "SPEND#REFERRER#" + code + "#p"
-					res = append(res, Reservation{RewardID: id, Counter: c, LimitMinor: limits[c], AmountMinor: amt, Reason: "cap reached"})
+					res = append(res, Limit{RewardID: id, Counter: c, LimitMinor: limits[c], AmountMinor: amt, Reason: "cap reached"})
 				}
 			}
-			plan := newReservationPlan(rewards, res)
+			plan := NewPlan(rewards, res)
 			for round := 0; ; round++ {
 				if round > len(rewards)+1 {
 					t.Fatalf("seed %d: the plan does not converge", seed)
 				}
-				final, counters := plan.apply()
+				final, counters := plan.Apply()
 				failed := false
 				for _, c := range counters {
-					if spent[c.counter] > c.limit-c.amount { // the ConditionExpression
-						failed = plan.dropLast(c.counter) || failed
+					if spent[c.Counter] > c.Limit-c.Amount { // the ConditionExpression
+						failed = plan.DropLast(c.Counter) || failed
 					}
 				}
 				if failed {
 					continue
 				}
 				for _, c := range counters {
-					spent[c.counter] += c.amount
+					spent[c.Counter] += c.Amount
 				}
 				for i, r := range final {
 					var want int64
@@ -59,8 +57,8 @@ func TestReservationPlanProperties(t *testing.T) {
 						}
 					}
 					switch {
-					case int64(len(r.Reserved)) == want && r.Status == ledger.StatusOnHold:
-					case len(r.Reserved) == 0 && r.Status == ledger.StatusPending && r.NeedsApproval && r.StatusReason != "":
+					case int64(len(r.Reserved)) == want && r.Status == StatusOnHold:
+					case len(r.Reserved) == 0 && r.Status == StatusPending && r.NeedsApproval && r.StatusReason != "":
 					default:
 						t.Fatalf("seed %d: reward %d is %s with %d of %d reservations", seed, i, r.Status, len(r.Reserved), want)
 					}

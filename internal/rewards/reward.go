@@ -1,17 +1,24 @@
-// Package ledger holds rewards and the payout ledger finance pays from.
+// Package rewards owns a reward's whole life: what a milestone pays
+// (amount.go: fixed or percent of the deal, floors, ceilings, tiers), the
+// spending limits it is reserved against (limits.go: program budget and
+// referrer caps per period), its statuses and ledger entries (this file),
+// and the lifecycle operations (service.go: hold, pay, approve, void,
+// reverse) over a narrow Repository, paying through a Payout (payout.go;
+// the ledger is the first).
+//
 // Every reward has a deterministic id (referral, milestone, party) so that
-// retries, redrives and duplicate webhooks can never create a second one;
-// a paid reward is never changed (a reversal is a new entry).
-package ledger
+// retries, redrives and duplicate webhooks can never create a second one; a
+// paid reward is never changed (a reversal is a new ledger entry). Nothing
+// here reads a clock or a table directly: both are injected.
+package rewards
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"time"
 )
 
-// Status is where a reward stands (api.md).
+// Status is where a reward stands (docs/api.md, "Reward statuses").
 type Status string
 
 // Reward statuses.
@@ -53,6 +60,10 @@ type Reward struct {
 	// IdempotencyKey is what a payout provider is called with; derived from
 	// the reward id so a repeated call can only ever find the first payout.
 	IdempotencyKey string `dynamodbav:"idempotency_key" json:"idempotency_key"`
+	// Limited is the reason the reward did not fit a spending limit of its
+	// program ("budget exhausted", "cap reached", "waits for the next
+	// period"), "" when it fitted: paying it anyway is an override.
+	Limited string `dynamodbav:"limited,omitempty" json:"limited,omitempty"`
 	// Reserved lists the spending counters (program budget, referrer cap)
 	// the amount is reserved against; voiding the reward releases them.
 	// Empty when the program has no limits or the reward did not fit one.
@@ -100,7 +111,11 @@ type Entry struct {
 	AmountMinor  int64     `dynamodbav:"amount_minor" json:"amount_minor"`
 	Currency     string    `dynamodbav:"currency" json:"currency"`
 	Period       string    `dynamodbav:"period" json:"period"` // "2026-11"
-	CreatedAt    time.Time `dynamodbav:"created_at" json:"created_at"`
+	// Method is the payout rail that moved the money ("ledger": finance
+	// pays from the export); Reference is the rail's id for the transfer.
+	Method    string    `dynamodbav:"method,omitempty" json:"method,omitempty"`
+	Reference string    `dynamodbav:"reference,omitempty" json:"reference,omitempty"`
+	CreatedAt time.Time `dynamodbav:"created_at" json:"created_at"`
 }
 
 // PayableEntry is the ledger entry that pays reward r at time now.
@@ -120,34 +135,6 @@ func PayableEntry(r Reward, now time.Time) Entry {
 		Period:       now.UTC().Format("2006-01"),
 		CreatedAt:    now.UTC(),
 	}
-}
-
-// exponents of currencies that do not use two decimals.
-var exponents = map[string]int{"JPY": 0, "KRW": 0, "CLP": 0, "VND": 0, "ISK": 0, "HUF": 2, "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3}
-
-// FormatMinor writes an amount in minor units as a decimal string in major
-// units ("500.00" for 50000 USD cents).
-func FormatMinor(minor int64, currency string) string {
-	exp, ok := exponents[currency]
-	if !ok {
-		exp = 2
-	}
-	neg := minor < 0
-	if neg {
-		minor = -minor
-	}
-	div := int64(1)
-	for i := 0; i < exp; i++ {
-		div *= 10
-	}
-	s := fmt.Sprintf("%d", minor/div)
-	if exp > 0 {
-		s += fmt.Sprintf(".%0*d", exp, minor%div)
-	}
-	if neg {
-		s = "-" + s
-	}
-	return s
 }
 
 // ReversalEntry is the ledger entry that claws back paid reward r (a refund

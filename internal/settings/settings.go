@@ -1,5 +1,5 @@
 // Package settings reads Referflow's settings and secrets by their one name
-// (api.md "Settings and secrets"): from the environment when set there,
+// (docs/api.md "Settings and secrets"): from the environment when set there,
 // otherwise from SSM Parameter Store under the deployment's prefix
 // (`/referflow/<stack>/<NAME>`, SecureString), cached for a short time so a
 // rotated secret is picked up without a redeploy.
@@ -40,8 +40,9 @@ type Source struct {
 }
 
 type cached struct {
-	value string
-	at    time.Time
+	value   string
+	missing bool // SSM has no such parameter
+	at      time.Time
 }
 
 // New returns a Source reading SSM parameters named prefix+NAME (prefix
@@ -52,7 +53,9 @@ func New(client SSM, prefix string, now func() time.Time) *Source {
 }
 
 // Get returns setting name. Values of several secrets for rotation are
-// separated by commas (see Values).
+// separated by commas (see Values). A value read from SSM, and the absence
+// of one, is reused for 5 minutes: a new or rotated value is picked up
+// within that time, without a redeploy.
 func (s *Source) Get(ctx context.Context, name string) (string, error) {
 	if v := s.env(name); v != "" {
 		return v, nil
@@ -61,6 +64,9 @@ func (s *Source) Get(ctx context.Context, name string) (string, error) {
 	c, ok := s.cache[name]
 	s.mu.Unlock()
 	if ok && s.now().Sub(c.at) < s.ttl {
+		if c.missing {
+			return "", fmt.Errorf("%s (SSM %s%s): %w", name, s.prefix, name, ErrMissing)
+		}
 		return c.value, nil
 	}
 	if s.ssm == nil || s.prefix == "" {
@@ -69,6 +75,11 @@ func (s *Source) Get(ctx context.Context, name string) (string, error) {
 	out, err := s.ssm.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(s.prefix + name), WithDecryption: aws.Bool(true)})
 	var nf *ssmtypes.ParameterNotFound
 	if errors.As(err, &nf) {
+		// Optional settings are usually absent: remember that too, so
+		// each request does not ask SSM again.
+		s.mu.Lock()
+		s.cache[name] = cached{missing: true, at: s.now()}
+		s.mu.Unlock()
 		return "", fmt.Errorf("%s (SSM %s%s): %w", name, s.prefix, name, ErrMissing)
 	}
 	if err != nil {

@@ -8,12 +8,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/referflow/referflow/internal/ledger"
+	"github.com/referflow/referflow/internal/rewards"
 )
 
 // Reward reads one reward of a referral (strongly consistent), or
 // ErrNotFound.
-func (st *Store) Reward(ctx context.Context, referralID, milestone, party string) (*ledger.Reward, error) {
+func (st *Store) Reward(ctx context.Context, referralID, milestone, party string) (*rewards.Reward, error) {
 	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.table, Key: rewardKey(referralID, milestone, party), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return nil, fmt.Errorf("store: get reward: %w", err)
@@ -21,7 +21,7 @@ func (st *Store) Reward(ctx context.Context, referralID, milestone, party string
 	if out.Item == nil {
 		return nil, fmt.Errorf("store: reward %s/%s/%s: %w", referralID, milestone, party, ErrNotFound)
 	}
-	var r ledger.Reward
+	var r rewards.Reward
 	if err := attributevalue.UnmarshalMap(out.Item, &r); err != nil {
 		return nil, fmt.Errorf("store: decode reward: %w", err)
 	}

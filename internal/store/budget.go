@@ -12,7 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/referflow/referflow/internal/ledger"
+	"github.com/referflow/referflow/internal/events"
+	"github.com/referflow/referflow/internal/rewards"
 )
 
 // Spending and tier counters live in the program's partition:
@@ -26,29 +27,8 @@ import (
 // it pays for, and voiding that reward subtracts it in the same transaction
 // as the status change.
 
-// BudgetCounter names the program-budget counter of period ("2026-11").
-func BudgetCounter(period string) string { return "SPEND#BUDGET#" + period }
-
-// ReferrerCapCounter names the per-referrer cap counter of period.
-func ReferrerCapCounter(code, period string) string {
-	return "SPEND#REFERRER#" + code + "#" + period
-}
-
 func spendKey(programID, counter string) map[string]types.AttributeValue {
 	return key("PROGRAM#"+programID, counter)
-}
-
-// Reservation asks CreateRewardsReserved to count a reward's amount against
-// one spending counter of the reward's program, which may hold at most
-// LimitMinor.
-type Reservation struct {
-	RewardID    string // the reward (one of the rewards passed along)
-	Counter     string // BudgetCounter or ReferrerCapCounter
-	LimitMinor  int64  // the counter's limit for the period (> 0)
-	AmountMinor int64  // what the reward reserves
-	// Reason becomes the reward's status_reason when this reservation does
-	// not fit ("budget exhausted", "cap reached", "waits for the next period").
-	Reason string
 }
 
 // maxTransientRetries bounds the retries of a transaction cancelled by a
@@ -56,7 +36,7 @@ type Reservation struct {
 // answers TransactionConflict instead of queueing).
 const maxTransientRetries = 12
 
-// CreateRewardsReserved writes the rewards of one milestone in one
+// CreateRewards writes the rewards of one milestone in one
 // transaction, together with conditional ADDs that reserve their amounts
 // against the spending counters in reservations.
 //
@@ -73,17 +53,17 @@ const maxTransientRetries = 12
 //     rewards exist already (a retried step) nothing is written and nothing
 //     is reserved twice; the stored rewards are returned.
 //
-// describe, when not nil, gives the activity-log line of each reward as it
-// is finally written (its status tells whether it was reserved); the lines
-// are written in the same transaction.
-func (st *Store) CreateRewardsReserved(ctx context.Context, referralID, milestone string, rewards []ledger.Reward, reservations []Reservation, describe func(ledger.Reward) Activity) ([]ledger.Reward, error) {
-	if len(rewards) == 0 {
+// created, when not nil, gives the event of each reward as it is finally
+// written (its status tells whether it was reserved); the events are
+// written in the same transaction.
+func (st *Store) CreateRewards(ctx context.Context, referralID, milestone string, rws []rewards.Reward, limits []rewards.Limit, created func(rewards.Reward) events.Event) ([]rewards.Reward, error) {
+	if len(rws) == 0 {
 		return st.MilestoneRewards(ctx, referralID, milestone)
 	}
-	plan := newReservationPlan(rewards, reservations)
+	plan := rewards.NewPlan(rws, limits)
 	transient := 0
 	for {
-		final, counters := plan.apply()
+		final, counters := plan.Apply()
 		tx := make([]types.TransactWriteItem, 0, len(final)*2+len(counters))
 		for _, r := range final {
 			item, err := attributevalue.MarshalMap(r)
@@ -98,21 +78,21 @@ func (st *Store) CreateRewardsReserved(ctx context.Context, referralID, mileston
 		now := s(ts(time.Now()))
 		for _, c := range counters {
 			tx = append(tx, types.TransactWriteItem{Update: &types.Update{
-				TableName: &st.table, Key: spendKey(final[0].ProgramID, c.counter),
+				TableName: &st.table, Key: spendKey(final[0].ProgramID, c.Counter),
 				UpdateExpression:    aws.String("ADD spent :a SET limit_minor = :l, updated_at = :u"),
 				ConditionExpression: aws.String("attribute_not_exists(spent) OR spent <= :room"),
 				ExpressionAttributeValues: map[string]types.AttributeValue{
-					":a": n(c.amount), ":l": n(c.limit), ":room": n(c.limit - c.amount), ":u": now,
+					":a": n(c.Amount), ":l": n(c.Limit), ":room": n(c.Limit - c.Amount), ":u": now,
 				},
 			}})
 		}
-		if describe != nil {
+		if created != nil {
 			for _, r := range final {
-				item, err := activityItem(referralID, describe(r))
+				put, err := st.putEvent(created(r))
 				if err != nil {
 					return nil, err
 				}
-				tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: &st.table, Item: item}})
+				tx = append(tx, put)
 			}
 		}
 		_, err := st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: tx})
@@ -134,7 +114,7 @@ func (st *Store) CreateRewardsReserved(ctx context.Context, referralID, mileston
 		dropped := false
 		for j, c := range counters {
 			if reasons[len(final)+j] == "ConditionalCheckFailed" {
-				dropped = plan.dropLast(c.counter) || dropped
+				dropped = plan.DropLast(c.Counter) || dropped
 			}
 		}
 		if dropped {
@@ -163,100 +143,14 @@ func backoff(ctx context.Context, attempt int) error {
 	}
 }
 
-// reservationPlan decides which rewards reserve and which are left out.
-type reservationPlan struct {
-	rewards []ledger.Reward
-	byID    map[string][]Reservation
-	blocked map[string]string // reward id -> status reason
-}
-
-type counterAdd struct {
-	counter       string
-	amount, limit int64
-}
-
-func newReservationPlan(rewards []ledger.Reward, reservations []Reservation) *reservationPlan {
-	p := &reservationPlan{rewards: rewards, byID: map[string][]Reservation{}, blocked: map[string]string{}}
-	for _, rv := range reservations {
-		if rv.AmountMinor <= 0 || rv.LimitMinor <= 0 {
-			continue
-		}
-		p.byID[rv.RewardID] = append(p.byID[rv.RewardID], rv)
-		if rv.AmountMinor > rv.LimitMinor {
-			p.block(rv.RewardID, rv.Reason)
-		}
-	}
-	// Rewards sharing a counter may not fit together even on an empty counter.
-	for {
-		_, counters := p.apply()
-		over := false
-		for _, c := range counters {
-			if c.amount > c.limit {
-				over = p.dropLast(c.counter) || over
-			}
-		}
-		if !over {
-			return p
-		}
-	}
-}
-
-func (p *reservationPlan) block(id, reason string) {
-	if _, ok := p.blocked[id]; !ok {
-		p.blocked[id] = reason
-	}
-}
-
-// dropLast leaves out the last still-reserving reward that uses counter.
-func (p *reservationPlan) dropLast(counter string) bool {
-	for i := len(p.rewards) - 1; i >= 0; i-- {
-		id := p.rewards[i].ID
-		if _, ok := p.blocked[id]; ok {
-			continue
-		}
-		for _, rv := range p.byID[id] {
-			if rv.Counter == counter {
-				p.block(id, rv.Reason)
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// apply returns the rewards as they are to be written and the summed
-// counter increases, in first-use order.
-func (p *reservationPlan) apply() ([]ledger.Reward, []counterAdd) {
-	out := make([]ledger.Reward, len(p.rewards))
-	var counters []counterAdd
-	at := map[string]int{}
-	for i, r := range p.rewards {
-		r.Reserved = nil
-		if reason, ok := p.blocked[r.ID]; ok {
-			r.Status, r.StatusReason, r.NeedsApproval = ledger.StatusPending, reason, true
-			out[i] = r
-			continue
-		}
-		for _, rv := range p.byID[r.ID] {
-			r.Reserved = append(r.Reserved, ledger.Reservation{Counter: rv.Counter, AmountMinor: rv.AmountMinor})
-			j, ok := at[rv.Counter]
-			if !ok {
-				j = len(counters)
-				at[rv.Counter] = j
-				counters = append(counters, counterAdd{counter: rv.Counter, limit: rv.LimitMinor})
-			}
-			counters[j].amount += rv.AmountMinor
-		}
-		out[i] = r
-	}
-	return out, counters
-}
-
-// releaseReserved voids (or otherwise moves out of the payable statuses) a
-// reward that holds reservations and gives its money back to the counters,
-// in one transaction: the status change and the release happen together
-// and at most once.
-func (st *Store) releaseReserved(ctx context.Context, r ledger.Reward, from []ledger.Status, to ledger.Status, reason string, now time.Time) (bool, error) {
+// SetRewardStatus moves a reward from one of the statuses in from to to and
+// records ev, in one transaction. It reports changed=false (and no error)
+// when the reward is not in any of them (it moved already): callers treat
+// that as done.
+//
+// A reward that holds budget or cap reservations (r.Reserved) releases
+// them in the same transaction when it moves to voided or failed.
+func (st *Store) SetRewardStatus(ctx context.Context, r rewards.Reward, from []rewards.Status, to rewards.Status, reason string, ev events.Event, now time.Time) (bool, error) {
 	vals := map[string]types.AttributeValue{":to": s(string(to)), ":u": s(now.UTC().Format(time.RFC3339Nano)), ":why": s(reason)}
 	cond := "#st IN ("
 	for i, f := range from {
@@ -268,14 +162,27 @@ func (st *Store) releaseReserved(ctx context.Context, r ledger.Reward, from []le
 		cond += k
 	}
 	cond += ")"
+	release := len(r.Reserved) > 0 && (to == rewards.StatusVoided || to == rewards.StatusFailed)
+	set := "SET #st = :to, updated_at = :u, status_reason = :why"
+	if release {
+		set += ", released_at = :u"
+	}
 	tx := []types.TransactWriteItem{{Update: &types.Update{
 		TableName: &st.table, Key: rewardKey(r.ReferralID, r.Milestone, r.Party),
-		UpdateExpression:          aws.String("SET #st = :to, updated_at = :u, status_reason = :why, released_at = :u"),
+		UpdateExpression:          aws.String(set),
 		ConditionExpression:       &cond,
 		ExpressionAttributeNames:  map[string]string{"#st": "status"},
 		ExpressionAttributeValues: vals,
 	}}}
+	put, err := st.putEvent(ev)
+	if err != nil {
+		return false, err
+	}
+	tx = append(tx, put)
 	for _, rv := range r.Reserved {
+		if !release {
+			break
+		}
 		tx = append(tx, types.TransactWriteItem{Update: &types.Update{
 			TableName: &st.table, Key: spendKey(r.ProgramID, rv.Counter),
 			UpdateExpression:          aws.String("ADD spent :neg SET updated_at = :u"),
@@ -291,7 +198,7 @@ func (st *Store) releaseReserved(ctx context.Context, r ledger.Reward, from []le
 			return false, nil // moved already: released by whoever moved it
 		}
 		if cancelReasons(err) == nil || attempt > maxTransientRetries {
-			return false, fmt.Errorf("store: release reward %s: %w", r.ID, err)
+			return false, fmt.Errorf("store: set reward %s status: %w", r.ID, err)
 		}
 		if err := backoff(ctx, attempt); err != nil {
 			return false, err

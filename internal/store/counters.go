@@ -9,14 +9,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-)
 
-// ReferrerCounts are a referrer's referrals counted in the current UTC day
-// and month, including the one that was just counted.
-type ReferrerCounts struct {
-	Today     int
-	ThisMonth int
-}
+	"github.com/referflow/referflow/internal/referral"
+)
 
 func counterKey(programID, code, period string) map[string]types.AttributeValue {
 	return key("PROGRAM#"+programID, "COUNT#REFERRER#"+code+"#"+period)
@@ -25,7 +20,7 @@ func counterKey(programID, code, period string) map[string]types.AttributeValue 
 // CountReferral counts a referral against its referrer's day and month
 // counters exactly once (the referral item remembers it was counted, in the
 // same transaction), then returns the counters.
-func (st *Store) CountReferral(ctx context.Context, referralID, programID, code string, now time.Time) (ReferrerCounts, error) {
+func (st *Store) CountReferral(ctx context.Context, referralID, programID, code string, now time.Time) (referral.ReferrerCounts, error) {
 	day, month := now.UTC().Format("2006-01-02"), now.UTC().Format("2006-01")
 	add := func(period string, ttl time.Duration) types.TransactWriteItem {
 		return types.TransactWriteItem{Update: &types.Update{
@@ -46,16 +41,16 @@ func (st *Store) CountReferral(ctx context.Context, referralID, programID, code 
 		add(month, 40*24*time.Hour),
 	}})
 	if err != nil && !onlyConditionFailed(err) {
-		return ReferrerCounts{}, fmt.Errorf("store: count referral: %w", err)
+		return referral.ReferrerCounts{}, fmt.Errorf("store: count referral: %w", err)
 	}
-	var c ReferrerCounts
+	var c referral.ReferrerCounts
 	for _, p := range []struct {
 		period string
 		into   *int
 	}{{day, &c.Today}, {month, &c.ThisMonth}} {
 		out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.table, Key: counterKey(programID, code, p.period), ConsistentRead: aws.Bool(true)})
 		if err != nil {
-			return ReferrerCounts{}, fmt.Errorf("store: read counter: %w", err)
+			return referral.ReferrerCounts{}, fmt.Errorf("store: read counter: %w", err)
 		}
 		if v, ok := out.Item["count"].(*types.AttributeValueMemberN); ok {
 			*p.into, _ = strconv.Atoi(v.Value)

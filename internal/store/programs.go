@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/referflow/referflow/internal/program"
+	"github.com/referflow/referflow/internal/referral"
 )
 
 func programVersionKey(id string, v int) map[string]types.AttributeValue {
@@ -101,19 +102,8 @@ func (st *Store) readProgram(ctx context.Context, k map[string]types.AttributeVa
 	return &p, nil
 }
 
-// Referrer is a person or partner who refers companies to a program.
-type Referrer struct {
-	ProgramID string    `dynamodbav:"program_id" json:"program_id"`
-	Code      string    `dynamodbav:"code" json:"code"`
-	Email     string    `dynamodbav:"email" json:"email"`
-	Name      string    `dynamodbav:"name,omitempty" json:"name,omitempty"`
-	Company   string    `dynamodbav:"company,omitempty" json:"company,omitempty"`
-	Domain    string    `dynamodbav:"domain,omitempty" json:"domain,omitempty"`
-	CreatedAt time.Time `dynamodbav:"created_at" json:"created_at"`
-}
-
 // PutReferrer creates or replaces a referrer.
-func (st *Store) PutReferrer(ctx context.Context, r Referrer) error {
+func (st *Store) PutReferrer(ctx context.Context, r referral.Referrer) error {
 	item, err := attributevalue.MarshalMap(r)
 	if err != nil {
 		return fmt.Errorf("store: marshal referrer: %w", err)
@@ -128,7 +118,7 @@ func (st *Store) PutReferrer(ctx context.Context, r Referrer) error {
 }
 
 // Referrer reads the referrer with code in program, or ErrNotFound.
-func (st *Store) Referrer(ctx context.Context, programID, code string) (*Referrer, error) {
+func (st *Store) Referrer(ctx context.Context, programID, code string) (*referral.Referrer, error) {
 	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.table, Key: key("PROGRAM#"+programID, "REFERRER#"+code)})
 	if err != nil {
 		return nil, fmt.Errorf("store: get referrer: %w", err)
@@ -136,7 +126,7 @@ func (st *Store) Referrer(ctx context.Context, programID, code string) (*Referre
 	if out.Item == nil {
 		return nil, fmt.Errorf("store: referrer %s: %w", code, ErrNotFound)
 	}
-	var r Referrer
+	var r referral.Referrer
 	if err := attributevalue.UnmarshalMap(out.Item, &r); err != nil {
 		return nil, fmt.Errorf("store: decode referrer: %w", err)
 	}

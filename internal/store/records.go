@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"github.com/referflow/referflow/internal/events"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -63,52 +66,66 @@ func expired(item map[string]types.AttributeValue, now time.Time) bool {
 	return sec > 0 && sec < now.Unix()
 }
 
-// Activity is one line of a referral's activity log: every decision and
-// transition, readable by the admin API.
-type Activity struct {
-	At     time.Time         `dynamodbav:"at" json:"at"`
-	Type   string            `dynamodbav:"type" json:"type"`     // e.g. "received", "milestone", "reward"
-	Actor  string            `dynamodbav:"actor" json:"actor"`   // "intake", "webhook:hubspot", "workflow", "admin"
-	Detail string            `dynamodbav:"detail" json:"detail"` // a sentence for a person
-	Data   map[string]string `dynamodbav:"data,omitempty" json:"data,omitempty"`
-}
+// eventSeq orders the events this process writes.
+var eventSeq atomic.Uint32
 
-func activityItem(referralID string, a Activity) (map[string]types.AttributeValue, error) {
-	item, err := attributevalue.MarshalMap(a)
-	if err != nil {
-		return nil, fmt.Errorf("store: marshal activity: %w", err)
+// eventItem is the item of a domain event: in its referral's partition
+// (REFERRAL#<id> / EVENT#<time>#<rand>), and in GSI1 under the day it
+// happened (EVENTS#<yyyy-mm-dd>), so a consumer can follow every event in
+// time order without a scan.
+func eventItem(ev events.Event) (map[string]types.AttributeValue, error) {
+	if ev.ReferralID == "" || ev.Type == "" {
+		return nil, fmt.Errorf("store: event %q without a referral id or type", ev.Type)
 	}
-	// A random suffix keeps lines written in the same millisecond apart.
-	sk := fmt.Sprintf("ACTIVITY#%s#%08x", ts(a.At), rand.Uint32())
-	for k, v := range key("REFERRAL#"+referralID, sk) {
+	item, err := attributevalue.MarshalMap(ev)
+	if err != nil {
+		return nil, fmt.Errorf("store: marshal event: %w", err)
+	}
+	// Within one millisecond, events one process writes keep their order
+	// (a sequence); the random part keeps processes apart.
+	sk := fmt.Sprintf("EVENT#%s#%08x%04x", ts(ev.At), eventSeq.Add(1), rand.Uint32N(1<<16))
+	for k, v := range key("REFERRAL#"+ev.ReferralID, sk) {
 		item[k] = v
 	}
+	item[attrGSI1PK], item[attrGSI1SK] = s("EVENTS#"+ev.At.UTC().Format("2006-01-02")), s(ts(ev.At)+"#"+ev.ReferralID)
 	return item, nil
 }
 
-// AddActivity appends lines to a referral's activity log.
-func (st *Store) AddActivity(ctx context.Context, referralID string, acts ...Activity) error {
-	for _, a := range acts {
-		item, err := activityItem(referralID, a)
+// putEvent is the transaction item that records ev.
+func (st *Store) putEvent(ev events.Event) (types.TransactWriteItem, error) {
+	item, err := eventItem(ev)
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	return types.TransactWriteItem{Put: &types.Put{TableName: &st.table, Item: item}}, nil
+}
+
+// Record appends events that accompany no status change of their own
+// (verification reasons, CRM events that changed nothing, a continued
+// execution). Status changes record their event in the same write as the
+// change (Transition, SetRewardStatus, PayReward, ...).
+func (st *Store) Record(ctx context.Context, evs ...events.Event) error {
+	for _, ev := range evs {
+		item, err := eventItem(ev)
 		if err != nil {
 			return err
 		}
 		if _, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &st.table, Item: item}); err != nil {
-			return fmt.Errorf("store: add activity: %w", err)
+			return fmt.Errorf("store: record event: %w", err)
 		}
 	}
 	return nil
 }
 
-// ActivityLog returns a referral's activity, oldest first.
-func (st *Store) ActivityLog(ctx context.Context, referralID string) ([]Activity, error) {
-	var out []Activity
-	err := st.queryPrefix(ctx, "REFERRAL#"+referralID, "ACTIVITY#", func(item map[string]types.AttributeValue) error {
-		var a Activity
-		if err := attributevalue.UnmarshalMap(item, &a); err != nil {
+// Events returns a referral's events, oldest first.
+func (st *Store) Events(ctx context.Context, referralID string) ([]events.Event, error) {
+	var out []events.Event
+	err := st.queryPrefix(ctx, "REFERRAL#"+referralID, "EVENT#", func(item map[string]types.AttributeValue) error {
+		var ev events.Event
+		if err := attributevalue.UnmarshalMap(item, &ev); err != nil {
 			return err
 		}
-		out = append(out, a)
+		out = append(out, ev)
 		return nil
 	})
 	return out, err

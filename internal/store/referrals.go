@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/referflow/referflow/internal/events"
 	"github.com/referflow/referflow/internal/referral"
 )
 
@@ -37,12 +38,12 @@ type NewReferral struct {
 	// Idempotency, when set, is stored in the same transaction so that a
 	// repeated request finds the first answer.
 	Idempotency *IdempotencyRecord
-	// Activity is the first activity-log line.
-	Activity Activity
+	// Event records the referral's arrival (events.ReferralReceived).
+	Event events.Event
 }
 
 // CreateReferral writes the referral, its dedupe keys, its email link, the
-// idempotency record and the first activity line in one transaction.
+// idempotency record and its received event in one transaction.
 // ErrDuplicate: the referee's email or company domain is already referred
 // in this program. ErrConflict: the idempotency key was taken meanwhile.
 func (st *Store) CreateReferral(ctx context.Context, nr NewReferral) error {
@@ -93,7 +94,7 @@ func (st *Store) CreateReferral(ctx context.Context, nr NewReferral) error {
 			ExpressionAttributeValues: map[string]types.AttributeValue{":now": n(r.CreatedAt.Unix())},
 		}})
 	}
-	act, err := activityItem(r.ID, nr.Activity)
+	act, err := eventItem(nr.Event)
 	if err != nil {
 		return err
 	}
@@ -141,10 +142,11 @@ func decodeReferral(item map[string]types.AttributeValue) (*referral.Referral, e
 }
 
 // Transition moves a referral to status to when its current status allows
-// it (referral.CanMove), setting extra attributes in the same write.
-// Moving to the status it already has succeeds and changes nothing else
-// when the status is terminal. ErrConflict: the move is not allowed.
-func (st *Store) Transition(ctx context.Context, id string, to referral.Status, now time.Time, set map[string]any) (*referral.Referral, error) {
+// it (referral.From), setting extra attributes and recording ev in the same
+// transaction. Moving to the status it already has succeeds and changes
+// nothing else (and records nothing) when the status is terminal.
+// ErrConflict: the move is not allowed.
+func (st *Store) Transition(ctx context.Context, id string, to referral.Status, now time.Time, set map[string]any, ev events.Event) error {
 	from := referral.From(to)
 	names := map[string]string{"#st": "status", "#u": "updated_at", "#g": attrGSI1PK, "#gs": attrGSI1SK}
 	gpk, gsk := statusIndex(to, now, id)
@@ -154,7 +156,7 @@ func (st *Store) Transition(ctx context.Context, id string, to referral.Status, 
 	for k, v := range set {
 		av, err := attributevalue.Marshal(v)
 		if err != nil {
-			return nil, fmt.Errorf("store: marshal %s: %w", k, err)
+			return fmt.Errorf("store: marshal %s: %w", k, err)
 		}
 		nk, vk := fmt.Sprintf("#x%d", i), fmt.Sprintf(":x%d", i)
 		names[nk], values[vk] = k, av
@@ -175,26 +177,37 @@ func (st *Store) Transition(ctx context.Context, id string, to referral.Status, 
 		// A terminal status repeated is a no-op: keep the first write.
 		cond += " AND #st <> :to"
 	}
-	out, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	put, err := st.putEvent(ev)
+	if err != nil {
+		return err
+	}
+	tx := []types.TransactWriteItem{{Update: &types.Update{
 		TableName: &st.table, Key: referralKey(id),
 		UpdateExpression: &expr, ConditionExpression: &cond,
 		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
-		ReturnValues: types.ReturnValueAllNew,
-	})
-	if conditionFailed(err) {
-		cur, gerr := st.Referral(ctx, id)
-		if gerr != nil {
-			return nil, gerr
+	}}, put}
+	for attempt := 1; ; attempt++ {
+		_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: tx})
+		reasons := cancelReasons(err)
+		switch {
+		case err == nil:
+			return nil
+		case len(reasons) > 0 && reasons[0] == "ConditionalCheckFailed":
+			cur, gerr := st.Referral(ctx, id)
+			if gerr != nil {
+				return gerr
+			}
+			if cur.Status == to {
+				return nil
+			}
+			return fmt.Errorf("store: referral %s is %s, cannot become %s: %w", id, cur.Status, to, ErrConflict)
+		case reasons == nil || attempt > maxTransientRetries:
+			return fmt.Errorf("store: transition referral: %w", err)
 		}
-		if cur.Status == to {
-			return cur, nil
+		if err := backoff(ctx, attempt); err != nil {
+			return err
 		}
-		return cur, fmt.Errorf("store: referral %s is %s, cannot become %s: %w", id, cur.Status, to, ErrConflict)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("store: transition referral: %w", err)
-	}
-	return decodeReferral(out.Attributes)
 }
 
 // SetWait stores the task token the workflow waits on for milestone and
@@ -283,29 +296,24 @@ func (st *Store) setToken(ctx context.Context, id, expr string, values map[strin
 	return decodeReferral(out.Attributes)
 }
 
-// DealUpdate is what a CRM event teaches about a referral's deal.
-type DealUpdate struct {
-	Milestones  []string // milestones reached (first record wins; never undone)
-	Provider    string   // CRM provider, recorded with RecordID
-	RecordID    string
-	AmountMinor int64 // deal amount, 0 = unknown
-	Currency    string
-	Lost        bool   // the deal is lost or deleted
-	LostReason  string // "lost", "deleted", "refunded"
-}
-
 // RecordDeal applies a CRM update to a referral in one write and returns
 // the referral after it. Milestones only move forward: a milestone keeps
-// the time it was first reached. A lost deal keeps its first lost time.
-func (st *Store) RecordDeal(ctx context.Context, id string, u DealUpdate, now time.Time) (*referral.Referral, error) {
+// the time it was first reached (u.ReachedAt, the CRM's time, or now). A
+// lost deal keeps its first lost time.
+func (st *Store) RecordDeal(ctx context.Context, id string, u referral.DealUpdate, now time.Time) (*referral.Referral, error) {
 	at := s(now.UTC().Format(time.RFC3339Nano))
+	reached := at
+	if !u.ReachedAt.IsZero() {
+		reached = s(u.ReachedAt.UTC().Format(time.RFC3339Nano))
+	}
 	names := map[string]string{}
 	values := map[string]types.AttributeValue{":now": at}
 	expr := "SET updated_at = :now"
 	for i, m := range u.Milestones {
 		nk := fmt.Sprintf("#m%d", i)
 		names[nk] = m
-		expr += fmt.Sprintf(", milestones.%s = if_not_exists(milestones.%s, :now)", nk, nk)
+		values[":reached"] = reached
+		expr += fmt.Sprintf(", milestones.%s = if_not_exists(milestones.%s, :reached)", nk, nk)
 	}
 	if u.RecordID != "" {
 		expr += ", crm_provider = if_not_exists(crm_provider, :p), crm_record_id = if_not_exists(crm_record_id, :r)"

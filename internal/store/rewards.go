@@ -10,7 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/referflow/referflow/internal/ledger"
+	"github.com/referflow/referflow/internal/events"
+	"github.com/referflow/referflow/internal/rewards"
 )
 
 func rewardKey(referralID, milestone, party string) map[string]types.AttributeValue {
@@ -18,19 +19,19 @@ func rewardKey(referralID, milestone, party string) map[string]types.AttributeVa
 }
 
 // Rewards lists every reward of a referral.
-func (st *Store) Rewards(ctx context.Context, referralID string) ([]ledger.Reward, error) {
+func (st *Store) Rewards(ctx context.Context, referralID string) ([]rewards.Reward, error) {
 	return st.rewards(ctx, referralID, "REWARD#")
 }
 
 // MilestoneRewards lists the rewards of one milestone of a referral.
-func (st *Store) MilestoneRewards(ctx context.Context, referralID, milestone string) ([]ledger.Reward, error) {
+func (st *Store) MilestoneRewards(ctx context.Context, referralID, milestone string) ([]rewards.Reward, error) {
 	return st.rewards(ctx, referralID, "REWARD#"+milestone+"#")
 }
 
-func (st *Store) rewards(ctx context.Context, referralID, prefix string) ([]ledger.Reward, error) {
-	var out []ledger.Reward
+func (st *Store) rewards(ctx context.Context, referralID, prefix string) ([]rewards.Reward, error) {
+	var out []rewards.Reward
 	err := st.queryPrefix(ctx, "REFERRAL#"+referralID, prefix, func(item map[string]types.AttributeValue) error {
-		var r ledger.Reward
+		var r rewards.Reward
 		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
 			return err
 		}
@@ -40,49 +41,12 @@ func (st *Store) rewards(ctx context.Context, referralID, prefix string) ([]ledg
 	return out, err
 }
 
-// SetRewardStatus moves a reward from one of the statuses in from to to.
-// It reports changed=false (and no error) when the reward is not in any of
-// them (it moved already): callers treat that as done.
-//
-// A reward that holds budget or cap reservations (r.Reserved) releases
-// them in the same transaction when it moves to voided or failed.
-func (st *Store) SetRewardStatus(ctx context.Context, r ledger.Reward, from []ledger.Status, to ledger.Status, reason string, now time.Time) (changed bool, err error) {
-	if len(r.Reserved) > 0 && (to == ledger.StatusVoided || to == ledger.StatusFailed) {
-		return st.releaseReserved(ctx, r, from, to, reason, now)
-	}
-	vals := map[string]types.AttributeValue{":to": s(string(to)), ":u": s(now.UTC().Format(time.RFC3339Nano)), ":why": s(reason)}
-	cond := "#st IN ("
-	for i, f := range from {
-		k := fmt.Sprintf(":f%d", i)
-		vals[k] = s(string(f))
-		if i > 0 {
-			cond += ", "
-		}
-		cond += k
-	}
-	cond += ")"
-	_, err = st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &st.table, Key: rewardKey(r.ReferralID, r.Milestone, r.Party),
-		UpdateExpression:          aws.String("SET #st = :to, updated_at = :u, status_reason = :why"),
-		ConditionExpression:       &cond,
-		ExpressionAttributeNames:  map[string]string{"#st": "status"},
-		ExpressionAttributeValues: vals,
-	})
-	if conditionFailed(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("store: set reward status: %w", err)
-	}
-	return true, nil
-}
-
-// PayToLedger marks a payable reward paid and writes its payable ledger
-// entry in one transaction: the entry exists exactly once, and only for a
+// PayReward marks a payable reward paid and writes its payable ledger
+// entry and ev in one transaction: the entry exists exactly once, and only for a
 // reward that was payable. It reports paid=false when the reward was no
 // longer payable (paid already, or voided) — a repeat changes nothing.
-func (st *Store) PayToLedger(ctx context.Context, r ledger.Reward, e ledger.Entry, act Activity, now time.Time) (paid bool, err error) {
-	entry, actItem, err := entryItems(r, e, act)
+func (st *Store) PayReward(ctx context.Context, r rewards.Reward, e rewards.Entry, ev events.Event, now time.Time) (paid bool, err error) {
+	entry, evItem, err := entryItems(e, ev)
 	if err != nil {
 		return false, err
 	}
@@ -94,10 +58,10 @@ func (st *Store) PayToLedger(ctx context.Context, r ledger.Reward, e ledger.Entr
 				UpdateExpression:          aws.String("SET #st = :paid, paid_at = :now, updated_at = :now"),
 				ConditionExpression:       aws.String("#st IN (:p, :h, :a)"),
 				ExpressionAttributeNames:  map[string]string{"#st": "status"},
-				ExpressionAttributeValues: map[string]types.AttributeValue{":paid": s(string(ledger.StatusPaid)), ":now": at, ":p": s(string(ledger.StatusPending)), ":h": s(string(ledger.StatusOnHold)), ":a": s(string(ledger.StatusApproved))},
+				ExpressionAttributeValues: map[string]types.AttributeValue{":paid": s(string(rewards.StatusPaid)), ":now": at, ":p": s(string(rewards.StatusPending)), ":h": s(string(rewards.StatusOnHold)), ":a": s(string(rewards.StatusApproved))},
 			}},
 			{Put: &types.Put{TableName: &st.table, Item: entry, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-			{Put: &types.Put{TableName: &st.table, Item: actItem}},
+			{Put: &types.Put{TableName: &st.table, Item: evItem}},
 		},
 	})
 	if onlyConditionFailed(err) {
@@ -110,10 +74,10 @@ func (st *Store) PayToLedger(ctx context.Context, r ledger.Reward, e ledger.Entr
 }
 
 // LedgerEntries lists the entries of a reward.
-func (st *Store) LedgerEntries(ctx context.Context, rewardID string) ([]ledger.Entry, error) {
-	var out []ledger.Entry
+func (st *Store) LedgerEntries(ctx context.Context, rewardID string) ([]rewards.Entry, error) {
+	var out []rewards.Entry
 	err := st.queryPrefix(ctx, "LEDGER#"+rewardID, "ENTRY#", func(item map[string]types.AttributeValue) error {
-		var e ledger.Entry
+		var e rewards.Entry
 		if err := attributevalue.UnmarshalMap(item, &e); err != nil {
 			return err
 		}
@@ -125,19 +89,19 @@ func (st *Store) LedgerEntries(ctx context.Context, rewardID string) ([]ledger.E
 
 // LedgerPeriod lists the ledger entries of a period ("2026-11"), oldest
 // first, for the finance export.
-func (st *Store) LedgerPeriod(ctx context.Context, period string) ([]ledger.Entry, error) {
+func (st *Store) LedgerPeriod(ctx context.Context, period string) ([]rewards.Entry, error) {
 	idx := IndexByStatus
 	cond := "GSI1PK = :p"
 	in := &dynamodb.QueryInput{TableName: &st.table, IndexName: &idx, KeyConditionExpression: &cond,
 		ExpressionAttributeValues: map[string]types.AttributeValue{":p": s("LEDGER#" + period)}}
-	var out []ledger.Entry
+	var out []rewards.Entry
 	for {
 		page, err := st.db.Query(ctx, in)
 		if err != nil {
 			return nil, fmt.Errorf("store: ledger period: %w", err)
 		}
 		for _, it := range page.Items {
-			var e ledger.Entry
+			var e rewards.Entry
 			if err := attributevalue.UnmarshalMap(it, &e); err != nil {
 				return nil, fmt.Errorf("store: decode entry: %w", err)
 			}
@@ -151,11 +115,11 @@ func (st *Store) LedgerPeriod(ctx context.Context, period string) ([]ledger.Entr
 }
 
 // ReverseReward writes the reversal entry of a paid reward (a clawback) in
-// one transaction with a check that the reward is paid: at most one
+// one transaction with a check that the reward is paid, recording ev: at most one
 // reversal per reward, however often the refund is reported. It reports
 // reversed=false when the reward is not paid or was reversed already.
-func (st *Store) ReverseReward(ctx context.Context, r ledger.Reward, e ledger.Entry, act Activity) (reversed bool, err error) {
-	entry, actItem, err := entryItems(r, e, act)
+func (st *Store) ReverseReward(ctx context.Context, r rewards.Reward, e rewards.Entry, ev events.Event) (reversed bool, err error) {
+	entry, evItem, err := entryItems(e, ev)
 	if err != nil {
 		return false, err
 	}
@@ -164,10 +128,10 @@ func (st *Store) ReverseReward(ctx context.Context, r ledger.Reward, e ledger.En
 			TableName: &st.table, Key: rewardKey(r.ReferralID, r.Milestone, r.Party),
 			ConditionExpression:       aws.String("#st = :paid"),
 			ExpressionAttributeNames:  map[string]string{"#st": "status"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":paid": s(string(ledger.StatusPaid))},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":paid": s(string(rewards.StatusPaid))},
 		}},
 		{Put: &types.Put{TableName: &st.table, Item: entry, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-		{Put: &types.Put{TableName: &st.table, Item: actItem}},
+		{Put: &types.Put{TableName: &st.table, Item: evItem}},
 	}})
 	if onlyConditionFailed(err) {
 		return false, nil
@@ -179,8 +143,8 @@ func (st *Store) ReverseReward(ctx context.Context, r ledger.Reward, e ledger.En
 }
 
 // entryItems are the items of a ledger entry (listed by period in GSI1) and
-// of the activity line written with it.
-func entryItems(r ledger.Reward, e ledger.Entry, act Activity) (entry, activity map[string]types.AttributeValue, err error) {
+// of the event written with it.
+func entryItems(e rewards.Entry, ev events.Event) (entry, event map[string]types.AttributeValue, err error) {
 	entry, err = attributevalue.MarshalMap(e)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: marshal entry: %w", err)
@@ -189,6 +153,6 @@ func entryItems(r ledger.Reward, e ledger.Entry, act Activity) (entry, activity 
 		entry[k] = v
 	}
 	entry[attrGSI1PK], entry[attrGSI1SK] = s("LEDGER#"+e.Period), s(ts(e.CreatedAt)+"#"+e.ID)
-	activity, err = activityItem(r.ReferralID, act)
-	return entry, activity, err
+	event, err = eventItem(ev)
+	return entry, event, err
 }

@@ -26,6 +26,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/referflow/referflow/internal/crm"
+	"github.com/referflow/referflow/internal/referral"
+	"github.com/referflow/referflow/internal/rewards"
 )
 
 // DynamoDB is the part of the DynamoDB API the store uses.
@@ -52,7 +56,9 @@ func (s *Store) Table() string { return s.table }
 
 // Errors callers match with errors.Is.
 var (
-	ErrNotFound  = errors.New("store: not found")
+	// ErrNotFound is referral.ErrNotFound, so that consumers that must not
+	// import the store (internal/crm) can match it.
+	ErrNotFound  = referral.ErrNotFound
 	ErrDuplicate = errors.New("store: already exists")
 	ErrConflict  = errors.New("store: condition not met")
 )
@@ -122,3 +128,10 @@ func onlyConditionFailed(err error) bool {
 	}
 	return failed
 }
+
+// The store is the repository of every consumer in internal/ (the
+// functions assert theirs in their main.go).
+var (
+	_ rewards.Repository = (*Store)(nil)
+	_ crm.Store          = (*Store)(nil)
+)

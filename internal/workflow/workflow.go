@@ -24,9 +24,8 @@ import (
 // Error names the definition matches in Catch (custom names: moto and AWS
 // both reject catching States.* re-raised inside a Map).
 const (
-	ErrLost     = "Referral.Lost"     // the deal was lost or deleted
-	ErrExpired  = "Referral.Expired"  // a milestone deadline passed
-	ErrRejected = "Referral.Rejected" // verification or review rejected it
+	ErrLost    = "Referral.Lost"    // the deal was lost or deleted
+	ErrExpired = "Referral.Expired" // a milestone deadline passed
 )
 
 // Fail returns an error that Step Functions sees with errorType name (what
@@ -63,11 +62,39 @@ type VerifyOutput struct {
 	ReviewDefault         string `json:"review_default"` // Approved or Rejected
 }
 
-// WaitInput is the payload of a callback task (milestone or review).
-type WaitInput struct {
+// VerifyInput is either the verify payload ({referral_id}) or the review-deadline
+// payload ({referral_id, step: "review_deadline", outcome}).
+type VerifyInput struct {
 	ReferralID string `json:"referral_id"`
-	Milestone  string `json:"milestone,omitempty"`
+	Step       string `json:"step"`
+	Outcome    string `json:"outcome"`
+}
+
+// CallbackInput is the payload of a callback task ("Wait for milestone",
+// "Wait for manual review"): ids and the task token only.
+type CallbackInput struct {
+	ReferralID string `json:"referral_id"`
+	Kind       string `json:"kind"` // "milestone" or "review"
+	Milestone  string `json:"milestone"`
 	TaskToken  string `json:"task_token"`
+}
+
+// PlanInput is what "Plan the wait" sends: ids and seconds only.
+type PlanInput struct {
+	ReferralID         string `json:"referral_id"`
+	Milestone          string `json:"milestone"`
+	DeadlineSeconds    int64  `json:"deadline_seconds"`
+	HoldSeconds        int64  `json:"hold_seconds"`
+	ExecutionStartedAt string `json:"execution_started_at"` // $$.Execution.StartTime
+}
+
+// WaitPlan is how long the coming wait may last in this execution (the
+// output of "Plan the wait").
+type WaitPlan struct {
+	WaitSeconds int64 `json:"wait_seconds"`
+	// Continues: the wait ends because this execution's time is up, not
+	// because the deadline passed; the referral goes on in a new execution.
+	Continues bool `json:"continues"`
 }
 
 // Reached is the output a milestone callback resumes with.

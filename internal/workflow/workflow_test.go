@@ -274,7 +274,7 @@ func TestFail(t *testing.T) {
 	if ie.Type != "Referral.Lost" || ie.Message != "the deal was lost" {
 		t.Fatalf("Fail = %+v", ie)
 	}
-	for name, want := range map[string]string{ErrLost: "Referral.Lost", ErrExpired: "Referral.Expired", ErrRejected: "Referral.Rejected"} {
+	for name, want := range map[string]string{ErrLost: "Referral.Lost", ErrExpired: "Referral.Expired"} {
 		if name != want {
 			t.Errorf("error name %q, want %q (the ASL catches it)", name, want)
 		}
@@ -284,7 +284,7 @@ func TestFail(t *testing.T) {
 // Payloads carry ids only (invariant 5): no field of any payload may be a
 // personal-data field.
 func TestPayloadsCarryIDsOnly(t *testing.T) {
-	for _, v := range []any{Input{}, VerifyOutput{}, WaitInput{}, Reached{}, RewardsInput{}, RewardsOutput{}, CompleteInput{}, ReviewDecision{}, Step{}} {
+	for _, v := range []any{Input{}, VerifyInput{}, CallbackInput{}, PlanInput{}, WaitPlan{}, VerifyOutput{}, Reached{}, RewardsInput{}, RewardsOutput{}, CompleteInput{}, ReviewDecision{}, Step{}} {
 		b, _ := json.Marshal(v)
 		var m map[string]any
 		_ = json.Unmarshal(b, &m)

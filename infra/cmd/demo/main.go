@@ -20,13 +20,16 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/referflow/referflow/internal/activity"
+
+	"github.com/referflow/referflow/internal/money"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/referflow/referflow/internal/crm/hubspot"
-	"github.com/referflow/referflow/internal/ledger"
 	"github.com/referflow/referflow/internal/store"
 )
 
@@ -145,7 +148,7 @@ func run(ctx context.Context, api, code, secret string) error {
 		for _, e := range entries {
 			entry = e.ID + " (" + string(e.Type) + ", " + e.Period + ")"
 		}
-		fmt.Fprintf(tw, "   %s\t%s\t%s\t%s\t%s %s\t%s\t%s\n", r.ID, r.Milestone, r.Party, r.Kind, ledger.FormatMinor(r.AmountMinor, r.Currency), r.Currency, r.Status, entry)
+		fmt.Fprintf(tw, "   %s\t%s\t%s\t%s\t%s %s\t%s\t%s\n", r.ID, r.Milestone, r.Party, r.Kind, money.FormatMinor(r.AmountMinor, r.Currency), r.Currency, r.Status, entry)
 	}
 	tw.Flush()
 
@@ -163,9 +166,9 @@ func run(ctx context.Context, api, code, secret string) error {
 	}
 	fmt.Printf("   %s\n", strings.Join(states, " → "))
 	step("Activity log")
-	acts, _ := st.ActivityLog(ctx, id)
-	for _, a := range acts {
-		fmt.Printf("   %s  %-10s %s\n", a.At.Format("15:04:05.000"), a.Type, a.Detail)
+	evs, _ := st.Events(ctx, id)
+	for _, a := range activity.Log(evs) {
+		fmt.Printf("   %s  %-26s %s\n", a.At.Format("15:04:05.000"), a.Type, a.Detail)
 	}
 	fmt.Println("\ndone: referral", id, "completed; 3 rewards paid to the ledger exactly once")
 	return nil

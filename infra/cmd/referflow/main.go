@@ -16,14 +16,18 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"time"
+
+	"github.com/referflow/referflow/internal/money"
+	"github.com/referflow/referflow/internal/referral"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/referflow/referflow/infra/seed"
-	"github.com/referflow/referflow/internal/ledger"
+	"github.com/referflow/referflow/internal/crm/providers"
 	"github.com/referflow/referflow/internal/program"
 	"github.com/referflow/referflow/internal/store"
 )
@@ -55,7 +59,7 @@ func run(ctx context.Context, args []string) error {
 		}
 		bad := 0
 		for _, f := range rest {
-			p, err := program.LoadFile(f)
+			p, err := program.LoadFile(f, program.Providers(providers.Names()...))
 			if err != nil {
 				bad++
 				fmt.Printf("%s: invalid\n%v\n", f, err)
@@ -98,7 +102,7 @@ func run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := seed.AddReferrer(ctx, st, store.Referrer{ProgramID: *prog, Code: *code, Email: *email, Name: *name, Company: *company}, time.Now()); err != nil {
+		if err := seed.AddReferrer(ctx, st, referral.Referrer{ProgramID: *prog, Code: *code, Email: *email, Name: *name, Company: *company}, time.Now()); err != nil {
 			return err
 		}
 		fmt.Printf("referrer %s added to program %s\n", *code, *prog)
@@ -112,19 +116,26 @@ func run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		entries, err := st.LedgerPeriod(ctx, *period)
-		if err != nil {
-			return err
-		}
-		w := csv.NewWriter(os.Stdout)
-		w.Write([]string{"entry_id", "type", "created_at", "program", "referral_id", "milestone", "party", "referrer_code", "kind", "amount", "currency"})
-		for _, e := range entries {
-			w.Write([]string{e.ID, string(e.Type), e.CreatedAt.Format(time.RFC3339), e.ProgramID, e.ReferralID, e.Milestone, e.Party, e.ReferrerCode, e.Kind, ledger.FormatMinor(e.AmountMinor, e.Currency), e.Currency})
-		}
-		w.Flush()
-		return w.Error()
+		return exportLedger(ctx, st, *period, os.Stdout)
 	}
 	return errors.New(usage)
+}
+
+// exportLedger writes the ledger entries of period as CSV, amounts in major
+// units with as many decimals as their currency has (100000 UGX is
+// "100000", 123456 CLF minor units is "12.3456").
+func exportLedger(ctx context.Context, st *store.Store, period string, out io.Writer) error {
+	entries, err := st.LedgerPeriod(ctx, period)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(out)
+	w.Write([]string{"entry_id", "type", "created_at", "program", "referral_id", "milestone", "party", "referrer_code", "kind", "amount", "currency"})
+	for _, e := range entries {
+		w.Write([]string{e.ID, string(e.Type), e.CreatedAt.Format(time.RFC3339), e.ProgramID, e.ReferralID, e.Milestone, e.Party, e.ReferrerCode, e.Kind, money.FormatMinor(e.AmountMinor, e.Currency), e.Currency})
+	}
+	w.Flush()
+	return w.Error()
 }
 
 func open(ctx context.Context, table string) (*store.Store, error) {

@@ -5,11 +5,12 @@
 //	go run ./infra/cmd/webhook -provider generic -url http://127.0.0.1:3000/webhooks/generic < event.json
 //	go run ./infra/cmd/webhook -provider salesforce -url ... -file outbound.xml -print
 //
-// Secrets default from the environment: REFERFLOW_HUBSPOT_CLIENT_SECRET,
-// REFERFLOW_WEBHOOK_SECRET (generic), REFERFLOW_PIPEDRIVE_USER and
-// REFERFLOW_PIPEDRIVE_PASSWORD, REFERFLOW_SALESFORCE_TOKEN. It prints the
-// answer's status and body, or with -print the curl command instead of
-// sending. The exit status is 0 for a 2xx answer, 1 otherwise, 2 for usage
+// Every provider in internal/crm/providers is served, signed by its own
+// crm.Provider.Sign. Secrets come from -secret, -user and -password when
+// given, else from the environment variables named after the provider's
+// settings (e.g. REFERFLOW_HUBSPOT_CLIENT_SECRET; -help lists them). It
+// prints the answer's status and body, or with -print the curl command
+// instead of sending. The exit status is 0 for a 2xx answer, 1 otherwise, 2 for usage
 // errors.
 package main
 

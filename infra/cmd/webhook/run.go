@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,23 +11,12 @@ import (
 	"net/url"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/referflow/referflow/internal/crm/generic"
-	"github.com/referflow/referflow/internal/crm/hubspot"
-	"github.com/referflow/referflow/internal/crm/pipedrive"
-	"github.com/referflow/referflow/internal/crm/salesforce"
-)
-
-// Environment variables the secrets default from (api.md).
-const (
-	envHubSpotSecret     = "REFERFLOW_HUBSPOT_CLIENT_SECRET"
-	envWebhookSecret     = "REFERFLOW_WEBHOOK_SECRET"
-	envPipedriveUser     = "REFERFLOW_PIPEDRIVE_USER"
-	envPipedrivePassword = "REFERFLOW_PIPEDRIVE_PASSWORD"
-	envSalesforceToken   = "REFERFLOW_SALESFORCE_TOKEN"
+	"github.com/referflow/referflow/internal/crm"
+	"github.com/referflow/referflow/internal/crm/providers"
+	"github.com/referflow/referflow/internal/settings"
 )
 
 // maxBody bounds the body read from a file or stdin.
@@ -57,13 +44,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	fs := flag.NewFlagSet("webhook", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o options
-	fs.StringVar(&o.provider, "provider", "", "hubspot, salesforce, pipedrive or generic (required)")
+	fs.StringVar(&o.provider, "provider", "", strings.Join(providers.Names(), ", ")+" (required)")
 	fs.StringVar(&o.target, "url", "", "endpoint, e.g. https://<api-id>.execute-api.<region>.amazonaws.com/webhooks/<provider> (required)")
 	fs.StringVar(&o.file, "file", "-", "file holding the body, - for stdin")
-	fs.StringVar(&o.secret, "secret", "", "hubspot: client secret; generic: whsec_ secret; salesforce: token (default from the environment)")
-	fs.StringVar(&o.user, "user", "", "pipedrive: Basic user name (default $"+envPipedriveUser+")")
-	fs.StringVar(&o.password, "password", "", "pipedrive: Basic password (default $"+envPipedrivePassword+")")
-	fs.StringVar(&o.version, "version", "v3", "hubspot: signature version v3, v2 or v1")
+	fs.StringVar(&o.secret, "secret", "", "secret to sign with, "+flagHelp("secret"))
+	fs.StringVar(&o.user, "user", "", "Basic user name, "+flagHelp("user"))
+	fs.StringVar(&o.password, "password", "", "Basic password, "+flagHelp("password"))
+	fs.StringVar(&o.version, "version", "", "signature version, for a provider with several (hubspot: v3, the default, v2 or v1)")
 	fs.StringVar(&o.id, "id", "", "generic: webhook-id (default: a new random id, so the event is never a duplicate)")
 	fs.StringVar(&o.method, "method", http.MethodPost, "HTTP method")
 	fs.BoolVar(&o.print, "print", false, "print a curl command with the signed headers instead of sending")
@@ -85,7 +72,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintf(stderr, "webhook: %v\n", err)
 		return 2
 	}
-	d, err := prepare(o, body, getenv, now())
+	d, err := prepare(ctx, o, body, getenv, now())
 	if err != nil {
 		fmt.Fprintf(stderr, "webhook: %v\n", err)
 		return 2
@@ -136,83 +123,89 @@ func readBody(file string, stdin io.Reader) ([]byte, error) {
 }
 
 // prepare signs the body or adds the credentials the provider's adapter
-// checks.
-func prepare(o options, body []byte, getenv func(string) string, now time.Time) (delivery, error) {
+// checks, with the provider's own signer (crm.Provider.Sign).
+func prepare(ctx context.Context, o options, body []byte, getenv func(string) string, now time.Time) (delivery, error) {
 	d := delivery{method: strings.ToUpper(o.method), url: o.target, headers: http.Header{}, body: body}
 	if _, err := url.ParseRequestURI(o.target); err != nil {
 		return d, fmt.Errorf("-url: %v", err)
 	}
+	p, ok := providers.Find(o.provider)
+	if !ok {
+		return d, fmt.Errorf("-provider %q: want %s", o.provider, strings.Join(providers.Names(), ", "))
+	}
 	d.headers.Set("Content-Type", "application/json")
 	d.headers.Set("User-Agent", "referflow-webhook-cli")
-	orEnv := func(v, name string) string {
-		if v != "" {
-			return v
-		}
-		return getenv(name)
+	r := crm.Request{Method: d.method, URL: d.url, Headers: d.headers, Body: body}
+	secrets := senderSettings{provider: p, flags: map[string]string{"secret": o.secret, "user": o.user, "password": o.password}, getenv: getenv}
+	err := p.Sign(ctx, &r, secrets, crm.SignOptions{Version: o.version, ID: o.id, Now: now})
+	var missing *missingError
+	if errors.As(err, &missing) {
+		return d, fmt.Errorf("%s needs %s", p.Name, missing.hint)
 	}
-	switch o.provider {
-	case hubspot.Name:
-		secret := orEnv(o.secret, envHubSpotSecret)
-		if secret == "" {
-			return d, fmt.Errorf("hubspot needs -secret or $%s", envHubSpotSecret)
-		}
-		switch o.version {
-		case "v3":
-			d.headers.Set(hubspot.HeaderSignatureV3, hubspot.SignV3(secret, d.method, d.url, body, now))
-			d.headers.Set(hubspot.HeaderTimestamp, strconv.FormatInt(now.UnixMilli(), 10))
-		case "v2":
-			d.headers.Set(hubspot.HeaderSignature, hubspot.SignV2(secret, d.method, d.url, body))
-			d.headers.Set(hubspot.HeaderSignatureVersion, "v2")
-		case "v1":
-			d.headers.Set(hubspot.HeaderSignature, hubspot.SignV1(secret, body))
-			d.headers.Set(hubspot.HeaderSignatureVersion, "v1")
-		default:
-			return d, fmt.Errorf("-version %q: want v3, v2 or v1", o.version)
-		}
-	case generic.Name:
-		secret := orEnv(o.secret, envWebhookSecret)
-		if secret == "" {
-			return d, fmt.Errorf("generic needs -secret or $%s", envWebhookSecret)
-		}
-		if _, err := generic.DecodeSecret(secret); err != nil {
-			return d, err
-		}
-		id := o.id
-		if id == "" {
-			var b [12]byte
-			if _, err := rand.Read(b[:]); err != nil {
-				return d, err
-			}
-			id = "msg_" + hex.EncodeToString(b[:])
-		}
-		d.headers.Set(generic.HeaderID, id)
-		d.headers.Set(generic.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
-		d.headers.Set(generic.HeaderSignature, generic.Sign(secret, id, now, body))
-	case pipedrive.Name:
-		user, pass := orEnv(o.user, envPipedriveUser), orEnv(o.password, envPipedrivePassword)
-		if pass == "" {
-			return d, fmt.Errorf("pipedrive needs -password or $%s (and -user or $%s)", envPipedrivePassword, envPipedriveUser)
-		}
-		d.headers.Set("Authorization", pipedrive.BasicAuth(user, pass))
-	case salesforce.Name:
-		token := orEnv(o.secret, envSalesforceToken)
-		if token == "" {
-			return d, fmt.Errorf("salesforce needs -secret or $%s", envSalesforceToken)
-		}
-		u, err := url.Parse(o.target)
-		if err != nil {
-			return d, err
-		}
-		q := u.Query()
-		q.Set(salesforce.TokenParam, token)
-		u.RawQuery = q.Encode()
-		d.url = u.String()
-		d.headers.Set("Content-Type", salesforce.ContentType)
-		d.headers.Set("SOAPAction", `""`)
-	default:
-		return d, fmt.Errorf("-provider %q: want hubspot, salesforce, pipedrive or generic", o.provider)
+	if err != nil {
+		return d, err
 	}
+	d.url = r.URL
 	return d, nil
+}
+
+// flagHelp describes a secret flag: the settings it gives, per provider.
+func flagHelp(flag string) string {
+	var uses []string
+	for _, p := range providers.All() {
+		for _, s := range p.Settings {
+			if s.Flag == flag {
+				uses = append(uses, p.Name+": $"+s.Name)
+			}
+		}
+	}
+	return "default from the environment (" + strings.Join(uses, ", ") + ")"
+}
+
+// senderSettings gives a signer the sender's secrets: a setting's flag
+// (crm.Setting.Flag) when given, else the environment variable of the
+// setting's name.
+type senderSettings struct {
+	provider crm.Provider
+	flags    map[string]string
+	getenv   func(string) string
+}
+
+// missingError is a secret that neither a flag nor the environment gives;
+// hint says how to give it.
+type missingError struct{ hint string }
+
+func (e *missingError) Error() string { return "missing " + e.hint }
+func (e *missingError) Unwrap() error { return settings.ErrMissing }
+
+func (s senderSettings) Get(_ context.Context, name string) (string, error) {
+	hint := "$" + name
+	for _, set := range s.provider.Settings {
+		if set.Name == name && set.Flag != "" {
+			if v := s.flags[set.Flag]; v != "" {
+				return v, nil
+			}
+			hint = "-" + set.Flag + " or " + hint
+		}
+	}
+	if v := strings.TrimSpace(s.getenv(name)); v != "" {
+		return v, nil
+	}
+	return "", &missingError{hint: hint}
+}
+
+func (s senderSettings) Values(ctx context.Context, name string) ([]string, error) {
+	v, err := s.Get(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, part := range strings.Split(v, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out, nil
 }
 
 func send(ctx context.Context, hc *http.Client, d delivery) (string, []byte, error) {

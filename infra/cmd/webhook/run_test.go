@@ -17,6 +17,7 @@ import (
 	"github.com/referflow/referflow/internal/crm/generic"
 	"github.com/referflow/referflow/internal/crm/hubspot"
 	"github.com/referflow/referflow/internal/crm/pipedrive"
+	"github.com/referflow/referflow/internal/crm/providers"
 	"github.com/referflow/referflow/internal/crm/salesforce"
 )
 
@@ -85,21 +86,21 @@ func TestSendsVerifiableDeliveries(t *testing.T) {
 		wantCode int
 		wantOut  string
 	}{
-		{"hubspot v3 from env", []string{"-provider", "hubspot", "-url", srv.URL + "/webhooks/hubspot"}, map[string]string{envHubSpotSecret: hsSecret},
+		{"hubspot v3 from env", []string{"-provider", "hubspot", "-url", srv.URL + "/webhooks/hubspot"}, map[string]string{hubspot.SettingClientSecret: hsSecret},
 			`[{"eventId":1,"subscriptionType":"deal.propertyChange","objectId":5,"propertyName":"dealstage","propertyValue":"closedwon","occurredAt":1}]`, 0, "HTTP 200"},
 		{"hubspot v3 with encoded query", []string{"-provider", "hubspot", "-url", srv.URL + "/webhooks/hubspot?src=a%3Ab%2Fc", "-secret", hsSecret}, nil,
 			`{"objectId":5,"properties":{"dealstage":{"value":"x"}}}`, 0, "HTTP 200"},
 		{"hubspot v2", []string{"-provider", "hubspot", "-version", "v2", "-url", srv.URL + "/webhooks/hubspot", "-secret", hsSecret}, nil, `[]`, 0, "HTTP 200"},
 		{"hubspot v1", []string{"-provider", "hubspot", "-version", "v1", "-url", srv.URL + "/webhooks/hubspot", "-secret", hsSecret}, nil, `[]`, 0, "HTTP 200"},
 		{"hubspot wrong secret", []string{"-provider", "hubspot", "-url", srv.URL + "/webhooks/hubspot", "-secret", "nope"}, nil, `[]`, 1, "HTTP 401"},
-		{"generic", []string{"-provider", "generic", "-url", srv.URL + "/webhooks/generic"}, map[string]string{envWebhookSecret: whSecret},
+		{"generic", []string{"-provider", "generic", "-url", srv.URL + "/webhooks/generic"}, map[string]string{generic.SettingSecret: whSecret},
 			`{"type":"deal.stage_changed","data":{"referral_id":"r1","stage":"won"}}`, 0, "HTTP 200"},
 		{"generic malformed body answered 400", []string{"-provider", "generic", "-url", srv.URL + "/webhooks/generic", "-secret", whSecret, "-id", "msg_1"}, nil,
 			`{"type":"deal.stage_changed","data":{"referral_id":"r1"}}`, 1, "data.stage"},
-		{"pipedrive", []string{"-provider", "pipedrive", "-url", srv.URL + "/webhooks/pipedrive"}, map[string]string{envPipedriveUser: "referflow", envPipedrivePassword: "pd-pass"},
+		{"pipedrive", []string{"-provider", "pipedrive", "-url", srv.URL + "/webhooks/pipedrive"}, map[string]string{pipedrive.SettingUser: "referflow", pipedrive.SettingPassword: "pd-pass"},
 			`{"meta":{"action":"change","entity":"deal","version":"2.0","id":"e1"},"data":{"id":1,"status":"won","stage_id":4,"pipeline_id":1}}`, 0, "HTTP 200"},
 		{"pipedrive wrong password", []string{"-provider", "pipedrive", "-url", srv.URL + "/webhooks/pipedrive", "-user", "referflow", "-password", "x"}, nil, `{}`, 1, "HTTP 401"},
-		{"salesforce gets the SOAP Ack", []string{"-provider", "salesforce", "-url", srv.URL + "/webhooks/salesforce"}, map[string]string{envSalesforceToken: sfToken},
+		{"salesforce gets the SOAP Ack", []string{"-provider", "salesforce", "-url", srv.URL + "/webhooks/salesforce"}, map[string]string{salesforce.SettingToken: sfToken},
 			string(sfBody), 0, "<Ack>true</Ack>"},
 	}
 	for _, tt := range tests {
@@ -147,5 +148,41 @@ func TestPrintAndUsage(t *testing.T) {
 		if code := run(context.Background(), args, env(nil), strings.NewReader("{}"), io.Discard, io.Discard, nil, time.Now); code != 2 {
 			t.Errorf("run(%q) = %d, want 2", args, code)
 		}
+	}
+}
+
+// Every provider of the registry is served: signed with the secrets its
+// settings name, taken from the environment, and a missing secret is named
+// with the flag and variable that give it.
+func TestEveryProviderIsSigned(t *testing.T) {
+	for _, p := range providers.All() {
+		t.Run(p.Name, func(t *testing.T) {
+			vars := map[string]string{}
+			for _, s := range p.Settings {
+				if s.Local != "" {
+					vars[s.Name] = s.Local
+				}
+			}
+			args := []string{"-provider", p.Name, "-url", "https://abc.execute-api.eu-west-1.amazonaws.com/webhooks/" + p.Name, "-print"}
+			var out, errOut bytes.Buffer
+			if code := run(context.Background(), args, env(vars), strings.NewReader("{}"), &out, &errOut, nil, func() time.Time { return fixedNow }); code != 0 {
+				t.Fatalf("code %d: %s", code, errOut.String())
+			}
+			if !strings.Contains(out.String(), "curl -sS -X POST") {
+				t.Fatalf("no curl command: %s", out.String())
+			}
+			errOut.Reset()
+			if code := run(context.Background(), args, env(nil), strings.NewReader("{}"), io.Discard, &errOut, nil, time.Now); code != 2 {
+				t.Fatalf("without secrets: code %d", code)
+			}
+			if !strings.Contains(errOut.String(), p.Name+" needs ") || !strings.Contains(errOut.String(), "$REFERFLOW_") {
+				t.Fatalf("missing secret not named: %s", errOut.String())
+			}
+		})
+	}
+	var errOut bytes.Buffer
+	run(context.Background(), []string{"-provider", "hubspot", "-url", "https://x"}, env(nil), strings.NewReader("{}"), io.Discard, &errOut, nil, time.Now)
+	if want := "hubspot needs -secret or $" + hubspot.SettingClientSecret; !strings.Contains(errOut.String(), want) {
+		t.Fatalf("stderr %q lacks %q", errOut.String(), want)
 	}
 }

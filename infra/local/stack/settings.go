@@ -1,28 +1,34 @@
 package stack
 
-// Setting is a secret the functions read from SSM Parameter Store as
-// <REFERFLOW_SETTINGS_PREFIX><Name> (a SecureString). At start the local
-// stack stores each one in moto, taking the value from the stack's own
-// environment variable of the same name, or Default.
+import "github.com/referflow/referflow/internal/crm/providers"
+
+// Setting is a setting the functions read by name (internal/settings): from
+// SSM Parameter Store as <REFERFLOW_SETTINGS_PREFIX><Name> (a
+// SecureString). At start the local stack stores each one in moto, taking
+// the value from the stack's own environment variable of the same name, or
+// Default; a setting with neither is left unset.
 type Setting struct {
 	Name    string
 	Default string
 	Doc     string
 }
 
-// Settings are the settings the local stack provides, with local defaults.
-// None of the defaults is a real credential.
-var Settings = []Setting{
-	{"REFERFLOW_HUBSPOT_CLIENT_SECRET", "local-hubspot-client-secret", "HubSpot app client secret (webhook signature v3)."},
-	// whsec_ + base64 of the 24 bytes "referflow-local-webhook!".
-	{"REFERFLOW_WEBHOOK_SECRET", "whsec_cmVmZXJmbG93LWxvY2FsLXdlYmhvb2sh", "Standard Webhooks signing secret."},
-	{"REFERFLOW_PIPEDRIVE_USER", "pipedrive", "Pipedrive webhook basic-auth user."},
-	{"REFERFLOW_PIPEDRIVE_PASSWORD", "local-pipedrive-password", "Pipedrive webhook basic-auth password."},
-	{"REFERFLOW_PIPEDRIVE_REFERRAL_FIELD", "referral_id", "Key of the Pipedrive deal custom field holding the referral id."},
-	{"REFERFLOW_SALESFORCE_ORG_IDS", "00D000000000001AAA", "Comma-separated Salesforce org ids accepted on outbound messages."},
-	{"REFERFLOW_SALESFORCE_TOKEN", "local-salesforce-token", "Shared token Salesforce sends with outbound messages."},
-	{"REFERFLOW_HUBSPOT_ACCESS_TOKEN", "local-hubspot-access-token", "HubSpot private app access token (CRM API calls)."},
-	{"REFERFLOW_ADMIN_TOKEN", "local-admin-token", "Bearer token that stands in for SigV4 on AWS_IAM routes locally."},
+// Settings are the settings the local stack provides, with local defaults:
+// every CRM provider's (internal/crm/providers, crm.Setting.Local), then
+// the local stack's own. None of the defaults is a real credential.
+var Settings = append(providerSettings(),
+	Setting{"REFERFLOW_ADMIN_TOKEN", "local-admin-token", "Bearer token that stands in for SigV4 on AWS_IAM routes locally."},
+)
+
+// providerSettings lists every provider's settings, in registry order.
+func providerSettings() []Setting {
+	var out []Setting
+	for _, p := range providers.All() {
+		for _, s := range p.Settings {
+			out = append(out, Setting{Name: s.Name, Default: s.Local, Doc: s.Description})
+		}
+	}
+	return out
 }
 
 // EnvOverridePrefix: a stack environment variable REFERFLOW_LOCAL_ENV_<NAME>
@@ -33,7 +39,8 @@ const EnvOverridePrefix = "REFERFLOW_LOCAL_ENV_"
 // ScheduleSecondsEnv overrides the rate of every Schedule event (seconds).
 const ScheduleSecondsEnv = "REFERFLOW_LOCAL_SCHEDULE_SECONDS"
 
-// settingValues returns every setting's value from getenv or its default.
+// settingValues returns every setting's value from getenv or its default
+// ("" when it has neither: putSettings leaves it unset).
 func settingValues(getenv func(string) string) map[string]string {
 	out := make(map[string]string, len(Settings))
 	for _, s := range Settings {

@@ -439,6 +439,9 @@ func putSettings(ctx context.Context, cfg aws.Config, prefix string, values map[
 	}
 	client := ssm.NewFromConfig(cfg)
 	for _, name := range sortedKeys(values) {
+		if values[name] == "" {
+			continue // unset: the function uses its documented default
+		}
 		_, err := client.PutParameter(ctx, &ssm.PutParameterInput{
 			Name:      aws.String(prefix + name),
 			Value:     aws.String(values[name]),

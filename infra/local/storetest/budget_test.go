@@ -11,33 +11,34 @@ import (
 	"time"
 
 	"github.com/referflow/referflow/infra/local/storetest"
-	"github.com/referflow/referflow/internal/ledger"
+	"github.com/referflow/referflow/internal/events"
+	"github.com/referflow/referflow/internal/rewards"
 	"github.com/referflow/referflow/internal/store"
 )
 
 // milestoneRewards builds a referrer and a referee reward for a referral
 // and the reservations the rewards handler would ask for.
-func milestoneRewards(referralID string, referrerAmt, refereeAmt, budget, capMinor int64, period string) ([]ledger.Reward, []store.Reservation) {
+func milestoneRewards(referralID string, referrerAmt, refereeAmt, budget, capMinor int64, period string) ([]rewards.Reward, []rewards.Limit) {
 	now := time.Date(2026, 11, 5, 10, 0, 0, 0, time.UTC)
-	var rewards []ledger.Reward
-	var res []store.Reservation
+	var rws []rewards.Reward
+	var res []rewards.Limit
 	for _, p := range []struct {
 		party string
 		amt   int64
 	}{{"referrer", referrerAmt}, {"referee", refereeAmt}} {
-		id := ledger.RewardID(referralID, "won", p.party)
-		rewards = append(rewards, ledger.Reward{ID: id, ReferralID: referralID, ProgramID: "prog", Milestone: "won", Party: p.party,
-			ReferrerCode: "ACME", Kind: "cash", AmountMinor: p.amt, Currency: "USD", Status: ledger.StatusOnHold,
-			HoldUntil: now.Add(time.Hour), CreatedAt: now, UpdatedAt: now, IdempotencyKey: ledger.IdempotencyKey(id)})
-		res = append(res, store.Reservation{RewardID: id, Counter: store.BudgetCounter(period), LimitMinor: budget, AmountMinor: p.amt, Reason: "budget exhausted"})
+		id := rewards.RewardID(referralID, "won", p.party)
+		rws = append(rws, rewards.Reward{ID: id, ReferralID: referralID, ProgramID: "prog", Milestone: "won", Party: p.party,
+			ReferrerCode: "ACME", Kind: "cash", AmountMinor: p.amt, Currency: "USD", Status: rewards.StatusOnHold,
+			HoldUntil: now.Add(time.Hour), CreatedAt: now, UpdatedAt: now, IdempotencyKey: rewards.IdempotencyKey(id)})
+		res = append(res, rewards.Limit{RewardID: id, Counter: rewards.BudgetCounter(period), LimitMinor: budget, AmountMinor: p.amt, Reason: "budget exhausted"})
 		if p.party == "referrer" {
-			res = append(res, store.Reservation{RewardID: id, Counter: store.ReferrerCapCounter("ACME", period), LimitMinor: capMinor, AmountMinor: p.amt, Reason: "cap reached"})
+			res = append(res, rewards.Limit{RewardID: id, Counter: rewards.ReferrerCapCounter("ACME", period), LimitMinor: capMinor, AmountMinor: p.amt, Reason: "cap reached"})
 		}
 	}
-	return rewards, res
+	return rws, res
 }
 
-func reservedOn(r ledger.Reward, counter string) int64 {
+func reservedOn(r rewards.Reward, counter string) int64 {
 	var sum int64
 	for _, rv := range r.Reserved {
 		if rv.Counter == counter {
@@ -47,13 +48,13 @@ func reservedOn(r ledger.Reward, counter string) int64 {
 	return sum
 }
 
-// TestCreateRewardsReservedNeverOverspends fires 40 concurrent reward
+// TestCreateRewardsNeverOverspends fires 40 concurrent reward
 // creations (different referrals, one program, one referrer) at a budget and
 // a referrer cap that fit only some, then checks that the reserved money
 // never exceeds either limit, that each counter equals the money reserved
 // by the stored rewards, and that the rewards left out are pending for a
 // person with the reason.
-func TestCreateRewardsReservedNeverOverspends(t *testing.T) {
+func TestCreateRewardsNeverOverspends(t *testing.T) {
 	st := storetest.New(t)
 	ctx := context.Background()
 	const (
@@ -65,8 +66,8 @@ func TestCreateRewardsReservedNeverOverspends(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
 	type job struct {
 		id       string
-		rewards  []ledger.Reward
-		reserves []store.Reservation
+		rewards  []rewards.Reward
+		reserves []rewards.Limit
 	}
 	jobs := make([]job, n)
 	for i := range jobs {
@@ -74,8 +75,8 @@ func TestCreateRewardsReservedNeverOverspends(t *testing.T) {
 		rw, rs := milestoneRewards(id, 500+rng.Int64N(1500), 200+rng.Int64N(800), budget, capMinor, period)
 		jobs[i] = job{id, rw, rs}
 	}
-	describe := func(r ledger.Reward) store.Activity {
-		return store.Activity{At: r.CreatedAt, Type: "reward", Actor: "test", Detail: "reward " + r.ID + " " + string(r.Status)}
+	describe := func(r rewards.Reward) events.Event {
+		return rewards.Event(events.RewardCreated, r, "test", r.CreatedAt)
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
@@ -84,7 +85,7 @@ func TestCreateRewardsReservedNeverOverspends(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := st.CreateRewardsReserved(ctx, j.id, "won", j.rewards, j.reserves, describe); err != nil {
+			if _, err := st.CreateRewards(ctx, j.id, "won", j.rewards, j.reserves, describe); err != nil {
 				errs <- fmt.Errorf("%s: %w", j.id, err)
 			}
 		}()
@@ -108,7 +109,7 @@ func TestCreateRewardsReservedNeverOverspends(t *testing.T) {
 				t.Fatalf("%s: %s has %d rewards, want 2", when, j.id, len(stored))
 			}
 			for _, r := range stored {
-				b, c := reservedOn(r, store.BudgetCounter(period)), reservedOn(r, store.ReferrerCapCounter("ACME", period))
+				b, c := reservedOn(r, rewards.BudgetCounter(period)), reservedOn(r, rewards.ReferrerCapCounter("ACME", period))
 				budgetSum += b
 				capSum += c
 				switch {
@@ -119,7 +120,7 @@ func TestCreateRewardsReservedNeverOverspends(t *testing.T) {
 					}
 				default:
 					blocked++
-					if r.Status != ledger.StatusPending || !r.NeedsApproval || (r.StatusReason != "budget exhausted" && r.StatusReason != "cap reached") {
+					if r.Status != rewards.StatusPending || !r.NeedsApproval || (r.StatusReason != "budget exhausted" && r.StatusReason != "cap reached") {
 						t.Errorf("%s: unreserved %s is %s/%q needs_approval=%v, want pending with a limit reason for a person", when, r.ID, r.Status, r.StatusReason, r.NeedsApproval)
 					}
 				}
@@ -131,7 +132,7 @@ func TestCreateRewardsReservedNeverOverspends(t *testing.T) {
 		if capSum > capMinor {
 			t.Errorf("%s: referrer reserved %d against a cap of %d", when, capSum, capMinor)
 		}
-		for counter, want := range map[string]int64{store.BudgetCounter(period): budgetSum, store.ReferrerCapCounter("ACME", period): capSum} {
+		for counter, want := range map[string]int64{rewards.BudgetCounter(period): budgetSum, rewards.ReferrerCapCounter("ACME", period): capSum} {
 			got, err := storetest.Spent(ctx, storetest.DB(t), st.Table(), "prog", counter)
 			if err != nil {
 				t.Fatal(err)
@@ -150,7 +151,7 @@ func TestCreateRewardsReservedNeverOverspends(t *testing.T) {
 
 	// A retried step (the same rewards again) reserves nothing twice.
 	for _, j := range jobs[:10] {
-		if _, err := st.CreateRewardsReserved(ctx, j.id, "won", j.rewards, j.reserves, describe); err != nil {
+		if _, err := st.CreateRewards(ctx, j.id, "won", j.rewards, j.reserves, describe); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -164,9 +165,9 @@ func TestCreateRewardsReservedNeverOverspends(t *testing.T) {
 			if len(r.Reserved) == 0 || released > 0 {
 				continue
 			}
-			from := []ledger.Status{ledger.StatusPending, ledger.StatusOnHold, ledger.StatusApproved}
+			from := []rewards.Status{rewards.StatusPending, rewards.StatusOnHold, rewards.StatusApproved}
 			for i := 0; i < 2; i++ {
-				changed, err := st.SetRewardStatus(ctx, r, from, ledger.StatusVoided, "deal lost", time.Now())
+				changed, err := st.SetRewardStatus(ctx, r, from, rewards.StatusVoided, "deal lost", rewards.Event(events.RewardVoided, r, "test", time.Now()), time.Now())
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -174,7 +175,7 @@ func TestCreateRewardsReservedNeverOverspends(t *testing.T) {
 					t.Fatalf("void #%d changed=%v", i+1, changed)
 				}
 			}
-			released = reservedOn(r, store.BudgetCounter(period))
+			released = reservedOn(r, rewards.BudgetCounter(period))
 		}
 	}
 	// Voided rewards keep their Reserved list for history; count them out.
@@ -182,12 +183,12 @@ func TestCreateRewardsReservedNeverOverspends(t *testing.T) {
 	for _, j := range jobs {
 		stored, _ := st.MilestoneRewards(ctx, j.id, "won")
 		for _, r := range stored {
-			if r.Status != ledger.StatusVoided {
-				live += reservedOn(r, store.BudgetCounter(period))
+			if r.Status != rewards.StatusVoided {
+				live += reservedOn(r, rewards.BudgetCounter(period))
 			}
 		}
 	}
-	got, _ := storetest.Spent(ctx, storetest.DB(t), st.Table(), "prog", store.BudgetCounter(period))
+	got, _ := storetest.Spent(ctx, storetest.DB(t), st.Table(), "prog", rewards.BudgetCounter(period))
 	if got != live || released == 0 {
 		t.Errorf("after a void the budget counter is %d, want %d (released %d)", got, live, released)
 	}

@@ -4,14 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/referflow/referflow/infra/local/storetest"
-	"github.com/referflow/referflow/internal/ledger"
+	"github.com/referflow/referflow/internal/events"
 	"github.com/referflow/referflow/internal/program"
 	"github.com/referflow/referflow/internal/referral"
+	"github.com/referflow/referflow/internal/rewards"
 	"github.com/referflow/referflow/internal/store"
 )
 
@@ -29,7 +31,7 @@ func newReferral(id, email, domain string) *referral.Referral {
 
 func create(t *testing.T, st *store.Store, r *referral.Referral) {
 	t.Helper()
-	if err := st.CreateReferral(context.Background(), store.NewReferral{Referral: r, Activity: store.Activity{At: t0, Type: "received", Actor: "test"}}); err != nil {
+	if err := st.CreateReferral(context.Background(), store.NewReferral{Referral: r, Event: events.New(events.ReferralReceived, r.ID, "test", t0)}); err != nil {
 		t.Fatalf("CreateReferral(%s): %v", r.ID, err)
 	}
 }
@@ -50,7 +52,7 @@ func TestCreateReferralDedupesEmailAndDomainAtomically(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			err := st.CreateReferral(ctx, store.NewReferral{Referral: tc.r, Activity: store.Activity{At: t0, Type: "received"}})
+			err := st.CreateReferral(ctx, store.NewReferral{Referral: tc.r, Event: events.New(events.ReferralReceived, tc.r.ID, "test", t0)})
 			if !errors.Is(err, tc.want) && !(err == nil && tc.want == nil) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}
@@ -59,7 +61,7 @@ func TestCreateReferralDedupesEmailAndDomainAtomically(t *testing.T) {
 				t.Fatalf("a rejected duplicate left its referral behind: %v", gerr)
 			}
 			if tc.want != nil {
-				if log, _ := st.ActivityLog(ctx, tc.r.ID); len(log) != 0 {
+				if log, _ := st.Events(ctx, tc.r.ID); len(log) != 0 {
 					t.Fatalf("a rejected duplicate left %d activity lines", len(log))
 				}
 			}
@@ -79,7 +81,7 @@ func TestIdempotencyRecordIsWrittenWithTheReferral(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.New(t)
 	rec := &store.IdempotencyRecord{Key: "k1", RequestHash: "h", Status: 202, Body: `{"x":1}`, ExpiresAt: t0.Add(24 * time.Hour)}
-	if err := st.CreateReferral(ctx, store.NewReferral{Referral: newReferral("ref_A", "a@a.example", ""), Idempotency: rec}); err != nil {
+	if err := st.CreateReferral(ctx, store.NewReferral{Referral: newReferral("ref_A", "a@a.example", ""), Idempotency: rec, Event: events.New(events.ReferralReceived, "ref_A", "test", t0)}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := st.Idempotency(ctx, "k1", t0)
@@ -87,7 +89,7 @@ func TestIdempotencyRecordIsWrittenWithTheReferral(t *testing.T) {
 		t.Fatalf("Idempotency = %+v, %v", got, err)
 	}
 	// A second referral under the same key conflicts and writes nothing.
-	err = st.CreateReferral(ctx, store.NewReferral{Referral: newReferral("ref_B", "b@b.example", ""), Idempotency: rec})
+	err = st.CreateReferral(ctx, store.NewReferral{Referral: newReferral("ref_B", "b@b.example", ""), Idempotency: rec, Event: events.New(events.ReferralReceived, "ref_B", "test", t0)})
 	if !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("err = %v, want ErrConflict", err)
 	}
@@ -118,14 +120,15 @@ func TestTransitions(t *testing.T) {
 		{referral.StatusInProgress, true}, // no way back
 	}
 	for i, s := range steps {
-		r, err := st.Transition(ctx, "ref_A", s.to, t0.Add(time.Duration(i)*time.Second), nil)
+		at := t0.Add(time.Duration(i) * time.Second)
+		err := st.Transition(ctx, "ref_A", s.to, at, nil, events.New(events.ReferralClosed, "ref_A", "test", at).WithStatus(string(s.to)))
 		if (err != nil) != s.wantErr {
 			t.Fatalf("step %d → %s: err = %v, wantErr %v", i, s.to, err, s.wantErr)
 		}
 		if s.wantErr && !errors.Is(err, store.ErrConflict) {
 			t.Fatalf("step %d: err = %v, want ErrConflict", i, err)
 		}
-		if !s.wantErr && r.Status != s.to {
+		if r, _ := st.Referral(ctx, "ref_A"); !s.wantErr && r.Status != s.to {
 			t.Fatalf("step %d: status = %s", i, r.Status)
 		}
 	}
@@ -142,7 +145,7 @@ func TestMilestonesOnlyMoveForwardAndWaitSeesThem(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.New(t)
 	create(t, st, newReferral("ref_A", "a@a.example", ""))
-	r, err := st.RecordDeal(ctx, "ref_A", store.DealUpdate{Milestones: []string{"qualified"}, Provider: "hubspot", RecordID: "42", AmountMinor: 1200000, Currency: "USD"}, t0)
+	r, err := st.RecordDeal(ctx, "ref_A", referral.DealUpdate{Milestones: []string{"qualified"}, Provider: "hubspot", RecordID: "42", AmountMinor: 1200000, Currency: "USD"}, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +154,7 @@ func TestMilestonesOnlyMoveForwardAndWaitSeesThem(t *testing.T) {
 	}
 	// Reported again later (a redelivery, or the deal moving back and forth):
 	// the first time is kept.
-	r, err = st.RecordDeal(ctx, "ref_A", store.DealUpdate{Milestones: []string{"qualified", "won"}}, t0.Add(time.Hour))
+	r, err = st.RecordDeal(ctx, "ref_A", referral.DealUpdate{Milestones: []string{"qualified", "won"}}, t0.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,12 +166,12 @@ func TestMilestonesOnlyMoveForwardAndWaitSeesThem(t *testing.T) {
 	if err != nil || w.WaitToken != "token-1" || !w.Reached("won") {
 		t.Fatalf("SetWait = %+v, %v", w, err)
 	}
-	l1, _ := st.RecordDeal(ctx, "ref_A", store.DealUpdate{Lost: true, LostReason: "lost"}, t0.Add(3*time.Hour))
-	l2, _ := st.RecordDeal(ctx, "ref_A", store.DealUpdate{Lost: true, LostReason: "deleted"}, t0.Add(4*time.Hour))
+	l1, _ := st.RecordDeal(ctx, "ref_A", referral.DealUpdate{Lost: true, LostReason: "lost"}, t0.Add(3*time.Hour))
+	l2, _ := st.RecordDeal(ctx, "ref_A", referral.DealUpdate{Lost: true, LostReason: "deleted"}, t0.Add(4*time.Hour))
 	if l1.LostAt == nil || !l2.LostAt.Equal(*l1.LostAt) || l2.LostReason != "lost" {
 		t.Fatalf("lost must keep its first time and reason: %v %q", l2.LostAt, l2.LostReason)
 	}
-	if _, err := st.RecordDeal(ctx, "ref_missing", store.DealUpdate{Milestones: []string{"won"}}, t0); !errors.Is(err, store.ErrNotFound) {
+	if _, err := st.RecordDeal(ctx, "ref_missing", referral.DealUpdate{Milestones: []string{"won"}}, t0); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("RecordDeal on a missing referral: %v", err)
 	}
 }
@@ -223,10 +226,10 @@ func TestFirstLinkWins(t *testing.T) {
 	}
 }
 
-func reward(referralID, milestone, party string, amount int64) ledger.Reward {
-	id := ledger.RewardID(referralID, milestone, party)
-	return ledger.Reward{ID: id, ReferralID: referralID, ProgramID: "p1", Milestone: milestone, Party: party, Kind: "cash",
-		AmountMinor: amount, Currency: "USD", Status: ledger.StatusOnHold, CreatedAt: t0, UpdatedAt: t0, IdempotencyKey: ledger.IdempotencyKey(id)}
+func reward(referralID, milestone, party string, amount int64) rewards.Reward {
+	id := rewards.RewardID(referralID, milestone, party)
+	return rewards.Reward{ID: id, ReferralID: referralID, ProgramID: "p1", Milestone: milestone, Party: party, Kind: "cash",
+		AmountMinor: amount, Currency: "USD", Status: rewards.StatusOnHold, CreatedAt: t0, UpdatedAt: t0, IdempotencyKey: rewards.IdempotencyKey(id)}
 }
 
 // Invariant 2: a reward is written once and paid to the ledger once, even
@@ -235,9 +238,9 @@ func reward(referralID, milestone, party string, amount int64) ledger.Reward {
 func TestRewardsArePaidExactlyOnce(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.New(t)
-	rw := []ledger.Reward{reward("ref_A", "won", "referrer", 50000), reward("ref_A", "won", "referee", 100000)}
+	rw := []rewards.Reward{reward("ref_A", "won", "referrer", 50000), reward("ref_A", "won", "referee", 100000)}
 	for i := 0; i < 3; i++ {
-		stored, err := st.CreateRewardsReserved(ctx, "ref_A", "won", rw, nil, nil)
+		stored, err := st.CreateRewards(ctx, "ref_A", "won", rw, nil, nil)
 		if err != nil || len(stored) != 2 {
 			t.Fatalf("CreateRewards #%d = %d rewards, %v", i, len(stored), err)
 		}
@@ -249,7 +252,7 @@ func TestRewardsArePaidExactlyOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ok, err := st.PayToLedger(ctx, rw[0], ledger.PayableEntry(rw[0], t0), store.Activity{At: t0, Type: "reward"}, t0)
+			ok, err := st.PayReward(ctx, rw[0], rewards.PayableEntry(rw[0], t0), rewards.Event(events.RewardPaid, rw[0], "test", t0), t0)
 			if err != nil {
 				t.Errorf("PayToLedger: %v", err)
 			}
@@ -273,22 +276,22 @@ func TestRewardsArePaidExactlyOnce(t *testing.T) {
 		t.Fatalf("LedgerPeriod = %d entries, %v", len(period), err)
 	}
 	// A voided reward can no longer be paid.
-	if changed, err := st.SetRewardStatus(ctx, rw[1], []ledger.Status{ledger.StatusOnHold}, ledger.StatusVoided, "lost", t0); !changed || err != nil {
+	if changed, err := st.SetRewardStatus(ctx, rw[1], []rewards.Status{rewards.StatusOnHold}, rewards.StatusVoided, "lost", rewards.Event(events.RewardVoided, rw[1], "test", t0), t0); !changed || err != nil {
 		t.Fatalf("void: %v %v", changed, err)
 	}
-	if ok, err := st.PayToLedger(ctx, rw[1], ledger.PayableEntry(rw[1], t0), store.Activity{At: t0}, t0); ok || err != nil {
+	if ok, err := st.PayReward(ctx, rw[1], rewards.PayableEntry(rw[1], t0), rewards.Event(events.RewardPaid, rw[1], "test", t0), t0); ok || err != nil {
 		t.Fatalf("paying a voided reward: %v %v", ok, err)
 	}
 	// A paid reward is never voided.
-	if changed, _ := st.SetRewardStatus(ctx, rw[0], []ledger.Status{ledger.StatusPending, ledger.StatusOnHold}, ledger.StatusVoided, "lost", t0); changed {
+	if changed, _ := st.SetRewardStatus(ctx, rw[0], []rewards.Status{rewards.StatusPending, rewards.StatusOnHold}, rewards.StatusVoided, "lost", rewards.Event(events.RewardVoided, rw[0], "test", t0), t0); changed {
 		t.Fatal("a paid reward was voided")
 	}
 	all, _ := st.Rewards(ctx, "ref_A")
-	status := map[string]ledger.Status{}
+	status := map[string]rewards.Status{}
 	for _, r := range all {
 		status[r.Party] = r.Status
 	}
-	if status["referrer"] != ledger.StatusPaid || status["referee"] != ledger.StatusVoided {
+	if status["referrer"] != rewards.StatusPaid || status["referee"] != rewards.StatusVoided {
 		t.Fatalf("statuses = %v", status)
 	}
 }
@@ -352,8 +355,8 @@ func TestReviewDecisionIsRecordedOnce(t *testing.T) {
 	if _, decided, _ := st.RecordReview(ctx, "ref_A", "approved", "", t0); decided {
 		t.Fatal("a referral not in review cannot be decided")
 	}
-	st.Transition(ctx, "ref_A", referral.StatusVerifying, t0, nil)
-	st.Transition(ctx, "ref_A", referral.StatusInReview, t0, nil)
+	st.Transition(ctx, "ref_A", referral.StatusVerifying, t0, nil, events.New(events.ReferralVerifying, "ref_A", "test", t0))
+	st.Transition(ctx, "ref_A", referral.StatusInReview, t0, nil, events.New(events.ReferralVerifying, "ref_A", "test", t0))
 	r, decided, err := st.RecordReview(ctx, "ref_A", "approved", "looks good", t0)
 	if err != nil || !decided || r.ReviewOutcome != "approved" {
 		t.Fatalf("first decision: %+v %v %v", r, decided, err)
@@ -374,14 +377,14 @@ func TestExpiredIdempotencyKeyCanBeReused(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.New(t)
 	old := &store.IdempotencyRecord{Key: "k", RequestHash: "h1", Status: 202, Body: "first", ExpiresAt: t0.Add(24 * time.Hour)}
-	if err := st.CreateReferral(ctx, store.NewReferral{Referral: newReferral("ref_A", "a@a.example", ""), Idempotency: old}); err != nil {
+	if err := st.CreateReferral(ctx, store.NewReferral{Referral: newReferral("ref_A", "a@a.example", ""), Idempotency: old, Event: events.New(events.ReferralReceived, "ref_A", "test", t0)}); err != nil {
 		t.Fatal(err)
 	}
 	later := t0.Add(30 * time.Hour)
 	r := newReferral("ref_B", "b@b.example", "")
 	r.CreatedAt, r.UpdatedAt = later, later
 	fresh := &store.IdempotencyRecord{Key: "k", RequestHash: "h2", Status: 202, Body: "second", ExpiresAt: later.Add(24 * time.Hour)}
-	if err := st.CreateReferral(ctx, store.NewReferral{Referral: r, Idempotency: fresh}); err != nil {
+	if err := st.CreateReferral(ctx, store.NewReferral{Referral: r, Idempotency: fresh, Event: events.New(events.ReferralReceived, r.ID, "test", t0)}); err != nil {
 		t.Fatalf("reusing an expired key: %v", err)
 	}
 	got, err := st.Idempotency(ctx, "k", later)
@@ -406,7 +409,7 @@ func TestRequeueMovesAStuckReferralBehindNewerOnes(t *testing.T) {
 		t.Fatalf("oldest first = %v, want ref_NEW ahead of the requeued ref_OLD", ids)
 	}
 	// A referral that moved on is left alone.
-	st.Transition(ctx, "ref_NEW", referral.StatusVerifying, t0, nil)
+	st.Transition(ctx, "ref_NEW", referral.StatusVerifying, t0, nil, events.New(events.ReferralVerifying, "ref_NEW", "test", t0))
 	if err := st.Requeue(ctx, "ref_NEW", t0.Add(20*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
@@ -421,20 +424,20 @@ func TestReversalIsANewLedgerEntryWrittenOnce(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.New(t)
 	paid, held := reward("ref_A", "won", "referrer", 50000), reward("ref_A", "won", "referee", 100000)
-	if _, err := st.CreateRewardsReserved(ctx, "ref_A", "won", []ledger.Reward{paid, held}, nil, nil); err != nil {
+	if _, err := st.CreateRewards(ctx, "ref_A", "won", []rewards.Reward{paid, held}, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := st.PayToLedger(ctx, paid, ledger.PayableEntry(paid, t0), store.Activity{At: t0}, t0); !ok || err != nil {
+	if ok, err := st.PayReward(ctx, paid, rewards.PayableEntry(paid, t0), rewards.Event(events.RewardPaid, paid, "test", t0), t0); !ok || err != nil {
 		t.Fatalf("pay: %v %v", ok, err)
 	}
 	later := t0.Add(40 * 24 * time.Hour)
 	for i := 0; i < 3; i++ {
-		ok, err := st.ReverseReward(ctx, paid, ledger.ReversalEntry(paid, later), store.Activity{At: later, Type: "reward"})
+		ok, err := st.ReverseReward(ctx, paid, rewards.ReversalEntry(paid, later), rewards.Event(events.RewardReversed, paid, "test", later))
 		if err != nil || ok != (i == 0) {
 			t.Fatalf("reverse #%d = %v, %v; want only the first to write", i, ok, err)
 		}
 	}
-	if ok, _ := st.ReverseReward(ctx, held, ledger.ReversalEntry(held, later), store.Activity{At: later}); ok {
+	if ok, _ := st.ReverseReward(ctx, held, rewards.ReversalEntry(held, later), rewards.Event(events.RewardReversed, held, "test", later)); ok {
 		t.Fatal("an unpaid reward was reversed")
 	}
 	entries, _ := st.LedgerEntries(ctx, paid.ID)
@@ -445,12 +448,12 @@ func TestReversalIsANewLedgerEntryWrittenOnce(t *testing.T) {
 	if len(entries) != 2 || sum != 0 {
 		t.Fatalf("entries = %+v (sum %d), want payable + reversal summing to 0", entries, sum)
 	}
-	if dec, _ := st.LedgerPeriod(ctx, "2027-01"); len(dec) != 1 || dec[0].Type != ledger.EntryReversal {
+	if dec, _ := st.LedgerPeriod(ctx, "2027-01"); len(dec) != 1 || dec[0].Type != rewards.EntryReversal {
 		t.Fatalf("the reversal belongs to the period it happened in: %+v", dec)
 	}
 	rs, _ := st.MilestoneRewards(ctx, "ref_A", "won")
 	for _, r := range rs {
-		if r.Party == "referrer" && r.Status != ledger.StatusPaid {
+		if r.Party == "referrer" && r.Status != rewards.StatusPaid {
 			t.Fatalf("the paid reward changed to %s", r.Status)
 		}
 	}
@@ -476,5 +479,55 @@ func TestStartWaitKeepsTheFirstTime(t *testing.T) {
 	}
 	if _, err := st.StartWait(ctx, "ref_missing", "won", t0); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("missing referral: %v", err)
+	}
+}
+
+// Every status change writes its event in the same transaction: a change
+// that happens has its event, a change refused (a conflict, a repeat of a
+// terminal status, a reward that moved already) leaves none.
+func TestStatusChangesRecordTheirEventInTheSameWrite(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.New(t)
+	r := newReferral("ref_A", "a@a.example", "")
+	if err := st.CreateReferral(ctx, store.NewReferral{Referral: r, Event: events.New(events.ReferralReceived, r.ID, "intake", t0)}); err != nil {
+		t.Fatal(err)
+	}
+	move := func(to referral.Status) error {
+		return st.Transition(ctx, r.ID, to, t0, nil, events.New(events.ReferralClosed, r.ID, "test", t0).WithStatus(string(to)))
+	}
+	if err := move(referral.StatusCompleted); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("received → completed: %v", err)
+	}
+	if err := move(referral.StatusRejected); err != nil {
+		t.Fatal(err)
+	}
+	if err := move(referral.StatusRejected); err != nil { // terminal repeated: no-op
+		t.Fatal(err)
+	}
+	rw := rewards.Reward{ID: rewards.RewardID(r.ID, "won", "referrer"), ReferralID: r.ID, ProgramID: "p", Milestone: "won", Party: "referrer",
+		Kind: "cash", AmountMinor: 100, Currency: "USD", Status: rewards.StatusOnHold, HoldUntil: t0, CreatedAt: t0, UpdatedAt: t0}
+	created := func(rw rewards.Reward) events.Event {
+		return rewards.Event(events.RewardCreated, rw, "test", t0.Add(time.Second))
+	}
+	if _, err := st.CreateRewards(ctx, r.ID, "won", []rewards.Reward{rw}, nil, created); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ { // the second void finds it voided: no event
+		ev := rewards.Event(events.RewardVoided, rw, "test", t0.Add(2*time.Second)).WithStatus(string(rewards.StatusVoided))
+		if _, err := st.SetRewardStatus(ctx, rw, []rewards.Status{rewards.StatusOnHold}, rewards.StatusVoided, "lost", ev, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs, err := st.Events(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ev := range evs {
+		got = append(got, string(ev.Type)+":"+ev.Status)
+	}
+	want := []string{"referral.received:", "referral.closed:rejected", "reward.created:on_hold", "reward.voided:voided"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("events %v, want %v", got, want)
 	}
 }

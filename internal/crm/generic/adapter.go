@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/referflow/referflow/internal/money"
+
 	"github.com/referflow/referflow/internal/crm"
 )
 
@@ -117,9 +119,6 @@ func mac(key []byte, id, ts string, body []byte) []byte {
 	m.Write(body)
 	return m.Sum(nil)
 }
-
-// Provider returns "generic".
-func (a *Adapter) Provider() string { return Name }
 
 // Authenticate checks the Standard Webhooks signature: webhook-id,
 // webhook-timestamp (Unix seconds, within the tolerance either way) and
@@ -269,7 +268,7 @@ func (a *Adapter) Parse(r crm.Request) ([]crm.Event, error) {
 		return nil, &FieldError{Field: "data.status", Problem: "must be open, won or lost"}
 	}
 	if amount := idText(d.Amount); amount != "" {
-		m, err := crm.ParseMoney(amount, trim(d.Currency))
+		m, err := money.Parse(amount, trim(d.Currency))
 		if err != nil {
 			return nil, &FieldError{Field: "data.amount", Problem: "is not a decimal amount"}
 		}

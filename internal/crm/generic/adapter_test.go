@@ -10,10 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/referflow/referflow/internal/money"
+
 	"github.com/referflow/referflow/internal/crm"
 )
 
-// Official Standard Webhooks vector (webhooks.md).
+// Official test vector of the Standard Webhooks specification
+// (standardwebhooks.com, its reference libraries' tests); docs/crm/generic.md
+// describes the scheme.
 const (
 	vecSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 	vecID     = "msg_p5jXN8AQM9LWM0D4loKWxJek"
@@ -151,12 +155,12 @@ func TestParse(t *testing.T) {
 			name: "stage change with every field",
 			body: `{"type":"deal.stage_changed","data":{"referral_id":"ref_1","crm_record_id":"D-9","referee_email":" Ann@Example.COM ","stage":"won","pipeline":"sales","amount":"12500.50","currency":"eur","occurred_at":"2024-05-01T10:00:00+02:00"}}`,
 			want: crm.Event{Kind: crm.KindStageChanged, ReferralID: "ref_1", RecordID: "D-9", Email: "ann@example.com", Stage: "won", Pipeline: "sales",
-				Amount: &crm.Money{Minor: 1250050, Currency: "EUR"}, OccurredAt: time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC)},
+				Amount: &money.Money{Minor: 1250050, Currency: "EUR"}, OccurredAt: time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC)},
 		},
 		{
 			name: "only an email, numeric record id, numeric amount, unix time",
 			body: `{"type":"deal.stage_changed","data":{"referee_email":"b@c.io","crm_record_id":12345,"stage":"demo","amount":99.9,"occurred_at":1714557600}}`,
-			want: crm.Event{Kind: crm.KindStageChanged, RecordID: "12345", Email: "b@c.io", Stage: "demo", Amount: &crm.Money{Minor: 9990}, OccurredAt: time.Unix(1714557600, 0).UTC()},
+			want: crm.Event{Kind: crm.KindStageChanged, RecordID: "12345", Email: "b@c.io", Stage: "demo", Amount: &money.Money{Minor: 9990}, OccurredAt: time.Unix(1714557600, 0).UTC()},
 		},
 		{
 			name: "status",
@@ -171,7 +175,7 @@ func TestParse(t *testing.T) {
 		{
 			name: "refunded with amount",
 			body: `{"type":"deal.refunded","data":{"referral_id":"r","amount":"10","currency":"JPY"}}`,
-			want: crm.Event{Kind: crm.KindRefunded, ReferralID: "r", Amount: &crm.Money{Minor: 10, Currency: "JPY"}},
+			want: crm.Event{Kind: crm.KindRefunded, ReferralID: "r", Amount: &money.Money{Minor: 10, Currency: "JPY"}},
 		},
 		{
 			name: "unknown type is ignored",

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/referflow/referflow/internal/money"
+
 	"github.com/referflow/referflow/internal/crm"
 )
 
@@ -90,9 +92,6 @@ func New(cfg Config, now func() time.Time) (*Adapter, error) {
 	}
 	return a, nil
 }
-
-// Provider returns "hubspot".
-func (a *Adapter) Provider() string { return Name }
 
 // Authenticate checks the HubSpot signature over the raw request. When an
 // X-HubSpot-Signature-v3 header is present only v3 is checked (timestamp
@@ -305,7 +304,7 @@ func (a *Adapter) toEvent(w *webhookEvent) crm.Event {
 		case "pipeline":
 			ev.Kind, ev.Pipeline = crm.KindStageChanged, value
 		case "amount":
-			m, err := crm.ParseMoney(value, "")
+			m, err := money.Parse(value, "")
 			if err != nil {
 				return ev // unreadable amount: ignored, still with its ID
 			}
@@ -364,7 +363,7 @@ func (a *Adapter) parseWorkflow(body []byte) (crm.Event, error) {
 	ev.Pipeline, _ = get("pipeline")
 	amount, _ := get("amount")
 	currency, _ := get("deal_currency_code")
-	m, err := crm.ParseMoney(amount, currency)
+	m, err := money.Parse(amount, currency)
 	if err != nil {
 		return crm.Event{}, fmt.Errorf("%w: amount: %q is not a decimal amount", crm.ErrMalformed, amount)
 	}

@@ -6,12 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/referflow/referflow/internal/money"
 
 	"github.com/referflow/referflow/internal/crm"
 )
@@ -89,12 +90,12 @@ func NewClient(cfg ClientConfig, hc *http.Client) *Client {
 // Deal is what Referflow needs to know about a HubSpot deal.
 type Deal struct {
 	ID         string
-	Pipeline   string     // pipeline id
-	Stage      string     // dealstage id
-	Amount     *crm.Money // nil when the deal has no amount
-	ReferralID string     // value of the referral property, "" if unset
-	ContactID  string     // first associated contact, "" if none
-	Email      string     // that contact's email, lower-cased, "" if unknown
+	Pipeline   string       // pipeline id
+	Stage      string       // dealstage id
+	Amount     *money.Money // nil when the deal has no amount
+	ReferralID string       // value of the referral property, "" if unset
+	ContactID  string       // first associated contact, "" if none
+	Email      string       // that contact's email, lower-cased, "" if unknown
 }
 
 type objectAnswer struct {
@@ -134,7 +135,7 @@ func (c *Client) Deal(ctx context.Context, dealID string) (Deal, error) {
 		return ""
 	}
 	d := Deal{ID: dealID, Pipeline: prop("pipeline"), Stage: prop("dealstage"), ReferralID: prop(c.referral)}
-	m, err := crm.ParseMoney(prop("amount"), prop("deal_currency_code"))
+	m, err := money.Parse(prop("amount"), prop("deal_currency_code"))
 	if err != nil {
 		return Deal{}, fmt.Errorf("hubspot: deal %s: amount %q: %w", dealID, prop("amount"), err)
 	}
@@ -218,16 +219,28 @@ func retryAfter(v string) time.Duration {
 	return 0
 }
 
+// Deals reads a deal by id: a *Client, or a cache in front of one.
+type Deals interface {
+	Deal(ctx context.Context, dealID string) (Deal, error)
+}
+
+// needsLookup reports whether Enrich would look ev's deal up: it is about a
+// deal (not deleted, not ignored) and lacks a field the deal can fill.
+func needsLookup(ev *crm.Event) bool {
+	if ev == nil || ev.Kind == crm.KindDeleted || ev.Kind == crm.KindIgnored {
+		return false
+	}
+	return ev.Pipeline == "" || ev.Stage == "" || ev.Amount == nil || ev.ReferralID == "" || ev.Email == ""
+}
+
 // Enrich fills the fields a webhook event left empty (Pipeline, Stage,
 // Amount, ReferralID, Email) from the deal's current state in HubSpot. Fields
 // already set are kept: they describe the change itself, which may be older
 // than the deal's current state. Deleted and ignored events, and events that
-// lack nothing, are left untouched without any request.
-func Enrich(ctx context.Context, c *Client, ev *crm.Event) error {
-	if ev == nil || ev.Kind == crm.KindDeleted || ev.Kind == crm.KindIgnored {
-		return nil
-	}
-	if ev.Pipeline != "" && ev.Stage != "" && ev.Amount != nil && ev.ReferralID != "" && ev.Email != "" {
+// lack nothing, are left untouched without any request. It is the one
+// enrichment path: the webhook's Enricher calls it.
+func Enrich(ctx context.Context, c Deals, ev *crm.Event) error {
+	if !needsLookup(ev) {
 		return nil
 	}
 	if ev.RecordID == "" {
@@ -237,14 +250,14 @@ func Enrich(ctx context.Context, c *Client, ev *crm.Event) error {
 	if err != nil {
 		return err
 	}
-	Fill(ev, d)
+	fill(ev, d)
 	return nil
 }
 
-// Fill copies into ev what it lacks from deal d, as Enrich does after its
-// look-up (for callers that cache deals): fields already set are kept, and
-// a webhook amount without currency is rescaled to the deal's currency.
-func Fill(ev *crm.Event, d Deal) {
+// fill copies into ev what it lacks from deal d: fields already set are
+// kept, and a webhook amount without currency is rescaled to the deal's
+// currency.
+func fill(ev *crm.Event, d Deal) {
 	if ev.Kind == crm.KindDeleted || ev.Kind == crm.KindIgnored {
 		return
 	}
@@ -260,7 +273,7 @@ func Fill(ev *crm.Event, d Deal) {
 		// Webhook amounts carry no currency and were scaled to 2 decimals;
 		// the deal says which currency, so rescale to its minor unit.
 		m := *ev.Amount
-		m.Minor = rescale(m.Minor, 2, crm.CurrencyExponent(d.Amount.Currency))
+		m.Minor = money.Rescale(m.Minor, 2, money.Digits(d.Amount.Currency))
 		m.Currency = d.Amount.Currency
 		ev.Amount = &m
 	}
@@ -270,30 +283,4 @@ func Fill(ev *crm.Event, d Deal) {
 	if ev.Email == "" {
 		ev.Email = d.Email
 	}
-}
-
-// rescale converts minor units with from decimals into minor units with to
-// decimals, rounding half away from zero once (unchanged on overflow).
-func rescale(v int64, from, to int) int64 {
-	if from < to {
-		w := v
-		for ; from < to; from++ {
-			if w > math.MaxInt64/10 || w < math.MinInt64/10 {
-				return v
-			}
-			w *= 10
-		}
-		return w
-	}
-	div := int64(1)
-	for ; from > to; from-- {
-		div *= 10
-	}
-	q, r := v/div, v%div
-	if 2*r >= div {
-		q++
-	} else if 2*r <= -div {
-		q--
-	}
-	return q
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/referflow/referflow/internal/money"
+
 	"github.com/referflow/referflow/internal/crm"
 	"github.com/referflow/referflow/internal/crm/hubspot"
 	"github.com/referflow/referflow/internal/crm/hubspot/hubspottest"
@@ -35,7 +37,7 @@ func TestClientDeal(t *testing.T) {
 		want hubspot.Deal
 		reqs int
 	}{
-		{"1001", hubspot.Deal{ID: "1001", Pipeline: "default", Stage: "closedwon", Amount: &crm.Money{Minor: 1250050, Currency: "EUR"}, ReferralID: "ref_1", ContactID: "501", Email: "ann@example.com"}, 2},
+		{"1001", hubspot.Deal{ID: "1001", Pipeline: "default", Stage: "closedwon", Amount: &money.Money{Minor: 1250050, Currency: "EUR"}, ReferralID: "ref_1", ContactID: "501", Email: "ann@example.com"}, 2},
 		{"1002", hubspot.Deal{ID: "1002", Pipeline: "777", Stage: "888"}, 1},
 		{"1003", hubspot.Deal{ID: "1003", Stage: "s", ContactID: "599"}, 2}, // contact gone: no email, no error
 	}
@@ -103,13 +105,13 @@ func TestEnrich(t *testing.T) {
 		{
 			name: "stage change gets pipeline, amount, referral and email; keeps its stage",
 			in:   crm.Event{Kind: crm.KindStageChanged, RecordID: "1001", Stage: "appointmentscheduled"},
-			want: crm.Event{Kind: crm.KindStageChanged, RecordID: "1001", Pipeline: "default", Stage: "appointmentscheduled", Amount: &crm.Money{Minor: 1250050, Currency: "EUR"}, ReferralID: "ref_1", Email: "ann@example.com"},
+			want: crm.Event{Kind: crm.KindStageChanged, RecordID: "1001", Pipeline: "default", Stage: "appointmentscheduled", Amount: &money.Money{Minor: 1250050, Currency: "EUR"}, ReferralID: "ref_1", Email: "ann@example.com"},
 			reqs: 2,
 		},
 		{
 			name: "amount change gets its currency",
-			in:   crm.Event{Kind: crm.KindAmountChanged, RecordID: "1001", Amount: &crm.Money{Minor: 900}},
-			want: crm.Event{Kind: crm.KindAmountChanged, RecordID: "1001", Pipeline: "default", Amount: &crm.Money{Minor: 900, Currency: "EUR"}, ReferralID: "ref_1", Email: "ann@example.com"},
+			in:   crm.Event{Kind: crm.KindAmountChanged, RecordID: "1001", Amount: &money.Money{Minor: 900}},
+			want: crm.Event{Kind: crm.KindAmountChanged, RecordID: "1001", Pipeline: "default", Amount: &money.Money{Minor: 900, Currency: "EUR"}, ReferralID: "ref_1", Email: "ann@example.com"},
 			reqs: 2,
 		},
 		{
@@ -119,8 +121,8 @@ func TestEnrich(t *testing.T) {
 		},
 		{
 			name: "complete events are not looked up",
-			in:   crm.Event{Kind: crm.KindStageChanged, RecordID: "1", Pipeline: "p", Stage: "s", Amount: &crm.Money{}, ReferralID: "r", Email: "e"},
-			want: crm.Event{Kind: crm.KindStageChanged, RecordID: "1", Pipeline: "p", Stage: "s", Amount: &crm.Money{}, ReferralID: "r", Email: "e"},
+			in:   crm.Event{Kind: crm.KindStageChanged, RecordID: "1", Pipeline: "p", Stage: "s", Amount: &money.Money{}, ReferralID: "r", Email: "e"},
+			want: crm.Event{Kind: crm.KindStageChanged, RecordID: "1", Pipeline: "p", Stage: "s", Amount: &money.Money{}, ReferralID: "r", Email: "e"},
 		},
 	}
 	for _, tt := range tests {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/referflow/referflow/internal/money"
+
 	"github.com/referflow/referflow/internal/crm"
 )
 
@@ -37,7 +39,7 @@ func TestParseBatch(t *testing.T) {
 		{
 			name: "amount change is exact, currency unknown",
 			body: `[{"eventId":3,"occurredAt":1556094637139,"subscriptionType":"deal.propertyChange","objectId":7,"propertyName":"amount","propertyValue":"12500.50"}]`,
-			want: []crm.Event{{Provider: "hubspot", ID: "3", Kind: crm.KindAmountChanged, RecordID: "7", Amount: &crm.Money{Minor: 1250050}, OccurredAt: occurred}},
+			want: []crm.Event{{Provider: "hubspot", ID: "3", Kind: crm.KindAmountChanged, RecordID: "7", Amount: &money.Money{Minor: 1250050}, OccurredAt: occurred}},
 		},
 		{
 			name: "currency change carries no amount",
@@ -115,18 +117,18 @@ func TestParseWorkflow(t *testing.T) {
 		{
 			name: "legacy workflow shape (properties.X.value)",
 			body: `{"objectType":"DEAL","portalId":62515,"objectId":1234,"properties":{"dealstage":{"value":"closedwon","timestamp":1700000000000,"source":"CRM_UI","versions":[]},"pipeline":{"value":"default"},"amount":{"value":"12500.50"},"deal_currency_code":{"value":"eur"},"referral_id":{"value":"ref_9"},"dealname":{"value":"Acme"}},"isDeleted":false}`,
-			want: crm.Event{Kind: crm.KindStageChanged, RecordID: "1234", Pipeline: "default", Stage: "closedwon", Amount: &crm.Money{Minor: 1250050, Currency: "EUR"}, ReferralID: "ref_9", OccurredAt: time.UnixMilli(1700000000000).UTC()},
+			want: crm.Event{Kind: crm.KindStageChanged, RecordID: "1234", Pipeline: "default", Stage: "closedwon", Amount: &money.Money{Minor: 1250050, Currency: "EUR"}, ReferralID: "ref_9", OccurredAt: time.UnixMilli(1700000000000).UTC()},
 		},
 		{
 			name: "CRM v3 object shape (flat properties) with contact email",
 			body: `{"id":"1234","properties":{"dealstage":"123456","pipeline":"987","amount":"99","deal_currency_code":"JPY","referral_id":null,"email":"Ann@Example.COM","hs_lastmodifieddate":"2024-05-01T10:00:00.000Z"}}`,
-			want: crm.Event{Kind: crm.KindStageChanged, RecordID: "1234", Pipeline: "987", Stage: "123456", Amount: &crm.Money{Minor: 99, Currency: "JPY"}, Email: "ann@example.com", OccurredAt: time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)},
+			want: crm.Event{Kind: crm.KindStageChanged, RecordID: "1234", Pipeline: "987", Stage: "123456", Amount: &money.Money{Minor: 99, Currency: "JPY"}, Email: "ann@example.com", OccurredAt: time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)},
 		},
 		{
 			name: "customised flat body, numeric amount, custom property names",
 			cfg:  Config{ReferralProperty: "ref_code", EmailProperty: "contact_email"},
 			body: `{"hs_object_id":555,"dealstage":"closedwon","amount":1000.5,"ref_code":"R-1","contact_email":"b@c.io"}`,
-			want: crm.Event{Kind: crm.KindStageChanged, RecordID: "555", Stage: "closedwon", Amount: &crm.Money{Minor: 100050}, ReferralID: "R-1", Email: "b@c.io"},
+			want: crm.Event{Kind: crm.KindStageChanged, RecordID: "555", Stage: "closedwon", Amount: &money.Money{Minor: 100050}, ReferralID: "R-1", Email: "b@c.io"},
 		},
 	}
 	for _, tt := range tests {
@@ -186,24 +188,5 @@ func TestParseMalformed(t *testing.T) {
 				t.Fatalf("err = %v, want ErrMalformed", err)
 			}
 		})
-	}
-}
-
-func TestRescale(t *testing.T) {
-	tests := []struct {
-		v        int64
-		from, to int
-		want     int64
-	}{
-		{1250050, 2, 0, 12501},
-		{1249, 2, 0, 12},
-		{-1250, 2, 0, -13},
-		{1250050, 2, 3, 12500500},
-		{5, 2, 2, 5},
-	}
-	for _, tt := range tests {
-		if got := rescale(tt.v, tt.from, tt.to); got != tt.want {
-			t.Errorf("rescale(%d,%d,%d) = %d, want %d", tt.v, tt.from, tt.to, got, tt.want)
-		}
 	}
 }

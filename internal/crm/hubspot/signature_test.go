@@ -10,8 +10,9 @@ import (
 	"github.com/referflow/referflow/internal/crm"
 )
 
-// Official vectors from HubSpot's request-validation guide (see
-// /work/shared/design/webhooks.md).
+// Official vectors from HubSpot's developer documentation ("Validate requests
+// from HubSpot", signatures v1, v2 and v3); docs/crm/hubspot.md says how
+// Referflow checks them.
 const (
 	vecSecret = "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy"
 	vecURL    = "https://www.example.com/webhook_uri"

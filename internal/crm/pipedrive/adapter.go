@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/referflow/referflow/internal/money"
+
 	"github.com/referflow/referflow/internal/crm"
 )
 
@@ -73,9 +75,6 @@ func New(cfg Config, now func() time.Time) (*Adapter, error) {
 	}
 	return a, nil
 }
-
-// Provider returns "pipedrive".
-func (a *Adapter) Provider() string { return Name }
 
 // BasicAuth returns the Authorization header value for user and password.
 func BasicAuth(user, password string) string {
@@ -193,7 +192,16 @@ func (a *Adapter) Parse(r crm.Request) ([]crm.Event, error) {
 	if entity != "deal" {
 		return []crm.Event{ev}, nil
 	}
+	if err := a.readDeal(&ev, &p, current, previous, action, v1); err != nil {
+		return nil, err
+	}
+	return []crm.Event{ev}, nil
+}
 
+// readDeal fills ev from a deal webhook: the deal (current, or previous for
+// a deletion), its custom fields and what the action means. A deal without
+// an id leaves ev ignored.
+func (a *Adapter) readDeal(ev *crm.Event, p *payload, current, previous json.RawMessage, action string, v1 bool) error {
 	var d deal
 	src := current
 	if isNull(src) {
@@ -201,7 +209,7 @@ func (a *Adapter) Parse(r crm.Request) ([]crm.Event, error) {
 	}
 	if !isNull(src) {
 		if err := json.Unmarshal(src, &d); err != nil {
-			return nil, fmt.Errorf("%w: data: %v", crm.ErrMalformed, err)
+			return fmt.Errorf("%w: data: %v", crm.ErrMalformed, err)
 		}
 	}
 	ev.RecordID = string(d.ID)
@@ -212,7 +220,7 @@ func (a *Adapter) Parse(r crm.Request) ([]crm.Event, error) {
 		ev.RecordID = idString(p.Meta.ID)
 	}
 	if ev.RecordID == "" {
-		return []crm.Event{ev}, nil // a deal event without a deal id: ignored
+		return nil // a deal event without a deal id: ignored
 	}
 	if ev.OccurredAt.IsZero() {
 		if t, err := time.Parse(time.RFC3339, d.UpdateTime); err == nil {
@@ -232,9 +240,9 @@ func (a *Adapter) Parse(r crm.Request) ([]crm.Event, error) {
 		ev.Status = crm.StatusLost
 	}
 	if value := scalar(d.Value); value != "" && value != "null" {
-		m, err := crm.ParseMoney(value, d.Currency)
+		m, err := money.Parse(value, d.Currency)
 		if err != nil {
-			return nil, fmt.Errorf("%w: data.value: %q is not an amount", crm.ErrMalformed, value)
+			return fmt.Errorf("%w: data.value: %q is not an amount", crm.ErrMalformed, value)
 		}
 		ev.Amount = m
 	}
@@ -256,7 +264,7 @@ func (a *Adapter) Parse(r crm.Request) ([]crm.Event, error) {
 			ev.Kind = crm.KindAmountChanged
 		}
 	}
-	return []crm.Event{ev}, nil
+	return nil
 }
 
 // customField reads a custom field: v2 keeps them in data.custom_fields,

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/referflow/referflow/internal/money"
+
 	"github.com/referflow/referflow/internal/crm"
 )
 
@@ -83,17 +85,17 @@ func TestParse(t *testing.T) {
 		{
 			name: "v2 won (documented shape)",
 			body: `{"meta":{"action":"change","entity":"deal","version":"2.0","company_id":12882925,"id":"b4ef1a1c-6c38-4a0e-9f9b-0a7d0c1c2d3e","entity_id":1,"webhook_id":"99","attempt":1,"host":"company.pipedrive.com","timestamp":1727447128,"change_source":"app"},"data":{"id":1,"title":"test deal","value":12500.5,"currency":"EUR","status":"won","stage_id":4,"pipeline_id":1,"person_id":3,"org_id":2,"custom_fields":{"` + refKey + `":{"type":"varchar","value":"ref_42"},"emailfieldkey":"Ann@Example.com"},"update_time":"2024-09-27T14:25:28Z"},"previous":{"status":"open"}}`,
-			want: crm.Event{ID: "b4ef1a1c-6c38-4a0e-9f9b-0a7d0c1c2d3e", Kind: crm.KindStageChanged, RecordID: "1", Pipeline: "1", Stage: "4", Status: crm.StatusWon, Amount: &crm.Money{Minor: 1250050, Currency: "EUR"}, OccurredAt: ts, ReferralID: "ref_42", Email: "ann@example.com"},
+			want: crm.Event{ID: "b4ef1a1c-6c38-4a0e-9f9b-0a7d0c1c2d3e", Kind: crm.KindStageChanged, RecordID: "1", Pipeline: "1", Stage: "4", Status: crm.StatusWon, Amount: &money.Money{Minor: 1250050, Currency: "EUR"}, OccurredAt: ts, ReferralID: "ref_42", Email: "ann@example.com"},
 		},
 		{
 			name: "v2 numeric meta.id, plain custom field, no previous",
 			body: `{"meta":{"action":"create","entity":"deal","version":"2.0","id":7,"timestamp":"1727447128"},"data":{"id":9,"value":0,"currency":"JPY","status":"open","stage_id":1,"pipeline_id":2,"custom_fields":{"` + refKey + `":"ref_9"}},"previous":null}`,
-			want: crm.Event{ID: "7", Kind: crm.KindCreated, RecordID: "9", Pipeline: "2", Stage: "1", Status: crm.StatusOpen, Amount: &crm.Money{Currency: "JPY"}, OccurredAt: ts, ReferralID: "ref_9"},
+			want: crm.Event{ID: "7", Kind: crm.KindCreated, RecordID: "9", Pipeline: "2", Stage: "1", Status: crm.StatusOpen, Amount: &money.Money{Currency: "JPY"}, OccurredAt: ts, ReferralID: "ref_9"},
 		},
 		{
 			name: "v2 amount-only change",
 			body: `{"meta":{"action":"change","entity":"deal","version":"2.0","id":"e1","timestamp":1727447128},"data":{"id":9,"value":"100","currency":"USD","status":"open","stage_id":1,"pipeline_id":2},"previous":{"value":50}}`,
-			want: crm.Event{ID: "e1", Kind: crm.KindAmountChanged, RecordID: "9", Pipeline: "2", Stage: "1", Status: crm.StatusOpen, Amount: &crm.Money{Minor: 10000, Currency: "USD"}, OccurredAt: ts},
+			want: crm.Event{ID: "e1", Kind: crm.KindAmountChanged, RecordID: "9", Pipeline: "2", Stage: "1", Status: crm.StatusOpen, Amount: &money.Money{Minor: 10000, Currency: "USD"}, OccurredAt: ts},
 		},
 		{
 			name: "v2 delete carries the deal in previous",
@@ -113,7 +115,7 @@ func TestParse(t *testing.T) {
 		{
 			name: "legacy v1 updated.deal",
 			body: `{"v":1,"matches_filters":{"current":[]},"meta":{"v":1,"action":"updated","object":"deal","id":9,"company_id":1,"user_id":2,"host":"acme.pipedrive.com","timestamp":1727447128,"timestamp_micro":1727447128384700,"permitted_user_ids":[2],"trans_pending":false,"is_bulk_update":false,"webhook_id":"12"},"current":{"id":9,"status":"lost","stage_id":5,"pipeline_id":1,"value":1999.99,"currency":"GBP","` + refKey + `":"ref_v1","update_time":"2024-09-27 14:25:28"},"previous":{"status":"open","stage_id":4},"event":"updated.deal","retry":0}`,
-			want: crm.Event{ID: "v1:deal:9:updated:1727447128384700", Kind: crm.KindStageChanged, RecordID: "9", Pipeline: "1", Stage: "5", Status: crm.StatusLost, Amount: &crm.Money{Minor: 199999, Currency: "GBP"}, OccurredAt: ts, ReferralID: "ref_v1"},
+			want: crm.Event{ID: "v1:deal:9:updated:1727447128384700", Kind: crm.KindStageChanged, RecordID: "9", Pipeline: "1", Stage: "5", Status: crm.StatusLost, Amount: &money.Money{Minor: 199999, Currency: "GBP"}, OccurredAt: ts, ReferralID: "ref_v1"},
 		},
 		{
 			name: "legacy v1 deleted.deal",

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/referflow/referflow/internal/money"
+
 	"github.com/referflow/referflow/internal/crm"
 )
 
@@ -136,9 +138,6 @@ func validOrgID(id string) bool {
 	}
 	return true
 }
-
-// Provider returns "salesforce".
-func (a *Adapter) Provider() string { return Name }
 
 // Authenticate checks, before any event is parsed, that the URL carries a
 // configured token (constant-time) and that the message's OrganizationId is
@@ -320,7 +319,7 @@ func (a *Adapter) event(n *notification, body []byte, index int) crm.Event {
 	if typ != "Opportunity" || ev.RecordID == "" || n.ID == "" {
 		return ev
 	}
-	m, err := crm.ParseMoney(fields["Amount"], fields[a.currency])
+	m, err := money.Parse(fields["Amount"], fields[a.currency])
 	if err != nil {
 		return ev // an unreadable amount: the notification is ignored
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/referflow/referflow/internal/money"
+
 	"github.com/referflow/referflow/internal/crm"
 )
 
@@ -98,10 +100,10 @@ func TestParseFixture(t *testing.T) {
 	}
 	want := []crm.Event{
 		{Provider: "salesforce", ID: "04l5w00005286hAAAQ", Kind: crm.KindStageChanged, RecordID: "0065w000023STAmAAO", Pipeline: "0125w000000AbCdAAK",
-			Stage: "Closed Won", Status: crm.StatusWon, Amount: &crm.Money{Minor: 4500000, Currency: "EUR"},
+			Stage: "Closed Won", Status: crm.StatusWon, Amount: &money.Money{Minor: 4500000, Currency: "EUR"},
 			OccurredAt: time.Date(2020, 5, 8, 13, 40, 22, 0, time.UTC), ReferralID: "ref_01HXYZ", Email: "jane.doe@example.com"},
 		{Provider: "salesforce", ID: "04l5w00005286hBAAQ", Kind: crm.KindStageChanged, RecordID: "0065w000023STAnAAO", Stage: "Closed Lost", Status: crm.StatusLost},
-		{Provider: "salesforce", ID: "04l5w00005286hCAAQ", Kind: crm.KindStageChanged, RecordID: "0065w000023STAoAAO", Stage: "Perception Analysis", Status: crm.StatusOpen, Amount: &crm.Money{Minor: 12000050}},
+		{Provider: "salesforce", ID: "04l5w00005286hCAAQ", Kind: crm.KindStageChanged, RecordID: "0065w000023STAoAAO", Stage: "Perception Analysis", Status: crm.StatusOpen, Amount: &money.Money{Minor: 12000050}},
 		{Provider: "salesforce", ID: "04l5w00005286hDAAQ", Kind: crm.KindIgnored, RecordID: "00Q5w00001xyzAAA"},
 	}
 	if !reflect.DeepEqual(got, want) {

@@ -1,0 +1,94 @@
+// Package events is the one seam for everything that reacts to a referral
+// or a reward. Every change of a referral's or a reward's status is
+// recorded as an Event in the same write as the change (the store takes the
+// event with the change and writes both in one transaction), so a change
+// without its event, or an event without its change, cannot exist.
+// Consumers read events, never the functions: the activity log
+// (internal/activity) today; KPI counters, emails, EventBridge and outbound
+// webhooks subscribe the same way.
+//
+// An event carries ids, codes, statuses and amounts only: never a name, an
+// email, a phone number or free text a person typed (invariant 5 in the
+// README).
+package events
+
+import "time"
+
+// SchemaVersion is the version of the Event shape; a consumer that finds a
+// higher one than it knows skips the event rather than misread it.
+const SchemaVersion = 1
+
+// Type says what happened, as "<subject>.<verb>".
+type Type string
+
+// Referral events.
+const (
+	ReferralReceived  Type = "referral.received"   // intake stored it
+	ReferralVerifying Type = "referral.verifying"  // verification began
+	ReferralVerified  Type = "referral.verified"   // Data: outcome, reasons (codes)
+	ReferralReason    Type = "referral.reason"     // Data: code, message (a sentence Referflow wrote)
+	ReferralReviewed  Type = "referral.reviewed"   // Data: outcome, by (admin or deadline)
+	ReferralDealEvent Type = "referral.deal_event" // a CRM event applied; Data: provider, event_id, record_id, outcome, milestone, lost
+	ReferralClosed    Type = "referral.closed"     // Status: completed, lost, expired or rejected
+	ReferralContinued Type = "referral.continued"  // Data: from, to (execution names)
+)
+
+// Reward events. Each carries RewardID and Data: milestone, party, kind,
+// amount_minor, currency.
+const (
+	RewardCreated          Type = "reward.created"           // Status on_hold or pending; Data: reason when it needs a person, rank
+	RewardAwaitingApproval Type = "reward.awaiting_approval" // hold over, a person approves it
+	RewardApproved         Type = "reward.approved"          // Data: paid_later when still on hold
+	RewardPaid             Type = "reward.paid"              // Data: method, reference, override
+	RewardVoided           Type = "reward.voided"            // Data: reason
+	RewardReversed         Type = "reward.reversed"          // a paid reward clawed back by a reversal entry
+)
+
+// Actors of events.
+const (
+	ActorIntake   = "intake"
+	ActorWorkflow = "workflow"
+	ActorAdmin    = "admin"
+)
+
+// ActorWebhook is the actor of events a CRM webhook caused.
+func ActorWebhook(provider string) string { return "webhook:" + provider }
+
+// Event is one thing that happened to a referral or one of its rewards.
+type Event struct {
+	Type           Type              `dynamodbav:"type" json:"type"`
+	Version        int               `dynamodbav:"version" json:"version"`
+	At             time.Time         `dynamodbav:"at" json:"at"`
+	Actor          string            `dynamodbav:"actor" json:"actor"`
+	ReferralID     string            `dynamodbav:"referral_id" json:"referral_id"`
+	ProgramID      string            `dynamodbav:"program_id,omitempty" json:"program_id,omitempty"`
+	ProgramVersion int               `dynamodbav:"program_version,omitempty" json:"program_version,omitempty"`
+	RewardID       string            `dynamodbav:"reward_id,omitempty" json:"reward_id,omitempty"`
+	Status         string            `dynamodbav:"status,omitempty" json:"status,omitempty"` // the status after the change
+	Data           map[string]string `dynamodbav:"data,omitempty" json:"data,omitempty"`
+}
+
+// New returns an event of type t about referral id at time at (UTC).
+func New(t Type, referralID, actor string, at time.Time) Event {
+	return Event{Type: t, Version: SchemaVersion, At: at.UTC(), Actor: actor, ReferralID: referralID}
+}
+
+// With returns e with Data[k] = v (an empty v is left out).
+func (e Event) With(k, v string) Event {
+	if v == "" {
+		return e
+	}
+	d := make(map[string]string, len(e.Data)+1)
+	for k0, v0 := range e.Data {
+		d[k0] = v0
+	}
+	d[k] = v
+	e.Data = d
+	return e
+}
+
+// WithStatus returns e with the status the change moved to.
+func (e Event) WithStatus(s string) Event { e.Status = s; return e }
+
+// Get returns Data[k] ("" when absent).
+func (e Event) Get(k string) string { return e.Data[k] }

@@ -1,0 +1,462 @@
+// Package rewardstest is an in-memory rewards.Repository for tests of the
+// rewards lifecycle (rewards.Service) and of the functions that run it. It
+// keeps the guarantees of the DynamoDB store (internal/store), so that a
+// test passing over it says something true about production:
+//
+//   - every status move is conditional on the reward's current status, like
+//     the store's condition expressions: SetRewardStatus moves a reward only
+//     from one of the statuses given, PayReward only a payable reward; a
+//     repeated or stale call changes nothing and reports false;
+//   - a milestone's rewards are created all or nothing, once: when one of
+//     them exists already nothing is written or reserved, and the stored
+//     rewards are returned;
+//   - reservations are counted against limits with rewards.Plan, replaying
+//     the store's loop (a conditional ADD that does not fit leaves the last
+//     reward on that counter out): a spending counter never exceeds its
+//     limit, a reward reserves on all of its counters or none, and a reward
+//     left out is pending with NeedsApproval and the limit's reason; moving
+//     a reward to voided or failed gives its reservations back;
+//   - every change writes its event in the same step, and only when the
+//     change happens; an event without a referral id or a type is refused
+//     (nothing is written), as the store refuses it; events are kept in the
+//     order they were written (the store lists them by time to the
+//     millisecond, so events of the same millisecond may come back from it
+//     in another order);
+//   - a reward is paid exactly once (one payable ledger entry, only while it
+//     is payable) and a paid reward is reversed at most once (one reversal
+//     entry; the paid reward itself never changes);
+//   - RankReferral ranks a referral once: a repeat returns the same rank and
+//     counts nothing.
+//
+// Rewards and events are copied in and out, so a test never shares memory
+// with the stored state. A Repo is safe for concurrent use. It depends on
+// nothing of the store or the infrastructure.
+package rewardstest
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/referflow/referflow/internal/events"
+	"github.com/referflow/referflow/internal/rewards"
+)
+
+// Repo is the in-memory repository. The zero value is not usable: use New.
+type Repo struct {
+	mu      sync.Mutex
+	err     error
+	rewards map[string]rewards.Reward // by rewardKey
+	entries map[string]rewards.Entry  // by entryKey
+	order   []string                  // entry keys, in write order
+	events  []events.Event
+	spent   map[string]int64 // by spendKey
+	ranks   map[string]int   // referral id -> rank
+	counts  map[string]int   // program#code#period -> referrals ranked
+	limits  []rewards.Limit
+	created int
+}
+
+// The Repo is a rewards.Repository.
+var _ rewards.Repository = (*Repo)(nil)
+
+// New returns an empty repository.
+func New() *Repo {
+	return &Repo{rewards: map[string]rewards.Reward{}, entries: map[string]rewards.Entry{},
+		spent: map[string]int64{}, ranks: map[string]int{}, counts: map[string]int{}}
+}
+
+// rewardKey orders rewards the way the store's sort key does
+// (REWARD#<milestone>#<party>).
+func rewardKey(referralID, milestone, party string) string {
+	return referralID + "\x00" + milestone + "#" + party
+}
+
+func keyOf(r rewards.Reward) string { return rewardKey(r.ReferralID, r.Milestone, r.Party) }
+
+func entryKey(rewardID string, t rewards.EntryType) string { return rewardID + "#" + string(t) }
+
+func spendKey(programID, counter string) string { return programID + "#" + counter }
+
+func cloneReward(r rewards.Reward) rewards.Reward {
+	r.Reserved = slices.Clone(r.Reserved)
+	if r.PaidAt != nil {
+		at := *r.PaidAt
+		r.PaidAt = &at
+	}
+	return r
+}
+
+func cloneEvent(ev events.Event) events.Event {
+	ev.Data = maps.Clone(ev.Data)
+	return ev
+}
+
+// Fail makes every later call of the Repository, Record and Events fail
+// with err (an outage); nil ends the outage.
+func (m *Repo) Fail(err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.err = err
+}
+
+func (m *Repo) check(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return m.err
+}
+
+// validEvent refuses what the store cannot write.
+func validEvent(ev events.Event) error {
+	if ev.ReferralID == "" || ev.Type == "" {
+		return fmt.Errorf("rewardstest: event %q without a referral id or type", ev.Type)
+	}
+	return nil
+}
+
+// list returns the stored rewards of referralID whose key continues with
+// prefix, in the store's order.
+func (m *Repo) list(referralID, prefix string) []rewards.Reward {
+	start := referralID + "\x00" + prefix
+	var keys []string
+	for k := range m.rewards {
+		if len(k) >= len(start) && k[:len(start)] == start {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var out []rewards.Reward
+	for _, k := range keys {
+		out = append(out, cloneReward(m.rewards[k]))
+	}
+	return out
+}
+
+// Rewards implements rewards.Repository: every reward of a referral,
+// ordered by milestone and party.
+func (m *Repo) Rewards(ctx context.Context, referralID string) ([]rewards.Reward, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.check(ctx); err != nil {
+		return nil, err
+	}
+	return m.list(referralID, ""), nil
+}
+
+// MilestoneRewards implements rewards.Repository, ordered by party.
+func (m *Repo) MilestoneRewards(ctx context.Context, referralID, milestone string) ([]rewards.Reward, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.check(ctx); err != nil {
+		return nil, err
+	}
+	return m.list(referralID, milestone+"#"), nil
+}
+
+// CreateRewards implements rewards.Repository (see the package comment).
+func (m *Repo) CreateRewards(ctx context.Context, referralID, milestone string, rws []rewards.Reward, limits []rewards.Limit, created func(rewards.Reward) events.Event) ([]rewards.Reward, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.check(ctx); err != nil {
+		return nil, err
+	}
+	m.limits = append(m.limits, limits...)
+	for _, r := range rws {
+		if _, ok := m.rewards[keyOf(r)]; ok {
+			return m.list(referralID, milestone+"#"), nil // created by an earlier attempt: reserve nothing
+		}
+	}
+	if len(rws) == 0 {
+		return m.list(referralID, milestone+"#"), nil
+	}
+	final, counters, err := m.fit(rewards.NewPlan(rws, limits), rws[0].ProgramID)
+	if err != nil {
+		return nil, err
+	}
+	var evs []events.Event
+	for _, r := range final {
+		if created == nil {
+			break
+		}
+		ev := created(cloneReward(r))
+		if err := validEvent(ev); err != nil {
+			return nil, err
+		}
+		evs = append(evs, cloneEvent(ev))
+	}
+	for _, r := range final {
+		m.rewards[keyOf(r)] = cloneReward(r)
+		m.created++
+	}
+	for _, c := range counters {
+		m.spent[spendKey(final[0].ProgramID, c.Counter)] += c.Amount
+	}
+	m.events = append(m.events, evs...)
+	return m.list(referralID, milestone+"#"), nil
+}
+
+// fit replays the store's loop: while a counter increase would take the
+// counter above its limit, leave the last reward using it out.
+func (m *Repo) fit(plan *rewards.Plan, programID string) ([]rewards.Reward, []rewards.CounterAdd, error) {
+	for {
+		final, counters := plan.Apply()
+		full, dropped := false, false
+		for _, c := range counters {
+			if m.spent[spendKey(programID, c.Counter)] > c.Limit-c.Amount {
+				full = true
+				dropped = plan.DropLast(c.Counter) || dropped
+			}
+		}
+		switch {
+		case !full:
+			return final, counters, nil
+		case !dropped:
+			return nil, nil, fmt.Errorf("rewardstest: a counter is full and no reward can be left out")
+		}
+	}
+}
+
+// RankReferral implements rewards.Repository: the first call for a
+// referral counts it in its referrer's period; later calls return the same
+// rank.
+func (m *Repo) RankReferral(ctx context.Context, referralID, programID, code, period string, _ time.Time) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.check(ctx); err != nil {
+		return 0, err
+	}
+	if r, ok := m.ranks[referralID]; ok {
+		return r, nil
+	}
+	k := programID + "#" + code + "#" + period
+	m.counts[k]++
+	m.ranks[referralID] = m.counts[k]
+	return m.counts[k], nil
+}
+
+// SetRewardStatus implements rewards.Repository: the move happens only
+// from one of from; moving to voided or failed releases r.Reserved (as the
+// store does, from the reward it is given).
+func (m *Repo) SetRewardStatus(ctx context.Context, r rewards.Reward, from []rewards.Status, to rewards.Status, reason string, ev events.Event, now time.Time) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.check(ctx); err != nil {
+		return false, err
+	}
+	if err := validEvent(ev); err != nil {
+		return false, err
+	}
+	cur, ok := m.rewards[keyOf(r)]
+	if !ok || !slices.Contains(from, cur.Status) {
+		return false, nil
+	}
+	cur.Status, cur.StatusReason, cur.UpdatedAt = to, reason, now.UTC()
+	m.rewards[keyOf(r)] = cur
+	if to == rewards.StatusVoided || to == rewards.StatusFailed {
+		for _, rv := range r.Reserved {
+			m.spent[spendKey(r.ProgramID, rv.Counter)] -= rv.AmountMinor
+		}
+	}
+	m.events = append(m.events, cloneEvent(ev))
+	return true, nil
+}
+
+// PayReward implements rewards.Repository: only a payable reward without a
+// ledger entry of e's type is paid.
+func (m *Repo) PayReward(ctx context.Context, r rewards.Reward, e rewards.Entry, ev events.Event, now time.Time) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.check(ctx); err != nil {
+		return false, err
+	}
+	if err := validEvent(ev); err != nil {
+		return false, err
+	}
+	cur, ok := m.rewards[keyOf(r)]
+	if _, dup := m.entries[entryKey(e.RewardID, e.Type)]; !ok || dup || !cur.Status.Payable() {
+		return false, nil
+	}
+	at := now.UTC()
+	cur.Status, cur.PaidAt, cur.UpdatedAt = rewards.StatusPaid, &at, at
+	m.rewards[keyOf(r)] = cur
+	m.writeEntry(e, ev)
+	return true, nil
+}
+
+// ReverseReward implements rewards.Repository: only a paid reward, and at
+// most once per entry.
+func (m *Repo) ReverseReward(ctx context.Context, r rewards.Reward, e rewards.Entry, ev events.Event) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.check(ctx); err != nil {
+		return false, err
+	}
+	if err := validEvent(ev); err != nil {
+		return false, err
+	}
+	cur, ok := m.rewards[keyOf(r)]
+	if _, dup := m.entries[entryKey(e.RewardID, e.Type)]; !ok || dup || cur.Status != rewards.StatusPaid {
+		return false, nil
+	}
+	m.writeEntry(e, ev)
+	return true, nil
+}
+
+func (m *Repo) writeEntry(e rewards.Entry, ev events.Event) {
+	k := entryKey(e.RewardID, e.Type)
+	m.entries[k] = e
+	m.order = append(m.order, k)
+	m.events = append(m.events, cloneEvent(ev))
+}
+
+// Record appends events that accompany no reward change (as the store's
+// Record does); functions' fakes record their referral events here so one
+// log keeps every event in order.
+func (m *Repo) Record(ctx context.Context, evs ...events.Event) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.check(ctx); err != nil {
+		return err
+	}
+	for _, ev := range evs {
+		if err := validEvent(ev); err != nil {
+			return err
+		}
+		m.events = append(m.events, cloneEvent(ev))
+	}
+	return nil
+}
+
+// Events returns a referral's events in the order they were written (the
+// store's Events).
+func (m *Repo) Events(ctx context.Context, referralID string) ([]events.Event, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.check(ctx); err != nil {
+		return nil, err
+	}
+	var out []events.Event
+	for _, ev := range m.events {
+		if ev.ReferralID == referralID {
+			out = append(out, cloneEvent(ev))
+		}
+	}
+	return out, nil
+}
+
+// AllEvents returns every event written, in order.
+func (m *Repo) AllEvents() []events.Event {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]events.Event, 0, len(m.events))
+	for _, ev := range m.events {
+		out = append(out, cloneEvent(ev))
+	}
+	return out
+}
+
+// Put stores rewards as they are, as if created earlier: no event is
+// written, and their reservations are added to the counters they name.
+// An existing reward with the same referral, milestone and party is
+// replaced (its reservations are not given back).
+func (m *Repo) Put(rws ...rewards.Reward) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range rws {
+		m.rewards[keyOf(r)] = cloneReward(r)
+		for _, rv := range r.Reserved {
+			m.spent[spendKey(r.ProgramID, rv.Counter)] += rv.AmountMinor
+		}
+	}
+}
+
+// Get returns the stored reward of party at milestone of a referral.
+func (m *Repo) Get(referralID, milestone, party string) (rewards.Reward, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.rewards[rewardKey(referralID, milestone, party)]
+	return cloneReward(r), ok
+}
+
+// All returns every stored reward, ordered by referral, milestone and
+// party.
+func (m *Repo) All() []rewards.Reward {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	keys := slices.Sorted(maps.Keys(m.rewards))
+	out := make([]rewards.Reward, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, cloneReward(m.rewards[k]))
+	}
+	return out
+}
+
+// Created returns how many rewards CreateRewards has written.
+func (m *Repo) Created() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.created
+}
+
+// Entries returns the ledger entries in the order they were written.
+func (m *Repo) Entries() []rewards.Entry {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]rewards.Entry, 0, len(m.order))
+	for _, k := range m.order {
+		out = append(out, m.entries[k])
+	}
+	return out
+}
+
+// Entry returns the ledger entry of type t of a reward.
+func (m *Repo) Entry(rewardID string, t rewards.EntryType) (rewards.Entry, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.entries[entryKey(rewardID, t)]
+	return e, ok
+}
+
+// Spent returns what the spending counter of a program holds.
+func (m *Repo) Spent(programID, counter string) int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.spent[spendKey(programID, counter)]
+}
+
+// SetSpent sets what the spending counter of a program holds (money
+// reserved by earlier rewards).
+func (m *Repo) SetSpent(programID, counter string, minor int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.spent[spendKey(programID, counter)] = minor
+}
+
+// Rank returns the rank RankReferral gave a referral.
+func (m *Repo) Rank(referralID string) (int, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.ranks[referralID]
+	return r, ok
+}
+
+// Count returns how many referrals RankReferral counted for a referrer of
+// a program in a period.
+func (m *Repo) Count(programID, code, period string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.counts[programID+"#"+code+"#"+period]
+}
+
+// Limits returns every limit CreateRewards was asked to reserve against,
+// in order (including calls that found the rewards created already).
+func (m *Repo) Limits() []rewards.Limit {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.limits)
+}

@@ -1,0 +1,348 @@
+package rewards
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/referflow/referflow/internal/events"
+	"github.com/referflow/referflow/internal/money"
+	"github.com/referflow/referflow/internal/program"
+	"github.com/referflow/referflow/internal/referral"
+)
+
+// Repository is what the lifecycle reads and writes. Every method that
+// changes a reward takes the event that records the change and writes both
+// in one transaction; every change is conditional on the reward's current
+// status, so a repeated call changes nothing and reports false.
+type Repository interface {
+	Rewards(ctx context.Context, referralID string) ([]Reward, error)
+	MilestoneRewards(ctx context.Context, referralID, milestone string) ([]Reward, error)
+	// CreateRewards writes a milestone's rewards with their reservations
+	// against limits (see Plan); created gives each reward's event as it is
+	// finally written. Rewards that exist already are returned unchanged.
+	CreateRewards(ctx context.Context, referralID, milestone string, rewards []Reward, limits []Limit, created func(Reward) events.Event) ([]Reward, error)
+	// RankReferral counts the referral once among its referrer's
+	// successful referrals of period and returns its rank (1 = first).
+	RankReferral(ctx context.Context, referralID, programID, code, period string, now time.Time) (int, error)
+	// SetRewardStatus moves r from one of from to to (releasing its
+	// reservations when to is voided or failed).
+	SetRewardStatus(ctx context.Context, r Reward, from []Status, to Status, reason string, ev events.Event, now time.Time) (bool, error)
+	// PayReward marks a payable r paid and writes its ledger entry e.
+	PayReward(ctx context.Context, r Reward, e Entry, ev events.Event, now time.Time) (bool, error)
+	// ReverseReward writes the reversal entry e of a paid r, at most once.
+	ReverseReward(ctx context.Context, r Reward, e Entry, ev events.Event) (bool, error)
+}
+
+// Errors the lifecycle returns; callers match them with errors.Is.
+var (
+	// ErrDealLost: the referral's deal was lost, deleted or refunded, so
+	// its rewards are not created or paid (unpaid ones are voided).
+	ErrDealLost = errors.New("rewards: the deal was lost")
+	// ErrNotPayable: the reward is voided or failed.
+	ErrNotPayable = errors.New("rewards: the reward is not payable")
+	// ErrApprovalNotRequired: the workflow pays the reward by itself.
+	ErrApprovalNotRequired = errors.New("rewards: the reward needs no approval")
+	// ErrUnknownMilestone: the milestone is not in the referral's program.
+	ErrUnknownMilestone = errors.New("rewards: milestone not in the program")
+)
+
+// ReasonAwaitingApproval is the status reason of a reward whose hold is
+// over and that waits for a person.
+const ReasonAwaitingApproval = "awaiting approval"
+
+// Service runs the lifecycle of rewards: hold, pay, approve, void, reverse.
+type Service struct {
+	Repo Repository
+	// Payout moves the money of a reward being paid; nil pays to the
+	// ledger (Ledger).
+	Payout Payout
+	Now    func() time.Time
+}
+
+// Held is the result of Hold.
+type Held struct {
+	Rewards []Reward // the milestone's rewards as stored
+	OnHold  int      // how many are in their holding period
+	// HoldSecondsLeft is what remains of the longest holding period of a
+	// payable reward, from when the rewards were first held.
+	HoldSecondsLeft int64
+	Rank            int // the referrer's rank in the tier period (0: no tier counted)
+}
+
+// Hold computes and records the rewards milestone pays for referral r under
+// program p, reserving them against the program's limits. Repeating it (a
+// retried step, a continued execution) changes nothing and never restarts a
+// hold. ErrDealLost: the deal was lost before rewards were computed.
+func (s *Service) Hold(ctx context.Context, r *referral.Referral, p *program.Program, milestone string) (Held, error) {
+	if r.LostAt != nil {
+		return Held{}, fmt.Errorf("%w (%s) before rewards were computed", ErrDealLost, r.LostReason)
+	}
+	idx := p.MilestoneIndex(milestone)
+	if idx < 0 {
+		return Held{}, fmt.Errorf("%w: %q in %s v%d", ErrUnknownMilestone, milestone, p.ID, p.Version)
+	}
+	now := s.Now().UTC()
+	in := Input{}
+	if r.DealAmountMinor > 0 {
+		in.Deal = &money.Money{Minor: r.DealAmountMinor, Currency: r.DealCurrency}
+	}
+	var err error
+	if in.Rank, err = s.rank(ctx, r, p, idx, now); err != nil {
+		return Held{}, err
+	}
+	hold := time.Duration(p.Milestones[idx].HoldSeconds) * time.Second
+	var rewards []Reward
+	var lims []Limit
+	for _, l := range Compute(p, idx, in) {
+		if l.AmountMinor <= 0 {
+			continue
+		}
+		rw := newReward(r, l, now, hold)
+		rewards = append(rewards, rw)
+		lims = append(lims, limits(p, rw, now)...)
+	}
+	created := func(rw Reward) events.Event {
+		ev := Event(events.RewardCreated, rw, events.ActorWorkflow, now).With("reason", rw.StatusReason)
+		if in.Rank > 0 && rw.Party == program.PartyReferrer {
+			ev = ev.With("rank", strconv.Itoa(in.Rank))
+		}
+		return ev
+	}
+	stored, err := s.Repo.CreateRewards(ctx, r.ID, milestone, rewards, lims, created)
+	if err != nil {
+		return Held{}, err
+	}
+	out := Held{Rewards: stored, Rank: in.Rank}
+	for _, rw := range stored {
+		if rw.Status == StatusOnHold {
+			out.OnHold++
+		}
+		if left := int64(math.Ceil(rw.HoldUntil.Sub(now).Seconds())); rw.Status.Payable() && left > out.HoldSecondsLeft {
+			out.HoldSecondsLeft = left
+		}
+	}
+	return out, nil
+}
+
+func newReward(r *referral.Referral, l Line, now time.Time, hold time.Duration) Reward {
+	rw := Reward{
+		ID: RewardID(r.ID, l.Milestone, l.Party), ReferralID: r.ID, ProgramID: r.ProgramID,
+		Milestone: l.Milestone, Party: l.Party, ReferrerCode: r.ReferrerCode, Kind: l.Kind,
+		AmountMinor: l.AmountMinor, Currency: l.Currency, Description: l.Description,
+		Status: StatusPending, HoldUntil: now.Add(hold), CreatedAt: now, UpdatedAt: now,
+		NeedsApproval: l.NeedsApproval,
+	}
+	rw.IdempotencyKey = IdempotencyKey(rw.ID)
+	if hold > 0 {
+		rw.Status = StatusOnHold
+	}
+	return rw
+}
+
+// rank returns the referrer's rank for the tiers: the count of their
+// referrals that reached the tiers' counts_milestone in the tier period
+// (the period containing the time this referral reached it), this one
+// included. The referral is counted once, when the step runs for the
+// counted milestone or a later one; milestones before it pay without a
+// tier (rank 0).
+func (s *Service) rank(ctx context.Context, r *referral.Referral, p *program.Program, idx int, now time.Time) (int, error) {
+	if len(p.Tiers) == 0 {
+		return 0, nil
+	}
+	t := p.Tiers[0] // validation: every tier counts the same milestone in the same period
+	counted := p.MilestoneIndex(t.CountsMilestone)
+	if t.CountsMilestone == "" {
+		counted = len(p.Milestones) - 1
+	}
+	if counted < 0 || idx < counted {
+		return 0, nil
+	}
+	at := now
+	if reached, ok := r.Milestones[p.Milestones[counted].Name]; ok {
+		at = reached
+	}
+	return s.Repo.RankReferral(ctx, r.ID, r.ProgramID, r.ReferrerCode, PeriodKey(t.Period, at), now)
+}
+
+// Paid is the result of Pay.
+type Paid struct {
+	Rewards []Reward // the milestone's rewards, before this call
+	Paid    []Reward // paid by this call
+	Voided  int      // voided by this call (deal lost during the hold)
+}
+
+// Pay pays the rewards of milestone after their holding period, exactly
+// once: a reward that needs approval waits for a person instead
+// (ReasonAwaitingApproval). When the deal was lost meanwhile the unpaid
+// rewards are voided and ErrDealLost is returned.
+func (s *Service) Pay(ctx context.Context, r *referral.Referral, milestone string) (Paid, error) {
+	now := s.Now().UTC()
+	rewards, err := s.Repo.MilestoneRewards(ctx, r.ID, milestone)
+	if err != nil {
+		return Paid{}, err
+	}
+	out := Paid{Rewards: rewards}
+	if r.LostAt != nil {
+		out.Voided, err = s.void(ctx, rewards, "deal "+r.LostReason+" during the holding period", events.ActorWorkflow, now)
+		if err != nil {
+			return out, err
+		}
+		return out, fmt.Errorf("%w (%s) during the holding period", ErrDealLost, r.LostReason)
+	}
+	for _, rw := range rewards {
+		if !rw.Status.Payable() {
+			continue
+		}
+		if rw.NeedsApproval && rw.Status != StatusApproved {
+			if err := s.awaitApproval(ctx, rw, now); err != nil {
+				return out, err
+			}
+			continue
+		}
+		paid, err := s.pay(ctx, rw, events.ActorWorkflow, now)
+		if err != nil {
+			return out, err
+		}
+		if paid {
+			out.Paid = append(out.Paid, rw)
+		}
+	}
+	return out, nil
+}
+
+// awaitApproval marks a reward whose hold is over as waiting for a person,
+// once: an on_hold reward, or a pending one not marked yet (a milestone
+// without a hold). A reward left out by a limit already says why it waits.
+func (s *Service) awaitApproval(ctx context.Context, rw Reward, now time.Time) error {
+	from := []Status{StatusOnHold}
+	if rw.Status == StatusPending && rw.StatusReason == "" {
+		from = append(from, StatusPending)
+	}
+	if rw.Status == StatusPending && rw.StatusReason != "" {
+		return nil
+	}
+	ev := Event(events.RewardAwaitingApproval, rw, events.ActorWorkflow, now).WithStatus(string(StatusPending))
+	_, err := s.Repo.SetRewardStatus(ctx, rw, from, StatusPending, ReasonAwaitingApproval, ev, now)
+	return err
+}
+
+// pay sends the money through the payout rail (idempotent on the reward's
+// key), then marks the reward paid with its ledger entry in one write.
+func (s *Service) pay(ctx context.Context, rw Reward, actor string, now time.Time) (bool, error) {
+	payout := s.Payout
+	if payout == nil {
+		payout = Ledger{}
+	}
+	t, err := payout.Send(ctx, rw)
+	if err != nil {
+		return false, fmt.Errorf("rewards: pay %s: %w", rw.ID, err)
+	}
+	e := PayableEntry(rw, now)
+	e.Method, e.Reference = t.Method, t.Reference
+	ev := Event(events.RewardPaid, rw, actor, now).WithStatus(string(StatusPaid)).With("method", t.Method).With("reference", t.Reference)
+	// A reward that did not fit a limit is paid only by a person's
+	// approval: an override, recorded with the limit it did not fit.
+	ev = ev.With("override", rw.Limited)
+	return s.Repo.PayReward(ctx, rw, e, ev, now)
+}
+
+// Approve clears a reward that needs a person's approval. Still in its
+// holding period, it becomes approved and the workflow pays it when the
+// hold ends; after it, Approve pays it now. A paid reward is returned as
+// it is (a repeat changes nothing). A reward that did not fit a spending
+// limit is paid as an override (recorded on the paid event).
+// ErrNotPayable, ErrApprovalNotRequired: nothing changed.
+func (s *Service) Approve(ctx context.Context, rw Reward, actor string) error {
+	now := s.Now().UTC()
+	switch {
+	case rw.Status == StatusPaid:
+		return nil
+	case !rw.Status.Payable():
+		return fmt.Errorf("%w: it is %s: %s", ErrNotPayable, rw.Status, rw.StatusReason)
+	case !rw.NeedsApproval:
+		return ErrApprovalNotRequired
+	case now.Before(rw.HoldUntil):
+		ev := Event(events.RewardApproved, rw, actor, now).WithStatus(string(StatusApproved)).With("paid_later", "true")
+		_, err := s.Repo.SetRewardStatus(ctx, rw, []Status{StatusPending, StatusOnHold}, StatusApproved, "approved by an admin", ev, now)
+		return err
+	}
+	_, err := s.pay(ctx, rw, actor, now)
+	return err
+}
+
+// VoidUnpaid voids every reward of a referral that is not paid yet (the
+// referral ended without completing), giving their reservations back. It
+// returns how many this call voided.
+func (s *Service) VoidUnpaid(ctx context.Context, referralID, reason, actor string) (int, error) {
+	rewards, err := s.Repo.Rewards(ctx, referralID)
+	if err != nil {
+		return 0, err
+	}
+	return s.void(ctx, rewards, reason, actor, s.Now().UTC())
+}
+
+func (s *Service) void(ctx context.Context, rewards []Reward, reason, actor string, now time.Time) (int, error) {
+	n := 0
+	for _, rw := range rewards {
+		if !rw.Status.Payable() {
+			continue
+		}
+		ev := Event(events.RewardVoided, rw, actor, now).WithStatus(string(StatusVoided)).With("reason", reason)
+		changed, err := s.Repo.SetRewardStatus(ctx, rw, []Status{StatusPending, StatusOnHold, StatusApproved}, StatusVoided, reason, ev, now)
+		if err != nil {
+			return n, err
+		}
+		if changed {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Reverse claws back the paid rewards of the last milestone referral r
+// reached under program p (the sale that was refunded) with one reversal
+// ledger entry each, at most once however often it is called; rewards of
+// earlier milestones stay. It returns how many this call reversed.
+func (s *Service) Reverse(ctx context.Context, r *referral.Referral, p *program.Program, actor string) (int, error) {
+	last := ""
+	for _, m := range p.Milestones {
+		if r.Reached(m.Name) {
+			last = m.Name
+		}
+	}
+	if last == "" {
+		return 0, nil
+	}
+	rewards, err := s.Repo.MilestoneRewards(ctx, r.ID, last)
+	if err != nil {
+		return 0, err
+	}
+	now := s.Now().UTC()
+	n := 0
+	for _, rw := range rewards {
+		if rw.Status != StatusPaid {
+			continue
+		}
+		ok, err := s.Repo.ReverseReward(ctx, rw, ReversalEntry(rw, now), Event(events.RewardReversed, rw, actor, now))
+		if err != nil {
+			return n, err
+		}
+		if ok {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Event is the event of type t about reward rw: its ids, milestone, party,
+// kind and amount (never personal data).
+func Event(t events.Type, rw Reward, actor string, at time.Time) events.Event {
+	ev := events.New(t, rw.ReferralID, actor, at)
+	ev.ProgramID, ev.RewardID, ev.Status = rw.ProgramID, rw.ID, string(rw.Status)
+	return ev.With("milestone", rw.Milestone).With("party", rw.Party).With("kind", rw.Kind).
+		With("amount_minor", strconv.FormatInt(rw.AmountMinor, 10)).With("currency", rw.Currency)
+}
