@@ -859,3 +859,44 @@ func walk(n *yaml.Node, visit func(*yaml.Node)) {
 		walk(c, visit)
 	}
 }
+
+// The activity log's "type" is a domain event type: the OpenAPI enum lists
+// exactly the types internal/events declares.
+func TestActivityTypesAreTheDomainEventTypes(t *testing.T) {
+	src := string(read(t, "internal/events/events.go"))
+	declared := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^\s+\w+\s+Type = "([a-z_.]+)"`).FindAllStringSubmatch(src, -1) {
+		declared[m[1]] = true
+	}
+	if len(declared) == 0 {
+		t.Fatal("no event types found in internal/events/events.go")
+	}
+	var doc struct {
+		Components struct {
+			Schemas struct {
+				Activity struct {
+					Properties struct {
+						Type struct {
+							Enum []string `yaml:"enum"`
+						} `yaml:"type"`
+					} `yaml:"properties"`
+				} `yaml:"Activity"`
+			} `yaml:"schemas"`
+		} `yaml:"components"`
+	}
+	if err := yaml.Unmarshal(read(t, "docs/openapi.yaml"), &doc); err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	for _, v := range doc.Components.Schemas.Activity.Properties.Type.Enum {
+		documented[v] = true
+		if !declared[v] {
+			t.Errorf("docs/openapi.yaml lists activity type %q, which internal/events does not declare", v)
+		}
+	}
+	for v := range declared {
+		if !documented[v] {
+			t.Errorf("internal/events declares %q, missing from the Activity type enum of docs/openapi.yaml", v)
+		}
+	}
+}

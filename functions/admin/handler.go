@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,7 +30,7 @@ type Store interface {
 	Rewards(ctx context.Context, referralID string) ([]rewards.Reward, error)
 	Reward(ctx context.Context, referralID, milestone, party string) (*rewards.Reward, error)
 	Events(ctx context.Context, referralID string) ([]events.Event, error)
-	RecordReview(ctx context.Context, id, outcome, note string, now time.Time) (*referral.Referral, bool, error)
+	RecordReview(ctx context.Context, id, outcome, note string, now time.Time) (*workflow.Waiting, bool, error)
 	Transition(ctx context.Context, id string, to referral.Status, now time.Time, set map[string]any, ev events.Event) error
 }
 
@@ -39,6 +40,7 @@ type Store interface {
 //	GET  /admin/referrals/{id}
 //	POST /admin/referrals/{id}/review
 //	POST /admin/rewards/{referral_id}/{milestone}/{party}/approve
+//	POST /admin/rewards/{referral_id}/{milestone}/{party}/decline
 type Handler struct {
 	Store   Store
 	Rewards *rewards.Service
@@ -59,6 +61,8 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 		return h.review(ctx, req), nil
 	case req.RequestContext.HTTP.Method == http.MethodPost && strings.HasSuffix(req.RouteKey, "/approve"):
 		return h.approve(ctx, req), nil
+	case req.RequestContext.HTTP.Method == http.MethodPost && strings.HasSuffix(req.RouteKey, "/decline"):
+		return h.decline(ctx, req), nil
 	}
 	return apigw.Error(http.StatusNotFound, "not_found", "no such admin route", nil), nil
 }
@@ -269,11 +273,12 @@ func (h *Handler) review(ctx context.Context, req apigw.Request) apigw.Response 
 		outcome, to = workflow.Rejected, referral.StatusRejected
 	}
 	now := h.Now().UTC()
-	r, decided, err := h.Store.RecordReview(ctx, r.ID, outcome, in.Reason, now)
+	w, decided, err := h.Store.RecordReview(ctx, r.ID, outcome, in.Reason, now)
 	if err != nil {
 		log.Error("record review failed", "error", err)
 		return apigw.Unavailable()
 	}
+	r = w.Referral
 	switch {
 	case !decided && r.ReviewOutcome == "":
 		return apigw.Error(http.StatusConflict, "not_in_review", "the referral is "+string(r.Status)+", not waiting for a review", nil)
@@ -293,7 +298,7 @@ func (h *Handler) review(ctx context.Context, req apigw.Request) apigw.Response 
 			return apigw.Unavailable()
 		}
 	}
-	resumed, err := workflow.ResumeReview(ctx, h.SFN, r)
+	resumed, err := workflow.ResumeReview(ctx, h.SFN, w)
 	if err != nil {
 		// The decision is stored; a repeat of this call resumes.
 		log.Error("resume review failed", "error", err)
@@ -304,8 +309,45 @@ func (h *Handler) review(ctx context.Context, req apigw.Request) apigw.Response 
 }
 
 func (h *Handler) approve(ctx context.Context, req apigw.Request) apigw.Response {
+	return h.decide(ctx, req, "approve_reward", func(rw rewards.Reward) error {
+		return h.Rewards.Approve(ctx, rw, events.ActorAdmin)
+	}, rewards.StatusPaid, rewards.StatusApproved)
+}
+
+// DeclineRequest is the body of POST .../decline.
+type DeclineRequest struct {
+	Reason string `json:"reason"`
+}
+
+func (h *Handler) decline(ctx context.Context, req apigw.Request) apigw.Response {
+	body, err := apigw.Body(&req)
+	if err != nil {
+		return apigw.Error(http.StatusBadRequest, "invalid_request", err.Error(), nil)
+	}
+	if len(body) > maxBody {
+		return apigw.TooLarge(maxBody)
+	}
+	var in DeclineRequest
+	if err := json.Unmarshal(body, &in); err != nil {
+		return apigw.Error(http.StatusBadRequest, "invalid_request", "the decline is not valid", map[string]string{"body": "must be a JSON object with a reason"})
+	}
+	switch in.Reason = strings.TrimSpace(in.Reason); {
+	case in.Reason == "":
+		return apigw.Error(http.StatusBadRequest, "invalid_request", "the decline is not valid", map[string]string{"reason": "is required"})
+	case len(in.Reason) > maxReason:
+		return apigw.Error(http.StatusBadRequest, "invalid_request", "the decline is not valid", map[string]string{"reason": fmt.Sprintf("must be at most %d characters", maxReason)})
+	}
+	return h.decide(ctx, req, "decline_reward", func(rw rewards.Reward) error {
+		return h.Rewards.Decline(ctx, rw, in.Reason, events.ActorAdmin)
+	}, rewards.StatusVoided)
+}
+
+// decide applies a person's decision on the reward the path names and
+// answers the reward as it is afterwards, which must be in one of want
+// (409 not_payable otherwise: it moved on meanwhile).
+func (h *Handler) decide(ctx context.Context, req apigw.Request, route string, apply func(rewards.Reward) error, want ...rewards.Status) apigw.Response {
 	id, milestone, party := req.PathParameters["referral_id"], req.PathParameters["milestone"], req.PathParameters["party"]
-	log := logging.From(ctx, h.Log).With("referral_id", id, "milestone", milestone, "party", party, "route", "approve_reward")
+	log := logging.From(ctx, h.Log).With("referral_id", id, "milestone", milestone, "party", party, "route", route)
 	if !referral.ValidID(id) || milestone == "" || (party != program.PartyReferrer && party != program.PartyReferee) {
 		return notFound("reward")
 	}
@@ -317,14 +359,13 @@ func (h *Handler) approve(ctx context.Context, req apigw.Request) apigw.Response
 		log.Error("read reward failed", "error", err)
 		return apigw.Unavailable()
 	}
-	err = h.Rewards.Approve(ctx, *rw, events.ActorAdmin)
-	switch {
+	switch err := apply(*rw); {
 	case errors.Is(err, rewards.ErrNotPayable):
 		return apigw.Error(http.StatusConflict, "not_payable", "the reward is "+string(rw.Status)+": "+rw.StatusReason, nil)
 	case errors.Is(err, rewards.ErrApprovalNotRequired):
 		return apigw.Error(http.StatusConflict, "approval_not_required", "the reward is paid by the workflow after its holding period", nil)
 	case err != nil:
-		log.Error("approve reward failed", "error", err)
+		log.Error(route+" failed", "error", err)
 		return apigw.Unavailable()
 	}
 	after, err := h.Store.Reward(ctx, id, milestone, party)
@@ -332,7 +373,7 @@ func (h *Handler) approve(ctx context.Context, req apigw.Request) apigw.Response
 		log.Error("read reward failed", "error", err)
 		return apigw.Unavailable()
 	}
-	if after.Status != rewards.StatusPaid && after.Status != rewards.StatusApproved {
+	if !slices.Contains(want, after.Status) {
 		return apigw.Error(http.StatusConflict, "not_payable", "the reward is "+string(after.Status)+": "+after.StatusReason, nil)
 	}
 	return apigw.JSON(http.StatusOK, after)

@@ -23,6 +23,7 @@ import (
 	"github.com/referflow/referflow/internal/rewards"
 	"github.com/referflow/referflow/internal/rewards/rewardstest"
 	"github.com/referflow/referflow/internal/store"
+	"github.com/referflow/referflow/internal/workflow"
 )
 
 const (
@@ -40,15 +41,16 @@ var now = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 type fakeStore struct {
 	*rewardstest.Repo
 	referrals map[string]*referral.Referral
+	callbacks map[string]workflow.Callbacks // stored beside each referral
 	fail      error
 }
 
 func newFakeStore() *fakeStore {
-	f := &fakeStore{Repo: rewardstest.New(), referrals: map[string]*referral.Referral{}}
+	f := &fakeStore{Repo: rewardstest.New(), referrals: map[string]*referral.Referral{}, callbacks: map[string]workflow.Callbacks{refID: {ReviewToken: "tok-1"}}}
 	f.referrals[refID] = &referral.Referral{ID: refID, ProgramID: "p", ProgramVersion: 1, Status: referral.StatusInReview,
 		ReferrerCode: "ACME", RefereeEmail: "jane@acme.example", RefereeName: "Jane", RefereeCompany: "Acme",
 		Decision: "review", Reasons: []referral.Reason{{Code: "icp_mismatch", Message: "country not in the ICP"}},
-		Milestones: map[string]time.Time{"qualified": now.Add(-time.Hour)}, ReviewToken: "tok-1"}
+		Milestones: map[string]time.Time{"qualified": now.Add(-time.Hour)}}
 	return f
 }
 
@@ -76,15 +78,15 @@ func (f *fakeStore) Reward(_ context.Context, id, milestone, party string) (*rew
 	return &rw, nil
 }
 
-func (f *fakeStore) RecordReview(_ context.Context, id, outcome, note string, _ time.Time) (*referral.Referral, bool, error) {
+func (f *fakeStore) RecordReview(_ context.Context, id, outcome, note string, _ time.Time) (*workflow.Waiting, bool, error) {
 	r := f.referrals[id]
 	if r.Status != referral.StatusInReview || r.ReviewOutcome != "" {
 		cp := *r
-		return &cp, false, nil
+		return &workflow.Waiting{Referral: &cp, Callbacks: f.callbacks[id]}, false, nil
 	}
 	r.ReviewOutcome, r.ReviewNote = outcome, note
 	cp := *r
-	return &cp, true, nil
+	return &workflow.Waiting{Referral: &cp, Callbacks: f.callbacks[id]}, true, nil
 }
 
 // Transition mirrors store.Transition: allowed from referral.From(to), a
@@ -257,7 +259,7 @@ func TestReview(t *testing.T) {
 		{name: "reject", id: refID, body: `{"decision":"reject","reason":"competitor"}`, status: 200,
 			want: referral.StatusRejected, resumed: `{"outcome":"rejected","by":"admin"}`, reviewed: true},
 		{name: "workflow not waiting yet", id: refID, body: `{"decision":"approve","reason":"ok"}`, status: 200,
-			setup: func(f *fakeStore) { f.referrals[refID].ReviewToken = "" }, want: referral.StatusInProgress, reviewed: true},
+			setup: func(f *fakeStore) { f.callbacks[refID] = workflow.Callbacks{} }, want: referral.StatusInProgress, reviewed: true},
 		{name: "same decision again", id: refID, body: `{"decision":"approve","reason":"again"}`, status: 200,
 			setup: func(f *fakeStore) {
 				f.referrals[refID].ReviewOutcome = "approved"
@@ -432,5 +434,85 @@ func TestUnknownRoute(t *testing.T) {
 	a := call(t, newHandler(newFakeStore(), &fakeSFN{}), request(http.MethodDelete, "/admin/referrals/{id}", map[string]string{"id": refID}, ""))
 	if a.status != 404 {
 		t.Fatalf("answer %d", a.status)
+	}
+}
+
+func declineReq(id, milestone, party, body string) lambdaevents.APIGatewayV2HTTPRequest {
+	return request(http.MethodPost, "/admin/rewards/{referral_id}/{milestone}/{party}/decline",
+		map[string]string{"referral_id": id, "milestone": milestone, "party": party}, body)
+}
+
+// A person declines a reward that waits for them: it is voided with their
+// reason (kept on the reward, not in the event) and its reservation goes
+// back to the budget; a repeat changes nothing; anything else is refused
+// and changes nothing.
+func TestDeclineReward(t *testing.T) {
+	counter := rewards.BudgetCounter("2026-11")
+	reward := func(status rewards.Status, needs bool, reserved bool) *rewards.Reward {
+		rw := &rewards.Reward{ID: "rw_1", ReferralID: refID, ProgramID: "p", Milestone: "won", Party: "referrer",
+			AmountMinor: 300000, Currency: "USD", Status: status, NeedsApproval: needs, HoldUntil: now.Add(-time.Minute)}
+		if reserved {
+			rw.Reserved = []rewards.Reservation{{Counter: counter, AmountMinor: 300000}}
+		}
+		return rw
+	}
+	const why = `{"reason":"a duplicate of a partner deal"}`
+	tests := []struct {
+		name   string
+		reward *rewards.Reward
+		body   string
+		status int
+		code   string
+		want   rewards.Status
+		spent  int64 // the budget counter afterwards (500000 before)
+	}{
+		{"awaiting approval, reserved: voided, budget given back", reward(rewards.StatusPending, true, true), why, 200, "", rewards.StatusVoided, 200000},
+		{"approved during its hold: still declinable", reward(rewards.StatusApproved, true, true), why, 200, "", rewards.StatusVoided, 200000},
+		{"paid", reward(rewards.StatusPaid, true, false), why, 409, "not_payable", rewards.StatusPaid, 500000},
+		{"no approval needed", reward(rewards.StatusOnHold, false, true), why, 409, "approval_not_required", rewards.StatusOnHold, 500000},
+		{"no reason", reward(rewards.StatusPending, true, true), `{"reason":"  "}`, 400, "invalid_request", rewards.StatusPending, 500000},
+		{"not JSON", reward(rewards.StatusPending, true, true), `reason=x`, 400, "invalid_request", rewards.StatusPending, 500000},
+		{"unknown reward", nil, why, 404, "not_found", "", 500000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeStore()
+			if tt.reward != nil {
+				f.Put(*tt.reward)
+			}
+			f.SetSpent("p", counter, 500000) // this reward's 300000 and others'
+			h := newHandler(f, &fakeSFN{})
+			for i := 0; i < 2; i++ {
+				a := call(t, h, declineReq(refID, "won", "referrer", tt.body))
+				if a.status != tt.status || errCode(a) != tt.code {
+					t.Fatalf("call %d: answer %d %q, want %d %q: %v", i+1, a.status, errCode(a), tt.status, tt.code, a.body)
+				}
+			}
+			if got := f.Spent("p", counter); got != tt.spent {
+				t.Errorf("budget counter %d, want %d", got, tt.spent)
+			}
+			stored, ok := f.Get(refID, "won", "referrer")
+			if tt.reward != nil && (!ok || stored.Status != tt.want) {
+				t.Fatalf("stored %+v, want %s", stored, tt.want)
+			}
+			evs := f.AllEvents()
+			if tt.status != 200 {
+				if len(evs) != 0 {
+					t.Errorf("a refused decline recorded %v", evs)
+				}
+				return
+			}
+			if stored.StatusReason != "declined: a duplicate of a partner deal" {
+				t.Errorf("status reason %q", stored.StatusReason)
+			}
+			if len(evs) != 1 || evs[0].Type != events.RewardVoided || evs[0].Get("reason") != rewards.ReasonDeclined || evs[0].Actor != events.ActorAdmin {
+				t.Fatalf("events %+v", evs)
+			}
+			for _, v := range evs[0].Data {
+				if strings.Contains(v, "duplicate") {
+					t.Errorf("the person's words reached the event: %v", evs[0].Data)
+				}
+			}
+		})
 	}
 }

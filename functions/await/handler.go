@@ -8,14 +8,13 @@ import (
 	"time"
 
 	"github.com/referflow/referflow/internal/logging"
-	"github.com/referflow/referflow/internal/referral"
 	"github.com/referflow/referflow/internal/workflow"
 )
 
 // Store is what the wait step writes.
 type Store interface {
-	SetWait(ctx context.Context, id, milestone, token string, now time.Time) (*referral.Referral, error)
-	SetReviewWait(ctx context.Context, id, token string, now time.Time) (*referral.Referral, error)
+	SetWait(ctx context.Context, id, milestone, token string, now time.Time) (*workflow.Waiting, error)
+	SetReviewWait(ctx context.Context, id, token string, now time.Time) (*workflow.Waiting, error)
 	StartWait(ctx context.Context, id, milestone string, now time.Time) (time.Time, error)
 }
 

@@ -19,31 +19,32 @@ import (
 
 type fakeStore struct {
 	r   *referral.Referral
+	cb  workflow.Callbacks // the callbacks stored beside the referral
 	err error
 }
 
-func (f *fakeStore) SetWait(_ context.Context, id, milestone, token string, now time.Time) (*referral.Referral, error) {
+func (f *fakeStore) SetWait(_ context.Context, id, milestone, token string, now time.Time) (*workflow.Waiting, error) {
 	if f.err != nil {
 		return nil, f.err
 	}
 	if f.r == nil || f.r.ID != id {
 		return nil, store.ErrNotFound
 	}
-	f.r.WaitMilestone, f.r.WaitToken, f.r.UpdatedAt = milestone, token, now
+	f.cb.WaitMilestone, f.cb.WaitToken, f.r.UpdatedAt = milestone, token, now
 	c := *f.r
-	return &c, nil
+	return &workflow.Waiting{Referral: &c, Callbacks: f.cb}, nil
 }
 
-func (f *fakeStore) SetReviewWait(_ context.Context, id, token string, now time.Time) (*referral.Referral, error) {
+func (f *fakeStore) SetReviewWait(_ context.Context, id, token string, now time.Time) (*workflow.Waiting, error) {
 	if f.err != nil {
 		return nil, f.err
 	}
 	if f.r == nil || f.r.ID != id {
 		return nil, store.ErrNotFound
 	}
-	f.r.ReviewToken, f.r.UpdatedAt = token, now
+	f.cb.ReviewToken, f.r.UpdatedAt = token, now
 	c := *f.r
-	return &c, nil
+	return &workflow.Waiting{Referral: &c, Callbacks: f.cb}, nil
 }
 
 func (f *fakeStore) StartWait(_ context.Context, id, milestone string, now time.Time) (time.Time, error) {
@@ -112,8 +113,8 @@ func TestAwaitMilestone(t *testing.T) {
 			if (err != nil) != c.wantErr {
 				t.Fatalf("err = %v", err)
 			}
-			if st.r.WaitToken != "tok-won" || st.r.WaitMilestone != "won" {
-				t.Fatalf("token not stored: %q %q", st.r.WaitMilestone, st.r.WaitToken)
+			if st.cb.WaitToken != "tok-won" || st.cb.WaitMilestone != "won" {
+				t.Fatalf("token not stored: %q %q", st.cb.WaitMilestone, st.cb.WaitToken)
 			}
 			if !c.wantErr && out["waiting"] != c.waiting {
 				t.Fatalf("output %v", out)
@@ -143,19 +144,19 @@ func TestAwaitReview(t *testing.T) {
 	// Decision made before the wait began: resumed at once.
 	h, st, s := setup(func(r *referral.Referral) { r.Status, r.ReviewOutcome = referral.StatusInReview, "approved" })
 	out, err := h.Handle(context.Background(), workflow.CallbackInput{ReferralID: id, Kind: "review", TaskToken: "tok-r"})
-	if err != nil || out["waiting"] != false || st.r.ReviewToken != "tok-r" {
+	if err != nil || out["waiting"] != false || st.cb.ReviewToken != "tok-r" {
 		t.Fatalf("%v %v", out, err)
 	}
 	if len(s.successes) != 1 || aws.ToString(s.successes[0].TaskToken) != "tok-r" || aws.ToString(s.successes[0].Output) != `{"outcome":"approved","by":"admin"}` {
 		t.Fatalf("successes %+v", s.successes)
 	}
-	if st.r.WaitToken != "" {
+	if st.cb.WaitToken != "" {
 		t.Fatal("a review wait stored a milestone token")
 	}
 	// No decision yet: just waits.
 	h, st, s = setup(func(r *referral.Referral) { r.Status = referral.StatusInReview })
 	out, err = h.Handle(context.Background(), workflow.CallbackInput{ReferralID: id, Kind: "review", TaskToken: "tok-r"})
-	if err != nil || out["waiting"] != true || len(s.successes) != 0 || st.r.ReviewToken != "tok-r" {
+	if err != nil || out["waiting"] != true || len(s.successes) != 0 || st.cb.ReviewToken != "tok-r" {
 		t.Fatalf("%v %v %d", out, err, len(s.successes))
 	}
 }
@@ -169,7 +170,7 @@ func TestAwaitErrors(t *testing.T) {
 		if _, err := h.Handle(context.Background(), in); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
-		if st.r.WaitToken != "" || len(s.successes) != 0 {
+		if st.cb.WaitToken != "" || len(s.successes) != 0 {
 			t.Errorf("%s: wrote or resumed", name)
 		}
 	}

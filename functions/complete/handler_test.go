@@ -28,6 +28,7 @@ import (
 type fakeStore struct {
 	*rewardstest.Repo
 	r    *referral.Referral
+	cb   workflow.Callbacks // stored beside the referral
 	sets []map[string]any
 }
 
@@ -47,10 +48,10 @@ func (f *fakeStore) Transition(ctx context.Context, id string, to referral.Statu
 	f.r.Status, f.r.UpdatedAt = to, now
 	f.sets = append(f.sets, set)
 	if v, ok := set["wait_token"]; ok {
-		f.r.WaitToken = v.(string)
+		f.cb.WaitToken = v.(string)
 	}
 	if v, ok := set["review_token"]; ok {
-		f.r.ReviewToken = v.(string)
+		f.cb.ReviewToken = v.(string)
 	}
 	return nil
 }
@@ -64,7 +65,8 @@ const id = "ref_01J0000000000000000000000C"
 var rewardIDs = []string{"rw_pending", "rw_hold", "rw_approved", "rw_paid", "rw_failed", "rw_voided"}
 
 func setup(status referral.Status) (*Handler, *fakeStore) {
-	st := &fakeStore{Repo: rewardstest.New(), r: &referral.Referral{ID: id, Status: status, WaitToken: "wt", ReviewToken: "rt"}}
+	st := &fakeStore{Repo: rewardstest.New(), r: &referral.Referral{ID: id, Status: status},
+		cb: workflow.Callbacks{WaitToken: "wt", ReviewToken: "rt"}}
 	statuses := []rewards.Status{rewards.StatusPending, rewards.StatusOnHold, rewards.StatusApproved, rewards.StatusPaid, rewards.StatusFailed, rewards.StatusVoided}
 	for i, rid := range rewardIDs {
 		st.Put(rewards.Reward{ID: rid, ReferralID: id, ProgramID: "p", Milestone: strings.TrimPrefix(rid, "rw_"), Party: "referrer", Status: statuses[i]})
@@ -103,8 +105,8 @@ func TestComplete(t *testing.T) {
 			if out["status"] != c.want || out["voided"] != c.voided {
 				t.Fatalf("output %v", out)
 			}
-			if st.r.Status != c.want || st.r.WaitToken != "" || st.r.ReviewToken != "" {
-				t.Fatalf("referral %s wait=%q review=%q", st.r.Status, st.r.WaitToken, st.r.ReviewToken)
+			if st.r.Status != c.want || st.cb.WaitToken != "" || st.cb.ReviewToken != "" {
+				t.Fatalf("referral %s wait=%q review=%q", st.r.Status, st.cb.WaitToken, st.cb.ReviewToken)
 			}
 			want := map[string]rewards.Status{"rw_pending": rewards.StatusVoided, "rw_hold": rewards.StatusVoided, "rw_approved": rewards.StatusVoided,
 				"rw_paid": rewards.StatusPaid, "rw_failed": rewards.StatusFailed, "rw_voided": rewards.StatusVoided}

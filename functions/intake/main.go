@@ -19,6 +19,9 @@ import (
 	"github.com/referflow/referflow/internal/workflow"
 )
 
+// The DynamoDB store is what the handler reads and writes.
+var _ Store = (*store.Store)(nil)
+
 func main() {
 	log := logging.New()
 	env := config.FromOS()

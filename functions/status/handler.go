@@ -8,10 +8,9 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/referflow/referflow/internal/money"
-
 	"github.com/referflow/referflow/internal/apigw"
 	"github.com/referflow/referflow/internal/logging"
+	"github.com/referflow/referflow/internal/money"
 	"github.com/referflow/referflow/internal/program"
 	"github.com/referflow/referflow/internal/referral"
 	"github.com/referflow/referflow/internal/rewards"

@@ -323,7 +323,7 @@ func (e *env) rawHubSpot(body []byte) (int, []byte, error) {
 }
 
 func (e *env) waiting(id, milestone string) bool {
-	r, err := e.st.Referral(context.Background(), id)
+	r, err := e.st.Waiting(context.Background(), id)
 	return err == nil && r.WaitMilestone == milestone && r.WaitToken != ""
 }
 

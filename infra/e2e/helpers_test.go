@@ -240,7 +240,7 @@ func (e *env) waitStatus(a accepted, want string, timeout time.Duration) view {
 func (e *env) waitWaiting(id, milestone string) {
 	e.t.Helper()
 	e.eventually(id+" waiting for "+milestone, 30*time.Second, func() (bool, string) {
-		r, err := e.st.Referral(context.Background(), id)
+		r, err := e.st.Waiting(context.Background(), id)
 		if err != nil {
 			return false, err.Error()
 		}

@@ -355,7 +355,7 @@ func TestRulesBudgetUnderConcurrentCloses(t *testing.T) {
 		}
 	}
 	var paid, waiting int64
-	var blocked accepted
+	var blocked, declined accepted
 	for _, a := range refs {
 		v := e.waitStatus(a, "completed", 45*time.Second)
 		st, amt := v.reward("won", "referrer")
@@ -364,7 +364,7 @@ func TestRulesBudgetUnderConcurrentCloses(t *testing.T) {
 			paid += amt
 		case "pending":
 			waiting++
-			blocked = a
+			blocked, declined = a, blocked
 		default:
 			t.Errorf("%s reward %s", a.ReferralID, st)
 		}
@@ -396,5 +396,24 @@ func TestRulesBudgetUnderConcurrentCloses(t *testing.T) {
 	}
 	if entries := e.ledgerEntries(blocked.ReferralID); len(entries) != 1 {
 		t.Fatalf("approved twice: %d ledger entries", len(entries))
+	}
+	// Another one is declined: voided with the reason, nothing paid, and
+	// the budget counter still holds only what was paid (the override
+	// approved above bypasses it, as the activity log says).
+	path = "/admin/rewards/" + declined.ReferralID + "/won/referrer/decline"
+	for i := 0; i < 2; i++ {
+		status, body := e.admin(http.MethodPost, path, adminToken, map[string]any{"reason": "over budget this month"})
+		if status != http.StatusOK || body["status"] != "voided" || body["status_reason"] != "declined: over budget this month" {
+			t.Fatalf("decline #%d = %d %v", i+1, status, body)
+		}
+	}
+	if entries := e.ledgerEntries(declined.ReferralID); len(entries) != 0 {
+		t.Fatalf("a declined reward has %d ledger entries", len(entries))
+	}
+	if after, _ := storetest.Spent(context.Background(), e.db, e.st.Table(), "rules-budget", rewards.BudgetCounter(time.Now().UTC().Format("2006-01"))); after != spent {
+		t.Fatalf("budget counter %d after the decline, want %d", after, spent)
+	}
+	if !e.adminView(declined.ReferralID).logged("voided: declined") {
+		t.Fatal("the activity log does not show the decline")
 	}
 }

@@ -9,15 +9,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/referflow/referflow/internal/activity"
-	"github.com/referflow/referflow/internal/events"
-	"github.com/referflow/referflow/internal/rewards"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/referflow/referflow/internal/activity"
+	"github.com/referflow/referflow/internal/events"
 	"github.com/referflow/referflow/internal/program"
 	"github.com/referflow/referflow/internal/referral"
+	"github.com/referflow/referflow/internal/rewards"
 	"github.com/referflow/referflow/internal/workflow"
 )
 
@@ -30,7 +29,8 @@ type fakeStore struct {
 	referrals  map[string]*referral.Referral
 	programs   map[string]*program.Program // id#version
 	activities map[string][]activity.Line  // the activity log of the recorded events
-	deals      []string                    // referral ids RecordDeal was called for, in order
+	callbacks  map[string]workflow.Callbacks
+	deals      []string // referral ids RecordDeal was called for, in order
 	putLinks   int
 	rewards    map[string][]rewards.Reward // referral id -> rewards
 	reversals  map[string]rewards.Entry    // reward id -> its reversal
@@ -48,7 +48,7 @@ type eventRec struct {
 
 func newFakeStore() *fakeStore {
 	return &fakeStore{events: map[string]*eventRec{}, links: map[string]string{}, emails: map[string][]string{},
-		referrals: map[string]*referral.Referral{}, programs: map[string]*program.Program{}, activities: map[string][]activity.Line{},
+		referrals: map[string]*referral.Referral{}, programs: map[string]*program.Program{}, activities: map[string][]activity.Line{}, callbacks: map[string]workflow.Callbacks{},
 		rewards: map[string][]rewards.Reward{}, reversals: map[string]rewards.Entry{}}
 }
 
@@ -199,7 +199,7 @@ func (f *fakeStore) ProgramVersion(_ context.Context, id string, v int) (*progra
 
 // RecordDeal mirrors store.RecordDeal: milestones keep their first time, the
 // CRM record is set once, the amount is replaced, lost keeps its first time.
-func (f *fakeStore) RecordDeal(_ context.Context, id string, u referral.DealUpdate, now time.Time) (*referral.Referral, error) {
+func (f *fakeStore) RecordDeal(_ context.Context, id string, u referral.DealUpdate, now time.Time) (*workflow.Waiting, error) {
 	if err := f.check("RecordDeal", id); err != nil {
 		return nil, err
 	}
@@ -243,7 +243,7 @@ func (f *fakeStore) RecordDeal(_ context.Context, id string, u referral.DealUpda
 			r.LostReason = u.LostReason
 		}
 	}
-	return clone(r), nil
+	return &workflow.Waiting{Referral: clone(r), Callbacks: f.callbacks[id]}, nil
 }
 
 func (f *fakeStore) Record(_ context.Context, evs ...events.Event) error {
@@ -349,4 +349,11 @@ func (r rewardRepo) MilestoneRewards(ctx context.Context, referralID, milestone 
 
 func (r rewardRepo) ReverseReward(ctx context.Context, rw rewards.Reward, e rewards.Entry, ev events.Event) (bool, error) {
 	return r.f.ReverseReward(ctx, rw, e, ev)
+}
+
+// wait stores the callback an execution of referral id waits on.
+func (f *fakeStore) wait(id, milestone, token string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.callbacks[id] = workflow.Callbacks{WaitMilestone: milestone, WaitToken: token}
 }

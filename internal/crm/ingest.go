@@ -25,7 +25,7 @@ type Store interface {
 	ReferralsByEmail(ctx context.Context, email string) ([]string, error)
 	Referral(ctx context.Context, id string) (*referral.Referral, error)
 	ProgramVersion(ctx context.Context, id string, v int) (*program.Program, error)
-	RecordDeal(ctx context.Context, id string, u referral.DealUpdate, now time.Time) (*referral.Referral, error)
+	RecordDeal(ctx context.Context, id string, u referral.DealUpdate, now time.Time) (*workflow.Waiting, error)
 	Record(ctx context.Context, evs ...events.Event) error
 }
 
@@ -129,7 +129,7 @@ func (in *Ingester) apply(ctx context.Context, ev *Event) (string, error) {
 	u, outcome := Update(p, ev)
 	u.ReachedAt = reachedAt(ev, r, now)
 	record := dealEvent(ev, r, u, now)
-	after := r
+	after := &workflow.Waiting{Referral: r} // an ended referral resumes nothing
 	if r.Status.Terminal() {
 		// The referral has ended: its milestones and deal facts stay as
 		// they were when it ended; the event is only logged.

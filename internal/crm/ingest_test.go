@@ -139,7 +139,8 @@ func wantOutcomes(t *testing.T, sum Summary, received int, want map[string]int) 
 func TestMilestoneResumesWaitingWorkflow(t *testing.T) {
 	e := newEnv(t, true)
 	id := refID(1)
-	e.add(id, func(r *referral.Referral) { r.WaitMilestone, r.WaitToken = "won", "token-won" })
+	e.add(id, nil)
+	e.st.wait(id, "won", "token-won")
 	e.st.links["hubspot#D1"] = id
 
 	sum := e.ingest(t, stage("E1", "D1", "default", "closedwon"))
@@ -179,7 +180,8 @@ func TestMilestoneResumesWaitingWorkflow(t *testing.T) {
 func TestMilestoneNotWaitedForIsRecordedWithoutResume(t *testing.T) {
 	e := newEnv(t, true)
 	id := refID(1)
-	e.add(id, func(r *referral.Referral) { r.WaitMilestone, r.WaitToken = "won", "token-won" })
+	e.add(id, nil)
+	e.st.wait(id, "won", "token-won")
 	e.st.links["hubspot#D1"] = id
 	wantOutcomes(t, e.ingest(t, stage("E1", "D1", "default", "qualifiedtobuy")), 1, map[string]int{OutcomeMilestone: 1})
 	if e.sfn.calls() != 0 {
@@ -193,7 +195,8 @@ func TestMilestoneNotWaitedForIsRecordedWithoutResume(t *testing.T) {
 func TestDuplicateEventAppliesOnce(t *testing.T) {
 	e := newEnv(t, true)
 	id := refID(1)
-	e.add(id, func(r *referral.Referral) { r.WaitMilestone, r.WaitToken = "won", "token-won" })
+	e.add(id, nil)
+	e.st.wait(id, "won", "token-won")
 	e.st.links["hubspot#D1"] = id
 	ev := stage("E1", "D1", "default", "closedwon")
 	wantOutcomes(t, e.ingest(t, ev), 1, map[string]int{OutcomeMilestone: 1})
@@ -369,7 +372,8 @@ func TestLostAndDeleted(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			e := newEnv(t, true)
 			id := refID(1)
-			e.add(id, func(r *referral.Referral) { r.WaitMilestone, r.WaitToken = "qualified", "tok-q" })
+			e.add(id, nil)
+			e.st.wait(id, "qualified", "tok-q")
 			e.st.links[c.ev.Provider+"#D1"] = id
 			wantOutcomes(t, e.ingest(t, c.ev), 1, map[string]int{c.outcome: 1})
 			if len(e.sfn.failures) != 1 || len(e.sfn.successes) != 0 {
@@ -406,7 +410,8 @@ func TestLaterImpliesEarlier(t *testing.T) {
 	for _, implies := range []bool{true, false} {
 		e := newEnv(t, implies)
 		id := refID(1)
-		e.add(id, func(r *referral.Referral) { r.WaitMilestone, r.WaitToken = "qualified", "tok-q" })
+		e.add(id, nil)
+		e.st.wait(id, "qualified", "tok-q")
 		e.st.links["hubspot#D1"] = id
 		e.ingest(t, stage("E1", "D1", "default", "closedwon"))
 		r := e.st.get(id)
@@ -454,8 +459,9 @@ func TestEventAfterReferralEnded(t *testing.T) {
 			e := newEnv(t, true)
 			id := refID(1)
 			e.add(id, func(r *referral.Referral) {
-				r.Status, r.WaitMilestone, r.WaitToken = st, "won", "old-token"
+				r.Status = st
 			})
+			e.st.wait(id, "won", "old-token")
 			e.st.links["hubspot#D1"] = id
 			sum := e.ingest(t, stage("E1", "D1", "default", "closedwon"), stage("E2", "D1", "default", "closedlost"))
 			wantOutcomes(t, sum, 2, map[string]int{OutcomeClosed: 2})
@@ -482,7 +488,8 @@ func TestTransientErrorOnOneEventOfABatch(t *testing.T) {
 	e := newEnv(t, true)
 	a, b, c := refID(1), refID(2), refID(3)
 	for i, id := range []string{a, b, c} {
-		e.add(id, func(r *referral.Referral) { r.WaitMilestone, r.WaitToken = "won", "tok-"+id })
+		e.add(id, nil)
+		e.st.wait(id, "won", "tok-"+id)
 		e.st.links["hubspot#D"+string(rune('1'+i))] = id
 	}
 	boom := errors.New("ProvisionedThroughputExceeded")
@@ -547,7 +554,8 @@ func TestTransientErrorsAtEachStep(t *testing.T) {
 func TestResumeErrorFailsTheEvent(t *testing.T) {
 	e := newEnv(t, true)
 	id := refID(1)
-	e.add(id, func(r *referral.Referral) { r.WaitMilestone, r.WaitToken = "won", "tok" })
+	e.add(id, nil)
+	e.st.wait(id, "won", "tok")
 	e.st.links["hubspot#D1"] = id
 	e.sfn.err = errors.New("sfn throttled")
 	if _, err := e.in.Ingest(context.Background(), []Event{stage("E1", "D1", "default", "closedwon")}); err == nil {

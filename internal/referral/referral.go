@@ -94,12 +94,8 @@ type Referral struct {
 	LostAt     *time.Time `dynamodbav:"lost_at,omitempty"`
 	LostReason string     `dynamodbav:"lost_reason,omitempty"`
 
-	// The callback the workflow is waiting on, if any.
-	WaitMilestone string `dynamodbav:"wait_milestone,omitempty"`
-	WaitToken     string `dynamodbav:"wait_token,omitempty"`
-
-	// The manual review callback, and the reviewer's decision once made.
-	ReviewToken   string `dynamodbav:"review_token,omitempty"`
+	// The manual review decision once made (the callbacks an execution
+	// waits on are workflow.Callbacks, stored beside the referral).
 	ReviewOutcome string `dynamodbav:"review_outcome,omitempty"`
 	ReviewNote    string `dynamodbav:"review_note,omitempty"`
 

@@ -17,7 +17,7 @@ func TestStatusTokensMatchAPI(t *testing.T) {
 	want := []string{"received", "verifying", "in_review", "rejected", "in_progress", "lost", "expired", "completed"}
 	for i, s := range allStatuses {
 		if string(s) != want[i] {
-			t.Errorf("status %d is %q, api.md says %q", i, s, want[i])
+			t.Errorf("status %d is %q, docs/api.md says %q", i, s, want[i])
 		}
 	}
 }

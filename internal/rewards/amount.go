@@ -12,7 +12,6 @@ import (
 	"math/big"
 
 	"github.com/referflow/referflow/internal/money"
-
 	"github.com/referflow/referflow/internal/program"
 )
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/referflow/referflow/internal/events"
@@ -271,6 +272,30 @@ func (s *Service) Approve(ctx context.Context, rw Reward, actor string) error {
 		return err
 	}
 	_, err := s.pay(ctx, rw, actor, now)
+	return err
+}
+
+// ReasonDeclined starts the status reason of a reward a person declined
+// (the person's own words follow it on the reward, never in its event).
+const ReasonDeclined = "declined"
+
+// Decline voids a reward that waits for a person's approval, giving its
+// budget and cap reservations back. The reason is kept on the reward only.
+// A reward declined already is left as it is (a repeat changes nothing).
+// ErrNotPayable: it was paid, failed or voided otherwise;
+// ErrApprovalNotRequired: the workflow pays it by itself.
+func (s *Service) Decline(ctx context.Context, rw Reward, reason, actor string) error {
+	now := s.Now().UTC()
+	switch {
+	case rw.Status == StatusVoided && strings.HasPrefix(rw.StatusReason, ReasonDeclined):
+		return nil
+	case !rw.Status.Payable():
+		return fmt.Errorf("%w: it is %s: %s", ErrNotPayable, rw.Status, rw.StatusReason)
+	case !rw.NeedsApproval:
+		return ErrApprovalNotRequired
+	}
+	ev := Event(events.RewardVoided, rw, actor, now).WithStatus(string(StatusVoided)).With("reason", ReasonDeclined)
+	_, err := s.Repo.SetRewardStatus(ctx, rw, []Status{StatusPending, StatusOnHold, StatusApproved}, StatusVoided, ReasonDeclined+": "+reason, ev, now)
 	return err
 }
 

@@ -152,16 +152,7 @@ func backoff(ctx context.Context, attempt int) error {
 // them in the same transaction when it moves to voided or failed.
 func (st *Store) SetRewardStatus(ctx context.Context, r rewards.Reward, from []rewards.Status, to rewards.Status, reason string, ev events.Event, now time.Time) (bool, error) {
 	vals := map[string]types.AttributeValue{":to": s(string(to)), ":u": s(now.UTC().Format(time.RFC3339Nano)), ":why": s(reason)}
-	cond := "#st IN ("
-	for i, f := range from {
-		k := fmt.Sprintf(":f%d", i)
-		vals[k] = s(string(f))
-		if i > 0 {
-			cond += ", "
-		}
-		cond += k
-	}
-	cond += ")"
+	cond := statusIn(from, vals)
 	release := len(r.Reserved) > 0 && (to == rewards.StatusVoided || to == rewards.StatusFailed)
 	set := "SET #st = :to, updated_at = :u, status_reason = :why"
 	if release {

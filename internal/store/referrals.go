@@ -12,6 +12,7 @@ import (
 
 	"github.com/referflow/referflow/internal/events"
 	"github.com/referflow/referflow/internal/referral"
+	"github.com/referflow/referflow/internal/workflow"
 )
 
 func referralKey(id string) map[string]types.AttributeValue {
@@ -130,6 +131,32 @@ func (st *Store) Referral(ctx context.Context, id string) (*referral.Referral, e
 	return decodeReferral(out.Item)
 }
 
+// decodeWaiting decodes a referral item with the callbacks stored on it.
+func decodeWaiting(item map[string]types.AttributeValue) (*workflow.Waiting, error) {
+	r, err := decodeReferral(item)
+	if err != nil {
+		return nil, err
+	}
+	w := &workflow.Waiting{Referral: r}
+	if err := attributevalue.UnmarshalMap(item, &w.Callbacks); err != nil {
+		return nil, fmt.Errorf("store: decode callbacks: %w", err)
+	}
+	return w, nil
+}
+
+// Waiting reads a referral with the callbacks its execution waits on
+// (strongly consistent), or ErrNotFound.
+func (st *Store) Waiting(ctx context.Context, id string) (*workflow.Waiting, error) {
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.table, Key: referralKey(id), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, fmt.Errorf("store: get referral: %w", err)
+	}
+	if out.Item == nil {
+		return nil, fmt.Errorf("store: referral %s: %w", id, ErrNotFound)
+	}
+	return decodeWaiting(out.Item)
+}
+
 func decodeReferral(item map[string]types.AttributeValue) (*referral.Referral, error) {
 	var r referral.Referral
 	if err := attributevalue.UnmarshalMap(item, &r); err != nil {
@@ -163,16 +190,7 @@ func (st *Store) Transition(ctx context.Context, id string, to referral.Status, 
 		expr += fmt.Sprintf(", %s = %s", nk, vk)
 		i++
 	}
-	cond := "attribute_exists(PK) AND #st IN ("
-	for j, f := range from {
-		vk := fmt.Sprintf(":f%d", j)
-		values[vk] = s(string(f))
-		if j > 0 {
-			cond += ", "
-		}
-		cond += vk
-	}
-	cond += ")"
+	cond := "attribute_exists(PK) AND " + statusIn(from, values)
 	if to.Terminal() {
 		// A terminal status repeated is a no-op: keep the first write.
 		cond += " AND #st <> :to"
@@ -213,7 +231,7 @@ func (st *Store) Transition(ctx context.Context, id string, to referral.Status, 
 // SetWait stores the task token the workflow waits on for milestone and
 // returns the referral as it is after the write, so the caller can see a
 // milestone (or a lost deal) recorded before the wait began.
-func (st *Store) SetWait(ctx context.Context, id, milestone, token string, now time.Time) (*referral.Referral, error) {
+func (st *Store) SetWait(ctx context.Context, id, milestone, token string, now time.Time) (*workflow.Waiting, error) {
 	return st.setToken(ctx, id, "SET wait_milestone = :m, wait_token = :t, updated_at = :u", map[string]types.AttributeValue{
 		":m": s(milestone), ":t": s(token), ":u": s(now.UTC().Format(time.RFC3339Nano)),
 	})
@@ -248,7 +266,7 @@ func (st *Store) StartWait(ctx context.Context, id, milestone string, now time.T
 
 // SetReviewWait stores the task token of the manual review and returns the
 // referral after the write (a decision made before the wait began shows).
-func (st *Store) SetReviewWait(ctx context.Context, id, token string, now time.Time) (*referral.Referral, error) {
+func (st *Store) SetReviewWait(ctx context.Context, id, token string, now time.Time) (*workflow.Waiting, error) {
 	return st.setToken(ctx, id, "SET review_token = :t, updated_at = :u", map[string]types.AttributeValue{
 		":t": s(token), ":u": s(now.UTC().Format(time.RFC3339Nano)),
 	})
@@ -256,7 +274,7 @@ func (st *Store) SetReviewWait(ctx context.Context, id, token string, now time.T
 
 // RecordReview stores a reviewer's decision once: the first decision wins.
 // It returns the referral after the write and whether this call decided.
-func (st *Store) RecordReview(ctx context.Context, id, outcome, note string, now time.Time) (*referral.Referral, bool, error) {
+func (st *Store) RecordReview(ctx context.Context, id, outcome, note string, now time.Time) (*workflow.Waiting, bool, error) {
 	cond := "attribute_exists(PK) AND attribute_not_exists(review_outcome) AND #st = :inreview"
 	out, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &st.table, Key: referralKey(id),
@@ -269,17 +287,17 @@ func (st *Store) RecordReview(ctx context.Context, id, outcome, note string, now
 		ReturnValues: types.ReturnValueAllNew,
 	})
 	if conditionFailed(err) {
-		r, gerr := st.Referral(ctx, id)
+		r, gerr := st.Waiting(ctx, id)
 		return r, false, gerr
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("store: record review: %w", err)
 	}
-	r, err := decodeReferral(out.Attributes)
+	r, err := decodeWaiting(out.Attributes)
 	return r, true, err
 }
 
-func (st *Store) setToken(ctx context.Context, id, expr string, values map[string]types.AttributeValue) (*referral.Referral, error) {
+func (st *Store) setToken(ctx context.Context, id, expr string, values map[string]types.AttributeValue) (*workflow.Waiting, error) {
 	cond := "attribute_exists(PK)"
 	out, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &st.table, Key: referralKey(id),
@@ -293,14 +311,14 @@ func (st *Store) setToken(ctx context.Context, id, expr string, values map[strin
 	if err != nil {
 		return nil, fmt.Errorf("store: set wait: %w", err)
 	}
-	return decodeReferral(out.Attributes)
+	return decodeWaiting(out.Attributes)
 }
 
 // RecordDeal applies a CRM update to a referral in one write and returns
 // the referral after it. Milestones only move forward: a milestone keeps
 // the time it was first reached (u.ReachedAt, the CRM's time, or now). A
 // lost deal keeps its first lost time.
-func (st *Store) RecordDeal(ctx context.Context, id string, u referral.DealUpdate, now time.Time) (*referral.Referral, error) {
+func (st *Store) RecordDeal(ctx context.Context, id string, u referral.DealUpdate, now time.Time) (*workflow.Waiting, error) {
 	at := s(now.UTC().Format(time.RFC3339Nano))
 	reached := at
 	if !u.ReachedAt.IsZero() {
@@ -344,7 +362,7 @@ func (st *Store) RecordDeal(ctx context.Context, id string, u referral.DealUpdat
 	if err != nil {
 		return nil, fmt.Errorf("store: record deal: %w", err)
 	}
-	return decodeReferral(out.Attributes)
+	return decodeWaiting(out.Attributes)
 }
 
 // ReferralsByStatus lists up to limit referral ids in status whose last

@@ -22,6 +22,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -135,3 +136,14 @@ var (
 	_ rewards.Repository = (*Store)(nil)
 	_ crm.Store          = (*Store)(nil)
 )
+
+// statusIn is the condition "#st IN (:f0, :f1, ...)" over statuses, adding
+// the values it names to vals (#st must name the status attribute).
+func statusIn[S ~string](statuses []S, vals map[string]types.AttributeValue) string {
+	keys := make([]string, len(statuses))
+	for i, st := range statuses {
+		keys[i] = fmt.Sprintf(":f%d", i)
+		vals[keys[i]] = s(string(st))
+	}
+	return "#st IN (" + strings.Join(keys, ", ") + ")"
+}

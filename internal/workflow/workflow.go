@@ -190,13 +190,29 @@ func closed(err error) bool {
 	return errors.As(err, &inv) || errors.As(err, &gone) || errors.As(err, &timedOut)
 }
 
+// Callbacks are the task tokens a referral's execution waits on. They are
+// stored on the referral's item but are no part of the referral: only this
+// contract reads them.
+type Callbacks struct {
+	WaitMilestone string `dynamodbav:"wait_milestone,omitempty"` // the milestone the wait is for
+	WaitToken     string `dynamodbav:"wait_token,omitempty"`     // "Wait for milestone"
+	ReviewToken   string `dynamodbav:"review_token,omitempty"`   // "Wait for manual review"
+}
+
+// Waiting is a referral with the callbacks waiting on it, as the store
+// returns it after a change that may resume its execution.
+type Waiting struct {
+	*referral.Referral
+	Callbacks
+}
+
 // Resume wakes the workflow if it waits on something r now satisfies: the
 // milestone it waits for is recorded (SendTaskSuccess), or the deal is lost
 // (SendTaskFailure with ErrLost). Both the webhook (after recording) and the
 // wait step (after storing its token) call it, so whichever comes second
 // resumes; a token resumed twice answers "closed", which is not an error.
 // It reports whether it sent anything that was accepted.
-func Resume(ctx context.Context, client SFN, r *referral.Referral) (bool, error) {
+func Resume(ctx context.Context, client SFN, r *Waiting) (bool, error) {
 	if r.WaitToken == "" || r.Status.Terminal() {
 		return false, nil
 	}
@@ -231,7 +247,7 @@ type ReviewDecision struct {
 
 // ResumeReview wakes a workflow waiting for manual review once the
 // decision is recorded on the referral (same two-sided protocol as Resume).
-func ResumeReview(ctx context.Context, client SFN, r *referral.Referral) (bool, error) {
+func ResumeReview(ctx context.Context, client SFN, r *Waiting) (bool, error) {
 	if r.ReviewToken == "" || r.ReviewOutcome == "" {
 		return false, nil
 	}

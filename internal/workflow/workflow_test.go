@@ -54,54 +54,55 @@ var (
 	errBoom = errors.New("throttled")
 )
 
-func waiting(milestone string) *referral.Referral {
-	return &referral.Referral{ID: "ref_1", Status: referral.StatusInProgress, WaitMilestone: milestone, WaitToken: "tok-1", Milestones: map[string]time.Time{}}
+func waiting(milestone string) *Waiting {
+	return &Waiting{Referral: &referral.Referral{ID: "ref_1", Status: referral.StatusInProgress, Milestones: map[string]time.Time{}},
+		Callbacks: Callbacks{WaitMilestone: milestone, WaitToken: "tok-1"}}
 }
 
 func TestResume(t *testing.T) {
 	lost := t0.Add(time.Hour)
 	cases := []struct {
 		name        string
-		r           *referral.Referral
+		r           *Waiting
 		err         error
 		wantSent    bool
 		wantErr     bool
 		wantSuccess string // expected Output JSON
 		wantFailure string // expected Cause
 	}{
-		{"milestone reached", func() *referral.Referral {
+		{"milestone reached", func() *Waiting {
 			r := waiting("won")
 			r.Milestones["qualified"], r.Milestones["won"] = t0, t0.Add(time.Minute)
 			return r
 		}(), nil, true, false, `{"milestone":"won","reached_at":"2026-03-01T12:01:00Z"}`, ""},
-		{"lost beats reached", func() *referral.Referral {
+		{"lost beats reached", func() *Waiting {
 			r := waiting("won")
 			r.Milestones["won"] = t0
 			r.LostAt, r.LostReason = &lost, "lost"
 			return r
 		}(), nil, true, false, "", "the deal was lost in the CRM"},
-		{"deleted", func() *referral.Referral {
+		{"deleted", func() *Waiting {
 			r := waiting("won")
 			r.LostAt, r.LostReason = &lost, "deleted"
 			return r
 		}(), nil, true, false, "", "the deal was deleted in the CRM"},
-		{"other milestone reached: nothing to do", func() *referral.Referral {
+		{"other milestone reached: nothing to do", func() *Waiting {
 			r := waiting("won")
 			r.Milestones["qualified"] = t0
 			return r
 		}(), nil, false, false, "", ""},
-		{"no token", func() *referral.Referral {
+		{"no token", func() *Waiting {
 			r := waiting("won")
 			r.WaitToken = ""
 			r.Milestones["won"] = t0
 			return r
 		}(), nil, false, false, "", ""},
-		{"no wait milestone", func() *referral.Referral {
+		{"no wait milestone", func() *Waiting {
 			r := waiting("")
 			r.Milestones["won"] = t0
 			return r
 		}(), nil, false, false, "", ""},
-		{"terminal referral", func() *referral.Referral {
+		{"terminal referral", func() *Waiting {
 			r := waiting("won")
 			r.Status = referral.StatusCompleted
 			r.Milestones["won"] = t0
@@ -112,7 +113,7 @@ func TestResume(t *testing.T) {
 		{"closed: timed out", reachedWon(), &sfntypes.TaskTimedOut{}, false, false, `{"milestone":"won","reached_at":"2026-03-01T12:00:00Z"}`, ""},
 		{"closed error wrapped", reachedWon(), errors.Join(errors.New("op"), &sfntypes.TaskTimedOut{}), false, false, `{"milestone":"won","reached_at":"2026-03-01T12:00:00Z"}`, ""},
 		{"transient error", reachedWon(), errBoom, false, true, `{"milestone":"won","reached_at":"2026-03-01T12:00:00Z"}`, ""},
-		{"transient error on failure", func() *referral.Referral {
+		{"transient error on failure", func() *Waiting {
 			r := waiting("won")
 			r.LostAt, r.LostReason = &lost, "lost"
 			return r
@@ -157,7 +158,7 @@ func TestResume(t *testing.T) {
 	}
 }
 
-func reachedWon() *referral.Referral {
+func reachedWon() *Waiting {
 	r := waiting("won")
 	r.Milestones["won"] = t0
 	return r
@@ -199,7 +200,8 @@ func TestResumeReview(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			f := &fakeSFN{err: c.err}
-			r := &referral.Referral{ID: "ref_2", Status: referral.StatusInReview, ReviewToken: c.token, ReviewOutcome: c.outcome}
+			r := &Waiting{Referral: &referral.Referral{ID: "ref_2", Status: referral.StatusInReview, ReviewOutcome: c.outcome},
+				Callbacks: Callbacks{ReviewToken: c.token}}
 			sent, err := ResumeReview(context.Background(), f, r)
 			if sent != c.wantSent || (err != nil) != c.wantErr {
 				t.Fatalf("ResumeReview = %v, %v; want %v, err %v", sent, err, c.wantSent, c.wantErr)

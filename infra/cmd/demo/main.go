@@ -20,16 +20,14 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/referflow/referflow/internal/activity"
-
-	"github.com/referflow/referflow/internal/money"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/referflow/referflow/internal/activity"
 	"github.com/referflow/referflow/internal/crm/hubspot"
+	"github.com/referflow/referflow/internal/money"
 	"github.com/referflow/referflow/internal/store"
 )
 
@@ -87,7 +85,7 @@ func run(ctx context.Context, api, code, secret string) error {
 
 	step("2. The workflow verifies it and waits for the deal to be qualified")
 	if err := waitFor(ctx, "the workflow to wait for \"qualified\"", func() (bool, error) {
-		r, err := st.Referral(ctx, id)
+		r, err := st.Waiting(ctx, id)
 		return err == nil && r.WaitMilestone == "qualified", err
 	}); err != nil {
 		return err
@@ -103,7 +101,7 @@ func run(ctx context.Context, api, code, secret string) error {
 		return err
 	}
 	if err := waitFor(ctx, "the workflow to wait for \"won\"", func() (bool, error) {
-		r, err := st.Referral(ctx, id)
+		r, err := st.Waiting(ctx, id)
 		return err == nil && r.WaitMilestone == "won", err
 	}); err != nil {
 		return err

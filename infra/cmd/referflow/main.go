@@ -20,15 +20,14 @@ import (
 	"os"
 	"time"
 
-	"github.com/referflow/referflow/internal/money"
-	"github.com/referflow/referflow/internal/referral"
-
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/referflow/referflow/infra/seed"
 	"github.com/referflow/referflow/internal/crm/providers"
+	"github.com/referflow/referflow/internal/money"
 	"github.com/referflow/referflow/internal/program"
+	"github.com/referflow/referflow/internal/referral"
 	"github.com/referflow/referflow/internal/store"
 )
 

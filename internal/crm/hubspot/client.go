@@ -12,9 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/referflow/referflow/internal/money"
-
 	"github.com/referflow/referflow/internal/crm"
+	"github.com/referflow/referflow/internal/money"
 )
 
 // DefaultBaseURL is HubSpot's API host.

@@ -8,11 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/referflow/referflow/internal/money"
-
 	"github.com/referflow/referflow/internal/crm"
 	"github.com/referflow/referflow/internal/crm/hubspot"
 	"github.com/referflow/referflow/internal/crm/hubspot/hubspottest"
+	"github.com/referflow/referflow/internal/money"
 )
 
 func newFake(t *testing.T) (*hubspottest.Server, *hubspot.Client) {

@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/referflow/referflow/internal/money"
-
 	"github.com/referflow/referflow/internal/crm"
+	"github.com/referflow/referflow/internal/money"
 )
 
 func parse(t *testing.T, body string) ([]crm.Event, error) {

@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/referflow/referflow/internal/money"
-
 	"github.com/referflow/referflow/internal/crm"
+	"github.com/referflow/referflow/internal/money"
 )
 
 const refKey = "dcf558aac1ae4e8c4f849ba5e668430d8df9be12"

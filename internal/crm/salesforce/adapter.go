@@ -19,9 +19,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/referflow/referflow/internal/money"
-
 	"github.com/referflow/referflow/internal/crm"
+	"github.com/referflow/referflow/internal/money"
 )
 
 // Name is the provider name, the path segment of POST /webhooks/salesforce.

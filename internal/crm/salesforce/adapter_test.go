@@ -10,9 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/referflow/referflow/internal/money"
-
 	"github.com/referflow/referflow/internal/crm"
+	"github.com/referflow/referflow/internal/money"
 )
 
 const (
