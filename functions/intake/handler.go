@@ -36,7 +36,7 @@ type Store interface {
 	CurrentProgram(ctx context.Context, id string) (*program.Program, error)
 	Referrer(ctx context.Context, programID, code string) (*referral.Referrer, error)
 	CreateReferral(ctx context.Context, nr store.NewReferral) error
-	Idempotency(ctx context.Context, key string, now time.Time) (*store.IdempotencyRecord, error)
+	Idempotency(ctx context.Context, key string, now time.Time) (*apigw.IdempotencyRecord, error)
 }
 
 // Starter starts a referral's workflow.
@@ -247,7 +247,7 @@ func (h *Handler) accept(ctx context.Context, req *apigw.Request, f form, idem i
 		Event:    receivedEvent(id, now, prog, ref),
 	}
 	if idem.key != "" {
-		nr.Idempotency = &store.IdempotencyRecord{Key: idem.key, RequestHash: idem.hash, Status: resp.StatusCode,
+		nr.Idempotency = &apigw.IdempotencyRecord{Key: idem.key, RequestHash: idem.hash, Status: resp.StatusCode,
 			Body: resp.Body, Location: resp.Headers["location"], ExpiresAt: now.Add(idempotencyTTL)}
 	}
 	if fail, failed := h.create(ctx, nr, idem, log); failed {

@@ -25,7 +25,7 @@ type fakeStore struct {
 	programs  map[string]*program.Program
 	referrers map[string]*referral.Referrer // program#code
 	created   []store.NewReferral
-	idem      map[string]*store.IdempotencyRecord
+	idem      map[string]*apigw.IdempotencyRecord
 	dedupe    map[string]bool
 	createErr error
 	readErr   error // CurrentProgram / Referrer / Idempotency
@@ -41,7 +41,7 @@ func newFakeStore() *fakeStore {
 			"partners#ann-42": {ProgramID: "partners", Code: "ann-42", Email: "ann@referrer.io"},
 			"other#ann-42":    {ProgramID: "other", Code: "ann-42", Email: "ann@referrer.io"},
 		},
-		idem: map[string]*store.IdempotencyRecord{}, dedupe: map[string]bool{},
+		idem: map[string]*apigw.IdempotencyRecord{}, dedupe: map[string]bool{},
 	}
 }
 
@@ -95,7 +95,7 @@ func (f *fakeStore) CreateReferral(_ context.Context, nr store.NewReferral) erro
 	return nil
 }
 
-func (f *fakeStore) Idempotency(_ context.Context, key string, now time.Time) (*store.IdempotencyRecord, error) {
+func (f *fakeStore) Idempotency(_ context.Context, key string, now time.Time) (*apigw.IdempotencyRecord, error) {
 	if f.idemErr != nil {
 		return nil, f.idemErr
 	}
@@ -479,7 +479,7 @@ func TestIdempotencyConcurrentWinner(t *testing.T) {
 		call(t, h2, jsonReq(goodJSON, "idempotency-key", "k"))
 		hash = st2.created[0].Idempotency.RequestHash
 	}
-	racing := &racingStore{fakeStore: st, rec: &store.IdempotencyRecord{Key: "k", RequestHash: hash, Status: 202, Body: winner, ExpiresAt: now.Add(time.Hour)}}
+	racing := &racingStore{fakeStore: st, rec: &apigw.IdempotencyRecord{Key: "k", RequestHash: hash, Status: 202, Body: winner, ExpiresAt: now.Add(time.Hour)}}
 	h.Store = racing
 	resp := call(t, h, jsonReq(goodJSON, "idempotency-key", "k"))
 	if resp.StatusCode != 202 || resp.Body != winner {
@@ -494,11 +494,11 @@ func TestIdempotencyConcurrentWinner(t *testing.T) {
 // if a concurrent request had won.
 type racingStore struct {
 	*fakeStore
-	rec     *store.IdempotencyRecord
+	rec     *apigw.IdempotencyRecord
 	lookups int
 }
 
-func (r *racingStore) Idempotency(ctx context.Context, key string, now time.Time) (*store.IdempotencyRecord, error) {
+func (r *racingStore) Idempotency(ctx context.Context, key string, now time.Time) (*apigw.IdempotencyRecord, error) {
 	r.lookups++
 	if r.lookups == 1 {
 		r.fakeStore.idem[key] = r.rec

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -213,4 +214,16 @@ func PrefersHTML(r *Request) bool {
 		}
 	}
 	return best == "text/html"
+}
+
+// IdempotencyRecord is the first answer given to a request with an
+// Idempotency-Key (docs/api.md): a repeat with the same body gets it
+// again, one with another body is refused. Stores keep it until ExpiresAt.
+type IdempotencyRecord struct {
+	Key         string    `dynamodbav:"idempotency_key"`
+	RequestHash string    `dynamodbav:"request_hash"`
+	Status      int       `dynamodbav:"status"`
+	Body        string    `dynamodbav:"body"`
+	Location    string    `dynamodbav:"location,omitempty"`
+	ExpiresAt   time.Time `dynamodbav:"-"`
 }

@@ -11,9 +11,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/referflow/referflow/internal/money"
-
 	"gopkg.in/yaml.v3"
+
+	"github.com/referflow/referflow/internal/money"
 )
 
 // The file form is what people write: amounts in major units, durations such

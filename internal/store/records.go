@@ -8,26 +8,18 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/referflow/referflow/internal/events"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/referflow/referflow/internal/apigw"
+	"github.com/referflow/referflow/internal/events"
 )
 
-// IdempotencyRecord is the first answer given to a request with an
-// Idempotency-Key; a repeat with the same body gets it again.
-type IdempotencyRecord struct {
-	Key         string    `dynamodbav:"idempotency_key"`
-	RequestHash string    `dynamodbav:"request_hash"`
-	Status      int       `dynamodbav:"status"`
-	Body        string    `dynamodbav:"body"`
-	Location    string    `dynamodbav:"location,omitempty"`
-	ExpiresAt   time.Time `dynamodbav:"-"`
-}
-
-func (r *IdempotencyRecord) item() (map[string]types.AttributeValue, error) {
+// idempotencyItem is the item of an Idempotency-Key's first answer
+// (IDEMPOTENCY#<key>, expiring with the record).
+func idempotencyItem(r *apigw.IdempotencyRecord) (map[string]types.AttributeValue, error) {
 	item, err := attributevalue.MarshalMap(r)
 	if err != nil {
 		return nil, fmt.Errorf("store: marshal idempotency: %w", err)
@@ -41,7 +33,7 @@ func (r *IdempotencyRecord) item() (map[string]types.AttributeValue, error) {
 
 // Idempotency returns the stored answer for key, or ErrNotFound. An
 // expired record (TTL deletion is lazy) counts as absent.
-func (st *Store) Idempotency(ctx context.Context, k string, now time.Time) (*IdempotencyRecord, error) {
+func (st *Store) Idempotency(ctx context.Context, k string, now time.Time) (*apigw.IdempotencyRecord, error) {
 	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.table, Key: key("IDEMPOTENCY#"+k, "IDEMPOTENCY"), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return nil, fmt.Errorf("store: get idempotency: %w", err)
@@ -49,7 +41,7 @@ func (st *Store) Idempotency(ctx context.Context, k string, now time.Time) (*Ide
 	if out.Item == nil || expired(out.Item, now) {
 		return nil, ErrNotFound
 	}
-	var r IdempotencyRecord
+	var r apigw.IdempotencyRecord
 	if err := attributevalue.UnmarshalMap(out.Item, &r); err != nil {
 		return nil, fmt.Errorf("store: decode idempotency: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/referflow/referflow/internal/apigw"
 	"github.com/referflow/referflow/internal/events"
 	"github.com/referflow/referflow/internal/referral"
 	"github.com/referflow/referflow/internal/workflow"
@@ -38,7 +39,7 @@ type NewReferral struct {
 	Referral *referral.Referral
 	// Idempotency, when set, is stored in the same transaction so that a
 	// repeated request finds the first answer.
-	Idempotency *IdempotencyRecord
+	Idempotency *apigw.IdempotencyRecord
 	// Event records the referral's arrival (events.ReferralReceived).
 	Event events.Event
 }
@@ -84,7 +85,7 @@ func (st *Store) CreateReferral(ctx context.Context, nr NewReferral) error {
 	}})
 	idemAt := -1
 	if nr.Idempotency != nil {
-		ii, err := nr.Idempotency.item()
+		ii, err := idempotencyItem(nr.Idempotency)
 		if err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/referflow/referflow/infra/local/storetest"
+	"github.com/referflow/referflow/internal/apigw"
 	"github.com/referflow/referflow/internal/events"
 	"github.com/referflow/referflow/internal/program"
 	"github.com/referflow/referflow/internal/referral"
@@ -80,7 +81,7 @@ func TestCreateReferralDedupesEmailAndDomainAtomically(t *testing.T) {
 func TestIdempotencyRecordIsWrittenWithTheReferral(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.New(t)
-	rec := &store.IdempotencyRecord{Key: "k1", RequestHash: "h", Status: 202, Body: `{"x":1}`, ExpiresAt: t0.Add(24 * time.Hour)}
+	rec := &apigw.IdempotencyRecord{Key: "k1", RequestHash: "h", Status: 202, Body: `{"x":1}`, ExpiresAt: t0.Add(24 * time.Hour)}
 	if err := st.CreateReferral(ctx, store.NewReferral{Referral: newReferral("ref_A", "a@a.example", ""), Idempotency: rec, Event: events.New(events.ReferralReceived, "ref_A", "test", t0)}); err != nil {
 		t.Fatal(err)
 	}
@@ -376,14 +377,14 @@ func TestReviewDecisionIsRecordedOnce(t *testing.T) {
 func TestExpiredIdempotencyKeyCanBeReused(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.New(t)
-	old := &store.IdempotencyRecord{Key: "k", RequestHash: "h1", Status: 202, Body: "first", ExpiresAt: t0.Add(24 * time.Hour)}
+	old := &apigw.IdempotencyRecord{Key: "k", RequestHash: "h1", Status: 202, Body: "first", ExpiresAt: t0.Add(24 * time.Hour)}
 	if err := st.CreateReferral(ctx, store.NewReferral{Referral: newReferral("ref_A", "a@a.example", ""), Idempotency: old, Event: events.New(events.ReferralReceived, "ref_A", "test", t0)}); err != nil {
 		t.Fatal(err)
 	}
 	later := t0.Add(30 * time.Hour)
 	r := newReferral("ref_B", "b@b.example", "")
 	r.CreatedAt, r.UpdatedAt = later, later
-	fresh := &store.IdempotencyRecord{Key: "k", RequestHash: "h2", Status: 202, Body: "second", ExpiresAt: later.Add(24 * time.Hour)}
+	fresh := &apigw.IdempotencyRecord{Key: "k", RequestHash: "h2", Status: 202, Body: "second", ExpiresAt: later.Add(24 * time.Hour)}
 	if err := st.CreateReferral(ctx, store.NewReferral{Referral: r, Idempotency: fresh, Event: events.New(events.ReferralReceived, r.ID, "test", t0)}); err != nil {
 		t.Fatalf("reusing an expired key: %v", err)
 	}
