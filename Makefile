@@ -12,6 +12,7 @@ PORT        ?= 3000
 FUZZTIME    ?= 30s
 TEST_FUZZTIME ?= 3s
 BENCH_N     ?= 20
+CHAOS_REFERRALS ?= 200
 
 .DEFAULT_GOAL := help
 
@@ -76,6 +77,10 @@ bench: prereqs ## per-referral cost (BENCH_N journeys through the local stack), 
 	$(GO) test -run '^$$' -bench 'ReferralJourney' -benchtime $(BENCH_N)x -timeout 30m ./infra/e2e
 	$(GO) test -run '^$$' -bench 'ColdStart' -benchtime 1x -timeout 30m ./infra/e2e
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+
+.PHONY: chaos
+chaos: prereqs ## the chaos soak: CHAOS_REFERRALS (200) mixed journeys under a fault plan with every fault on; prints the table
+	CHAOS_REFERRALS=$(CHAOS_REFERRALS) $(GO) test -count=1 -v -run '^TestChaosNothingStuckLostOrPaidWrongly$$' -timeout 60m ./infra/e2e
 
 .PHONY: clean
 clean: ## remove build output

@@ -28,16 +28,32 @@ type state struct {
 	ItemProcessor      *machine                   `json:"ItemProcessor"`
 	Iterator           *machine                   `json:"Iterator"`
 	Error              string                     `json:"Error"`
+	CausePath          string                     `json:"CausePath"`
+	ResultSelector     map[string]json.RawMessage `json:"ResultSelector"`
+	ResultPath         *string                    `json:"ResultPath"`
 }
 
 type catcher struct {
 	ErrorEquals []string `json:"ErrorEquals"`
 	Next        string   `json:"Next"`
+	ResultPath  string   `json:"ResultPath"`
 }
 
 type retrier struct {
-	ErrorEquals []string `json:"ErrorEquals"`
-	MaxAttempts int      `json:"MaxAttempts"`
+	ErrorEquals     []string `json:"ErrorEquals"`
+	MaxAttempts     *int     `json:"MaxAttempts"` // nil: the default, 3
+	IntervalSeconds int      `json:"IntervalSeconds"`
+	BackoffRate     float64  `json:"BackoffRate"`
+	MaxDelaySeconds int      `json:"MaxDelaySeconds"`
+	JitterStrategy  string   `json:"JitterStrategy"`
+}
+
+// attempts is the retrier's MaxAttempts (3 when absent).
+func (r retrier) attempts() int {
+	if r.MaxAttempts == nil {
+		return 3
+	}
+	return *r.MaxAttempts
 }
 
 type machine struct {
@@ -83,7 +99,7 @@ func TestEveryLambdaTaskHasTheRecommendedRetrier(t *testing.T) {
 			for _, e := range r.ErrorEquals {
 				got[e] = true
 			}
-			all := r.MaxAttempts > 0
+			all := r.attempts() > 0
 			for _, e := range recommended {
 				all = all && got[e]
 			}
@@ -182,8 +198,12 @@ func TestMapCatchesOnlyCustomErrors(t *testing.T) {
 // The execution history is readable by anyone with console access: task
 // payloads may carry ids, names of milestones and tokens, never a person.
 func TestPayloadsCarryIdsOnly(t *testing.T) {
+	// "error" is what a Catch caught ({Error, Cause}), passed to "Mark
+	// needs attention": the history holds it already (the failed task's
+	// event), and the step shortens it and keeps no email (ShortCause).
 	allowed := map[string]bool{"referral_id": true, "milestone": true, "task_token": true, "kind": true, "step": true, "outcome": true,
-		"deadline_seconds": true, "hold_seconds": true, "execution_started_at": true, "execution": true, "FunctionName": true, "Payload": true}
+		"deadline_seconds": true, "hold_seconds": true, "execution_started_at": true, "execution": true, "FunctionName": true, "Payload": true,
+		"error": true}
 	walk(load(t), "", func(path string, s state, _ machine) {
 		raw, ok := s.Parameters["Payload"]
 		if !ok {

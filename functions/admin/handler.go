@@ -39,12 +39,16 @@ type Store interface {
 //
 //	GET  /admin/referrals/{id}
 //	POST /admin/referrals/{id}/review
+//	POST /admin/referrals/{id}/resume (resume.go)
 //	POST /admin/rewards/{referral_id}/{milestone}/{party}/approve
 //	POST /admin/rewards/{referral_id}/{milestone}/{party}/decline
+//	POST /admin/people/erase (erase.go)
 type Handler struct {
 	Store   Store
+	People  People // erases a person's personal data
 	Rewards *rewards.Service
 	SFN     workflow.SFN
+	Resumer Resumer // resumes referrals (resume.go)
 	Now     func() time.Time
 	Log     *slog.Logger
 }
@@ -59,10 +63,14 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 		return h.referral(ctx, req), nil
 	case req.RequestContext.HTTP.Method == http.MethodPost && strings.HasSuffix(req.RouteKey, "/admin/referrals/{id}/review"):
 		return h.review(ctx, req), nil
+	case req.RequestContext.HTTP.Method == http.MethodPost && strings.HasSuffix(req.RouteKey, "/admin/referrals/{id}/resume"):
+		return h.resume(ctx, req), nil
 	case req.RequestContext.HTTP.Method == http.MethodPost && strings.HasSuffix(req.RouteKey, "/approve"):
 		return h.approve(ctx, req), nil
 	case req.RequestContext.HTTP.Method == http.MethodPost && strings.HasSuffix(req.RouteKey, "/decline"):
 		return h.decline(ctx, req), nil
+	case req.RequestContext.HTTP.Method == http.MethodPost && strings.HasSuffix(req.RouteKey, "/admin/people/erase"):
+		return h.erase(ctx, req), nil
 	}
 	return apigw.Error(http.StatusNotFound, "not_found", "no such admin route", nil), nil
 }
@@ -79,6 +87,7 @@ type ReferralView struct {
 	Decision       string            `json:"decision,omitempty"`
 	Reasons        []referral.Reason `json:"reasons"`
 	Review         *Review           `json:"review,omitempty"`
+	Attention      *Attention        `json:"attention,omitempty"` // why it needs attention (resume.go)
 	Milestones     []Milestone       `json:"milestones"`
 	Deal           Deal              `json:"deal"`
 	Rewards        []rewards.Reward  `json:"rewards"`
@@ -163,7 +172,7 @@ func (h *Handler) referral(ctx context.Context, req apigw.Request) apigw.Respons
 func (h *Handler) view(ctx context.Context, r *referral.Referral) (*ReferralView, error) {
 	v := &ReferralView{
 		ReferralID: r.ID, Program: r.ProgramID, ProgramVersion: r.ProgramVersion, Status: string(r.Status),
-		ReferrerCode: r.ReferrerCode, Decision: r.Decision, Reasons: r.Reasons,
+		ReferrerCode: r.ReferrerCode, Decision: r.Decision, Reasons: r.Reasons, Attention: r.Attention,
 		Referee: Referee{Email: r.RefereeEmail, Name: r.RefereeName, Company: r.RefereeCompany, Domain: r.RefereeDomain,
 			Phone: r.RefereePhone, Message: r.Message, Country: r.Country, Industry: r.Industry, Employees: r.Employees},
 		Deal: Deal{Provider: r.CRMProvider, RecordID: r.CRMRecordID, AmountMinor: r.DealAmountMinor, Currency: r.DealCurrency,
@@ -282,6 +291,8 @@ func (h *Handler) review(ctx context.Context, req apigw.Request) apigw.Response 
 	switch {
 	case !decided && r.ReviewOutcome == "":
 		return apigw.Error(http.StatusConflict, "not_in_review", "the referral is "+string(r.Status)+", not waiting for a review", nil)
+	case !decided && r.ReviewNote == workflow.ReviewDeadlineNote: // the deadline's default was recorded first
+		return apigw.Error(http.StatusConflict, "not_in_review", "the review deadline passed first: the program's default ("+r.ReviewOutcome+") applies", nil)
 	case !decided && r.ReviewOutcome != outcome:
 		return apigw.Error(http.StatusConflict, "already_reviewed", "the referral was already reviewed: "+r.ReviewOutcome, nil)
 	}
@@ -310,7 +321,16 @@ func (h *Handler) review(ctx context.Context, req apigw.Request) apigw.Response 
 
 func (h *Handler) approve(ctx context.Context, req apigw.Request) apigw.Response {
 	return h.decide(ctx, req, "approve_reward", func(rw rewards.Reward) error {
-		return h.Rewards.Approve(ctx, rw, events.ActorAdmin)
+		// The deal is checked again when the reward is paid (rewards.Approve).
+		r, err := h.Store.Referral(ctx, rw.ReferralID)
+		if err != nil {
+			return err
+		}
+		p, err := h.Store.ProgramVersion(ctx, r.ProgramID, r.ProgramVersion)
+		if err != nil {
+			return err
+		}
+		return h.Rewards.Approve(ctx, r, p, rw, events.ActorAdmin)
 	}, rewards.StatusPaid, rewards.StatusApproved)
 }
 
@@ -364,6 +384,8 @@ func (h *Handler) decide(ctx context.Context, req apigw.Request, route string, a
 		return apigw.Error(http.StatusConflict, "not_payable", "the reward is "+string(rw.Status)+": "+rw.StatusReason, nil)
 	case errors.Is(err, rewards.ErrApprovalNotRequired):
 		return apigw.Error(http.StatusConflict, "approval_not_required", "the reward is paid by the workflow after its holding period", nil)
+	case errors.Is(err, rewards.ErrDealLost):
+		return apigw.Error(http.StatusConflict, "not_payable", "the referral's deal was lost or refunded: the reward is not paid", nil)
 	case err != nil:
 		log.Error(route+" failed", "error", err)
 		return apigw.Unavailable()

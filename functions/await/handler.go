@@ -31,6 +31,10 @@ type Handler struct {
 	// Standard: one year); Slack is kept free for the steps after a wait.
 	ExecutionBudget time.Duration
 	Slack           time.Duration
+	// Adopt, when set, applies the CRM events parked before the referral
+	// existed (matched by its email; crm.Ingester.AdoptReferral) before a
+	// milestone wait begins, so that the wait honours them.
+	Adopt func(ctx context.Context, referralID string) (int, error)
 }
 
 // Invoke is the function's entry point: "Plan the wait" sends kind "plan",
@@ -40,18 +44,18 @@ func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, err
 		Kind string `json:"kind"`
 	}
 	if err := json.Unmarshal(payload, &kind); err != nil {
-		return nil, fmt.Errorf("await: payload: %w", err)
+		return nil, workflow.BadInput("await: payload: %v", err)
 	}
 	if kind.Kind == "plan" {
 		var in workflow.PlanInput
 		if err := json.Unmarshal(payload, &in); err != nil {
-			return nil, fmt.Errorf("await: plan payload: %w", err)
+			return nil, workflow.BadInput("await: plan payload: %v", err)
 		}
 		return h.Plan(ctx, in)
 	}
 	var in workflow.CallbackInput
 	if err := json.Unmarshal(payload, &in); err != nil {
-		return nil, fmt.Errorf("await: payload: %w", err)
+		return nil, workflow.BadInput("await: payload: %v", err)
 	}
 	return h.Handle(ctx, in)
 }
@@ -64,7 +68,7 @@ func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, err
 func (h *Handler) Plan(ctx context.Context, in workflow.PlanInput) (workflow.WaitPlan, error) {
 	started, err := time.Parse(time.RFC3339Nano, in.ExecutionStartedAt)
 	if err != nil {
-		return workflow.WaitPlan{}, fmt.Errorf("await: plan: execution_started_at %q: %w", in.ExecutionStartedAt, err)
+		return workflow.WaitPlan{}, workflow.BadInput("await: plan: execution_started_at %q: %v", in.ExecutionStartedAt, err)
 	}
 	now := h.Now()
 	first, err := h.Store.StartWait(ctx, in.ReferralID, in.Milestone, now)
@@ -88,7 +92,7 @@ func (h *Handler) Plan(ctx context.Context, in workflow.PlanInput) (workflow.Wai
 func (h *Handler) Handle(ctx context.Context, in workflow.CallbackInput) (map[string]any, error) {
 	log := logging.From(ctx, h.Log).With("referral_id", in.ReferralID, "kind", in.Kind, "milestone", in.Milestone)
 	if in.ReferralID == "" || in.TaskToken == "" {
-		return nil, fmt.Errorf("await: referral_id and task_token are required")
+		return nil, workflow.BadInput("await: referral_id and task_token are required")
 	}
 	now := h.Now()
 	if in.Kind == "review" {
@@ -99,6 +103,15 @@ func (h *Handler) Handle(ctx context.Context, in workflow.CallbackInput) (map[st
 		resumed, err := workflow.ResumeReview(ctx, h.SFN, r)
 		log.Info("waiting for manual review", "resumed_at_once", resumed)
 		return map[string]any{"waiting": !resumed}, err
+	}
+	if h.Adopt != nil {
+		n, err := h.Adopt(ctx, in.ReferralID)
+		if err != nil {
+			return nil, fmt.Errorf("await: parked CRM events: %w", err)
+		}
+		if n > 0 {
+			log.Info("parked CRM events applied", "events", n)
+		}
 	}
 	r, err := h.Store.SetWait(ctx, in.ReferralID, in.Milestone, in.TaskToken, now)
 	if err != nil {

@@ -30,6 +30,8 @@ type fakeStore struct {
 	r    *referral.Referral
 	cb   workflow.Callbacks // stored beside the referral
 	sets []map[string]any
+	// execution is the referral's current execution ("": the first).
+	execution string
 }
 
 func (f *fakeStore) Transition(ctx context.Context, id string, to referral.Status, now time.Time, set map[string]any, ev events.Event) error {
@@ -52,6 +54,14 @@ func (f *fakeStore) Transition(ctx context.Context, id string, to referral.Statu
 	}
 	if v, ok := set["review_token"]; ok {
 		f.cb.ReviewToken = v.(string)
+	}
+	return nil
+}
+
+// AdvanceExecution records where the referral runs, if from still did.
+func (f *fakeStore) AdvanceExecution(_ context.Context, id, from, to string) error {
+	if f.execution == "" && from == id || f.execution == from {
+		f.execution = to
 	}
 	return nil
 }
@@ -185,6 +195,9 @@ func TestContinueStartsTheNextExecution(t *testing.T) {
 			started = append(started, referralID+" as "+name)
 			return nil
 		}
+		if c.current != id {
+			st.execution = c.current
+		}
 		out, err := h.Handle(context.Background(), workflow.CompleteInput{ReferralID: id, Outcome: "continue", Execution: c.current})
 		if err != nil {
 			t.Fatal(err)
@@ -194,6 +207,9 @@ func TestContinueStartsTheNextExecution(t *testing.T) {
 		}
 		if len(st.sets) != 0 {
 			t.Fatalf("continuing changed the status (%d transitions)", len(st.sets))
+		}
+		if st.execution != c.next {
+			t.Fatalf("the referral runs in %q, want %s", st.execution, c.next)
 		}
 		evs := st.AllEvents()
 		if len(evs) != 1 || evs[0].Type != events.ReferralContinued || evs[0].ReferralID != id || evs[0].Get("from") != c.current ||

@@ -1,4 +1,5 @@
-// Command complete is the workflow's closing step.
+// Command complete is the workflow's closing step, and its "Mark needs
+// attention" step.
 package main
 
 import (
@@ -13,6 +14,8 @@ import (
 
 	"github.com/referflow/referflow/internal/config"
 	"github.com/referflow/referflow/internal/logging"
+	"github.com/referflow/referflow/internal/metrics"
+	"github.com/referflow/referflow/internal/recovery"
 	"github.com/referflow/referflow/internal/rewards"
 	"github.com/referflow/referflow/internal/store"
 	"github.com/referflow/referflow/internal/workflow"
@@ -42,6 +45,8 @@ func main() {
 		Continue: func(ctx context.Context, id, name string) error {
 			return workflow.StartNamed(ctx, client, machine, id, name)
 		},
+		Recovery: &recovery.Service{Store: st, SFN: client, StateMachineARN: machine, Now: time.Now,
+			Metrics: metrics.New(os.Stdout, "complete", time.Now)},
 	}
 	lambda.Start(h.Handle)
 }

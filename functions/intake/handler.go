@@ -56,6 +56,9 @@ type Handler struct {
 	StartBackoff  time.Duration
 	// Metrics receives business metrics (nil discards them).
 	Metrics *metrics.Emitter
+	// Retention is how long a referral's personal data is kept once it is
+	// closed; each referral records the retention it was received under.
+	Retention time.Duration
 }
 
 // Accepted is the 202 body.
@@ -243,8 +246,9 @@ func (h *Handler) accept(ctx context.Context, req *apigw.Request, f form, idem i
 	}
 	resp := acceptedResponse(req, f.mediaType, prog, id, token)
 	nr := store.NewReferral{
-		Referral: newReferral(id, tokenHash, now, prog, ref, f.sub),
-		Event:    receivedEvent(id, now, prog, ref),
+		Referral:  newReferral(id, tokenHash, now, prog, ref, f.sub),
+		Event:     receivedEvent(id, now, prog, ref),
+		Retention: h.Retention,
 	}
 	if idem.key != "" {
 		nr.Idempotency = &apigw.IdempotencyRecord{Key: idem.key, RequestHash: idem.hash, Status: resp.StatusCode,

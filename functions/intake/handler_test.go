@@ -16,6 +16,7 @@ import (
 	"github.com/referflow/referflow/internal/activity"
 	"github.com/referflow/referflow/internal/apigw"
 	"github.com/referflow/referflow/internal/events"
+	"github.com/referflow/referflow/internal/privacy"
 	"github.com/referflow/referflow/internal/program"
 	"github.com/referflow/referflow/internal/referral"
 	"github.com/referflow/referflow/internal/store"
@@ -71,7 +72,10 @@ func (f *fakeStore) CreateReferral(_ context.Context, nr store.NewReferral) erro
 		return f.createErr
 	}
 	r := nr.Referral
-	keys := store.DedupeKeys(r.ProgramID, r.RefereeEmail, r.RefereeDomain)
+	var keys []string
+	for _, k := range store.DedupeKeys(testKeys, r.ProgramID, r.RefereeEmail, r.RefereeDomain) {
+		keys = append(keys, k.Key)
+	}
 	if nr.Idempotency != nil {
 		if _, ok := f.idem[nr.Idempotency.Key]; ok {
 			return store.ErrConflict
@@ -107,6 +111,14 @@ func (f *fakeStore) Idempotency(_ context.Context, key string, now time.Time) (*
 	return &cp, nil
 }
 
+var testKeys = func() *privacy.Hasher {
+	h, err := privacy.NewHasher("intake-test-key-hash-secret")
+	if err != nil {
+		panic(err)
+	}
+	return h
+}()
+
 type starter struct {
 	calls []string
 	err   error
@@ -131,7 +143,8 @@ var now = time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
 func newHandler() (*Handler, *fakeStore, *starter) {
 	st, s := newFakeStore(), &starter{}
 	h := &Handler{Store: st, Start: s.start, DefaultProgram: "partners", Now: func() time.Time { return now },
-		Random: fixedReader(7), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), StartAttempts: 3}
+		Random: fixedReader(7), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), StartAttempts: 3,
+		Retention: 90 * 24 * time.Hour}
 	return h, st, s
 }
 
@@ -250,6 +263,13 @@ func TestAcceptJSONAndForm(t *testing.T) {
 			}
 			if nr.Idempotency != nil {
 				t.Fatal("idempotency record without a key")
+			}
+			if nr.Retention != 90*24*time.Hour {
+				t.Fatalf("retention %v: the referral does not record the deployment's retention", nr.Retention)
+			}
+			// The received event carries ids only (invariant 5).
+			if ev, _ := json.Marshal(nr.Event); strings.Contains(string(ev), "acme") || strings.Contains(string(ev), "Bob") {
+				t.Fatalf("the received event holds personal data: %s", ev)
 			}
 			if ev := nr.Event; ev.Type != events.ReferralReceived || ev.Actor != events.ActorIntake || !ev.At.Equal(now) || ev.ProgramVersion != 4 ||
 				ev.ReferralID != nr.Referral.ID || !strings.Contains(activity.Describe(ev).Detail, "version 4") {

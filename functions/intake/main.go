@@ -11,10 +11,13 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/referflow/referflow/internal/config"
 	"github.com/referflow/referflow/internal/logging"
 	"github.com/referflow/referflow/internal/metrics"
+	"github.com/referflow/referflow/internal/privacy"
+	"github.com/referflow/referflow/internal/settings"
 	"github.com/referflow/referflow/internal/store"
 	"github.com/referflow/referflow/internal/workflow"
 )
@@ -28,6 +31,8 @@ func main() {
 	table := env.String(config.Table)
 	machine := env.String(config.StateMachineARN)
 	defaultProgram := env.String(config.DefaultProgram)
+	retention := env.Days(config.PersonalDataRetentionDays)
+	prefix := env.String(config.SettingsPrefix)
 	if err := env.Err(); err != nil {
 		log.Error("cold start", "error", err)
 		os.Exit(1)
@@ -38,8 +43,11 @@ func main() {
 		os.Exit(1)
 	}
 	sfnClient := sfn.NewFromConfig(cfg)
+	// Dedupe and lookup keys are keyed hashes of the referee's email and
+	// domain, under the secrets of the REFERFLOW_KEY_HASH_SECRET setting.
+	secrets := settings.New(ssm.NewFromConfig(cfg), prefix, time.Now)
 	h := &Handler{
-		Store: store.New(dynamodb.NewFromConfig(cfg), table),
+		Store: store.New(dynamodb.NewFromConfig(cfg), table).WithKeys(privacy.FromSetting(secrets.Values)),
 		Start: func(ctx context.Context, id string) error {
 			return workflow.Start(ctx, sfnClient, machine, id)
 		},
@@ -50,6 +58,7 @@ func main() {
 		StartAttempts:  3,
 		StartBackoff:   100 * time.Millisecond,
 		Metrics:        metrics.New(os.Stdout, "intake", time.Now),
+		Retention:      retention,
 	}
 	lambda.Start(h.Handle)
 }

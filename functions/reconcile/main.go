@@ -1,4 +1,6 @@
-// Command reconcile starts workflows whose start failed after intake.
+// Command reconcile keeps every referral still moving in a running
+// execution: it starts missing ones, resumes ended ones, and marks
+// needs_attention those that keep failing (internal/recovery).
 package main
 
 import (
@@ -13,12 +15,16 @@ import (
 
 	"github.com/referflow/referflow/internal/config"
 	"github.com/referflow/referflow/internal/logging"
+	"github.com/referflow/referflow/internal/metrics"
+	"github.com/referflow/referflow/internal/recovery"
 	"github.com/referflow/referflow/internal/store"
-	"github.com/referflow/referflow/internal/workflow"
 )
 
 // The DynamoDB store is what the handler reads and writes.
-var _ Store = (*store.Store)(nil)
+var (
+	_ Store   = (*store.Store)(nil)
+	_ Checker = (*recovery.Service)(nil)
+)
 
 func main() {
 	log := logging.New()
@@ -35,11 +41,12 @@ func main() {
 		log.Error("aws config", "error", err)
 		os.Exit(1)
 	}
-	client := sfn.NewFromConfig(cfg)
+	st := store.New(dynamodb.NewFromConfig(cfg), table)
 	h := &Handler{
-		Store: store.New(dynamodb.NewFromConfig(cfg), table),
-		Start: func(ctx context.Context, id string) error { return workflow.Start(ctx, client, machine, id) },
-		Now:   time.Now, Log: log, Grace: grace,
+		Store: st,
+		Recovery: &recovery.Service{Store: st, SFN: sfn.NewFromConfig(cfg), StateMachineARN: machine, Now: time.Now,
+			Metrics: metrics.New(os.Stdout, "reconcile", time.Now)},
+		Now: time.Now, Log: log, Grace: grace,
 	}
 	lambda.Start(h.Handle)
 }

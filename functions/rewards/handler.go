@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 
 	"github.com/referflow/referflow/internal/logging"
@@ -22,8 +21,9 @@ type Store interface {
 
 // Handler runs "Put rewards on hold" (step hold: compute and record the
 // milestone's rewards) and "Pay rewards" (step pay: after the holding
-// period, pay them exactly once, or void them when the deal was lost
-// meanwhile). The rewards package does the work; this maps it to the
+// period, pay them exactly once, each payment checking in its own
+// transaction that the deal is still open, or void them when the deal was
+// lost meanwhile). The rewards package does the work; this maps it to the
 // workflow's payloads and errors.
 type Handler struct {
 	Store   Store
@@ -60,11 +60,16 @@ func (h *Handler) Handle(ctx context.Context, in workflow.RewardsInput) (workflo
 		log.Info("rewards recorded", "rewards", len(held.Rewards), "on_hold", out.Held, "hold_seconds_left", out.HoldSecondsLeft)
 		return out, nil
 	case "pay":
-		paid, err := h.Rewards.Pay(ctx, r, in.Milestone)
+		p, err := h.Store.ProgramVersion(ctx, r.ProgramID, r.ProgramVersion)
+		if err != nil {
+			return out, err
+		}
+		paid, err := h.Rewards.Pay(ctx, r, p, in.Milestone)
 		out.Voided = paid.Voided
-		if errors.Is(err, rewards.ErrDealLost) {
-			log.Info("rewards voided; deal lost during hold", "voided", out.Voided)
-			return out, workflow.Fail(workflow.ErrLost, "the deal was "+r.LostReason+" during the holding period")
+		var lost *rewards.LostError
+		if errors.As(err, &lost) {
+			log.Info("rewards voided; deal lost during hold", "voided", out.Voided, "lost", lost.Reason)
+			return out, workflow.Fail(workflow.ErrLost, "the deal was "+lost.Reason+" during the holding period")
 		}
 		if err != nil {
 			return out, err
@@ -79,5 +84,5 @@ func (h *Handler) Handle(ctx context.Context, in workflow.RewardsInput) (workflo
 		log.Info("rewards paid", "paid", out.Paid)
 		return out, nil
 	}
-	return out, fmt.Errorf("rewards: unknown step %q", in.Step)
+	return out, workflow.BadInput("rewards: unknown step %q", in.Step)
 }

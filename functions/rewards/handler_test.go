@@ -210,8 +210,9 @@ func TestHoldErrors(t *testing.T) {
 	if _, err := run(h, "nope", "hold"); !errors.Is(err, rewards.ErrUnknownMilestone) {
 		t.Fatalf("unknown milestone: %v", err)
 	}
-	if _, err := run(h, "won", "dance"); err == nil {
-		t.Fatal("unknown step accepted")
+	var bad messages.InvokeResponse_Error
+	if _, err := run(h, "won", "dance"); !errors.As(err, &bad) || bad.Type != workflow.ErrBadInput {
+		t.Fatalf("unknown step: %v, want %s (not retried)", err, workflow.ErrBadInput)
 	}
 	lost := t0
 	st.referrals[refID].LostAt, st.referrals[refID].LostReason = &lost, "deleted"

@@ -24,6 +24,7 @@ type Store interface {
 	CountReferral(ctx context.Context, referralID, programID, code string, now time.Time) (referral.ReferrerCounts, error)
 	Transition(ctx context.Context, id string, to referral.Status, now time.Time, set map[string]any, ev events.Event) error
 	Record(ctx context.Context, evs ...events.Event) error
+	RecordReview(ctx context.Context, id, outcome, note string, now time.Time) (*workflow.Waiting, bool, error)
 }
 
 // Handler is the "Verify referral" and "Record review deadline" steps.
@@ -45,8 +46,16 @@ func (h *Handler) Handle(ctx context.Context, in workflow.VerifyInput) (workflow
 	if err != nil {
 		return workflow.VerifyOutput{}, err
 	}
-	if in.Step == "review_deadline" {
+	if r.Status == referral.StatusNeedsAttention {
+		// Only a resume moves it on, and it does so before the next execution starts.
+		return workflow.VerifyOutput{}, fmt.Errorf("verify: referral %s needs attention; resume it", r.ID)
+	}
+	switch in.Step {
+	case "review_deadline":
 		return h.reviewDeadline(ctx, r, p, in.Outcome)
+	case "":
+	default:
+		return workflow.VerifyOutput{}, workflow.BadInput("verify: unknown step %q", in.Step)
 	}
 	now := h.Now()
 	out := output(r, p)
@@ -91,7 +100,9 @@ func (h *Handler) Handle(ctx context.Context, in workflow.VerifyInput) (workflow
 	}
 	var notes []events.Event
 	for _, rs := range reasons {
-		notes = append(notes, event(events.ReferralReason, r, now).With("code", rs.Code).With("message", rs.Message))
+		// The code only: the message names emails and domains, so it stays
+		// on the referral (the admin view reads it there), never in events.
+		notes = append(notes, event(events.ReferralReason, r, now).With("code", rs.Code))
 	}
 	if err := h.Store.Record(ctx, notes...); err != nil {
 		return out, err
@@ -102,18 +113,41 @@ func (h *Handler) Handle(ctx context.Context, in workflow.VerifyInput) (workflow
 	return out, nil
 }
 
-// reviewDeadline applies the program's default when a review deadline passes.
+// reviewDeadline applies the program's default when a review deadline
+// passes, unless an admin's decision was recorded first: the first
+// decision recorded (RecordReview) is the outcome, whichever path comes
+// second changes nothing, and the answer tells the workflow the outcome.
 func (h *Handler) reviewDeadline(ctx context.Context, r *referral.Referral, p *program.Program, outcome string) (workflow.VerifyOutput, error) {
 	now := h.Now()
 	out := output(r, p)
+	if outcome != workflow.Approved && outcome != workflow.Rejected {
+		return out, workflow.BadInput("verify: review deadline outcome %q", outcome)
+	}
+	w, decided, err := h.Store.RecordReview(ctx, r.ID, outcome, workflow.ReviewDeadlineNote, now)
+	if err != nil {
+		return out, err
+	}
+	by := "deadline"
+	if !decided {
+		switch {
+		case w.ReviewOutcome != "": // an admin decided first
+			outcome, by = w.ReviewOutcome, "admin"
+		case w.Status == referral.StatusInReview:
+			return out, fmt.Errorf("verify: review of %s neither recorded nor decided", r.ID)
+		default: // decided and applied before review outcomes were recorded
+			outcome = outcomeOf(w.Referral)
+		}
+	}
+	out.Outcome = outcome
 	to := referral.StatusRejected
 	if outcome == workflow.Approved {
 		to = referral.StatusInProgress
 	}
-	ev := event(events.ReferralReviewed, r, now).WithStatus(string(to)).With("outcome", outcome).With("by", "deadline")
-	err := h.Store.Transition(ctx, r.ID, to, now, map[string]any{"decision": outcome}, ev)
-	out.Outcome = outcome
-	return out, err
+	if w.Status == to {
+		return out, nil // applied already (by the admin, or a first attempt of this step)
+	}
+	ev := event(events.ReferralReviewed, r, now).WithStatus(string(to)).With("outcome", outcome).With("by", by)
+	return out, h.Store.Transition(ctx, r.ID, to, now, map[string]any{"decision": outcome}, ev)
 }
 
 func outcomeOf(r *referral.Referral) string {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-lambda-go/lambda/messages"
 
 	"github.com/referflow/referflow/internal/events"
 	"github.com/referflow/referflow/internal/program"
@@ -122,6 +126,31 @@ func setup(t *testing.T, refereeEmail, refereeDomain string) (*Handler, *fakeSto
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, st
 }
 
+// Events carry no personal data (invariant 5): a reason's message names
+// the referee's (and referrer's) email or domain, so it stays on the
+// referral, where the admin view reads it; the event keeps the code.
+func TestReasonEventsCarryNoPersonalData(t *testing.T) {
+	for _, c := range []struct{ email, domain string }{
+		{"ann@referrer.io", ""}, {"bob@referrer.io", "referrer.io"}, {"bob@bigcorp.com", "bigcorp.com"},
+	} {
+		h, st := setup(t, c.email, c.domain)
+		if _, err := h.Handle(context.Background(), workflow.VerifyInput{ReferralID: id}); err != nil {
+			t.Fatal(err)
+		}
+		if len(st.r.Reasons) == 0 || !strings.Contains(st.r.Reasons[0].Message, "@") && !strings.Contains(st.r.Reasons[0].Message, ".") {
+			t.Fatalf("%s: the referral lost its reasons' messages: %+v", c.email, st.r.Reasons)
+		}
+		for _, ev := range st.evs {
+			b, _ := json.Marshal(ev)
+			for _, pii := range []string{c.email, "referrer.io", "bigcorp.com", "ann@"} {
+				if strings.Contains(string(b), pii) {
+					t.Errorf("%s: event %s holds %q", c.email, b, pii)
+				}
+			}
+		}
+	}
+}
+
 var wantSteps = []workflow.Step{
 	{Name: "qualified", DeadlineSeconds: 90 * 86400, HoldSeconds: 0},
 	{Name: "won", DeadlineSeconds: 365 * 86400, HoldSeconds: 30 * 86400},
@@ -168,7 +197,7 @@ func TestVerify(t *testing.T) {
 				t.Fatalf("events %+v", st.evs)
 			}
 			for i, code := range c.codes {
-				if ev := st.evs[2+i]; ev.Type != events.ReferralReason || ev.Data["code"] != code || ev.Data["message"] == "" {
+				if ev := st.evs[2+i]; ev.Type != events.ReferralReason || ev.Data["code"] != code || ev.Data["message"] != "" {
 					t.Fatalf("reason event %d: %+v", i, ev)
 				}
 			}
@@ -250,5 +279,85 @@ func TestOutputDefaults(t *testing.T) {
 	out := output(&referral.Referral{ID: id}, p)
 	if out.ReviewDeadlineSeconds != 7*86400 || out.ReviewDefault != workflow.Rejected || out.Milestones != nil {
 		t.Fatalf("%+v", out)
+	}
+}
+
+// RecordReview stores the first decision only, while the referral is in review.
+func (f *fakeStore) RecordReview(_ context.Context, id, outcome, note string, _ time.Time) (*workflow.Waiting, bool, error) {
+	decided := f.r.ReviewOutcome == "" && f.r.Status == referral.StatusInReview
+	if decided {
+		f.r.ReviewOutcome, f.r.ReviewNote = outcome, note
+		f.writes++
+	}
+	c := *f.r
+	return &workflow.Waiting{Referral: &c}, decided, nil
+}
+
+// An admin decision racing the review deadline: whichever is recorded
+// first decides, the other changes nothing, and the deadline step never
+// fails (a failed step used to fail the whole execution).
+func TestReviewDecisionAndDeadlineResolveToOneOutcome(t *testing.T) {
+	cases := []struct {
+		name     string
+		status   referral.Status
+		recorded string // review outcome recorded before the deadline step
+		deflt    string // the program's default the deadline applies
+		want     string
+		status2  referral.Status
+		events   []string // "by" of the reviewed events the deadline step records
+	}{
+		{"admin decided and applied first", referral.StatusInProgress, workflow.Approved, workflow.Rejected, workflow.Approved, referral.StatusInProgress, nil},
+		{"admin rejected and applied first", referral.StatusRejected, workflow.Rejected, workflow.Approved, workflow.Rejected, referral.StatusRejected, nil},
+		{"admin recorded, not applied yet", referral.StatusInReview, workflow.Approved, workflow.Rejected, workflow.Approved, referral.StatusInProgress, []string{"admin"}},
+		{"nobody decided: the default applies", referral.StatusInReview, "", workflow.Rejected, workflow.Rejected, referral.StatusRejected, []string{"deadline"}},
+		{"deadline step retried after it applied", referral.StatusRejected, workflow.Rejected, workflow.Rejected, workflow.Rejected, referral.StatusRejected, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h, st := setup(t, "bob@bigcorp.com", "bigcorp.com")
+			st.r.Status, st.r.ReviewOutcome = c.status, c.recorded
+			out, err := h.Handle(context.Background(), workflow.VerifyInput{ReferralID: id, Step: "review_deadline", Outcome: c.deflt})
+			if err != nil {
+				t.Fatalf("the deadline step failed: %v", err)
+			}
+			if out.Outcome != c.want || st.r.Status != c.status2 || st.r.ReviewOutcome != c.want {
+				t.Fatalf("outcome %s, referral %s reviewed %q; want %s, %s", out.Outcome, st.r.Status, st.r.ReviewOutcome, c.want, c.status2)
+			}
+			var by []string
+			for _, ev := range st.evs {
+				if ev.Type == events.ReferralReviewed && ev.Data["outcome"] == c.want {
+					by = append(by, ev.Data["by"])
+				}
+			}
+			if len(st.evs) != len(c.events) || !reflect.DeepEqual(by, c.events) {
+				t.Fatalf("events %+v, want reviewed by %v", st.evs, c.events)
+			}
+		})
+	}
+}
+
+// A payload the step cannot act on is a named, permanent error (not
+// retried); a referral that needs attention is left to its resume.
+func TestVerifyRefusals(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		status referral.Status
+		in     workflow.VerifyInput
+		bad    bool
+	}{
+		{"unknown step", referral.StatusReceived, workflow.VerifyInput{ReferralID: id, Step: "bogus"}, true},
+		{"unknown deadline outcome", referral.StatusInReview, workflow.VerifyInput{ReferralID: id, Step: "review_deadline", Outcome: "maybe"}, true},
+		{"needs attention", referral.StatusNeedsAttention, workflow.VerifyInput{ReferralID: id}, false},
+	} {
+		h, st := setup(t, "bob@acme.io", "acme.io")
+		st.r.Status = c.status
+		_, err := h.Handle(context.Background(), c.in)
+		var named messages.InvokeResponse_Error
+		if err == nil || errors.As(err, &named) != c.bad || (c.bad && named.Type != workflow.ErrBadInput) {
+			t.Errorf("%s: err %v", c.name, err)
+		}
+		if st.writes != 0 || st.r.Status != c.status {
+			t.Errorf("%s: %d writes, status %s", c.name, st.writes, st.r.Status)
+		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/referflow/referflow/internal/crm/providers"
 	"github.com/referflow/referflow/internal/logging"
 	"github.com/referflow/referflow/internal/metrics"
+	"github.com/referflow/referflow/internal/privacy"
 	"github.com/referflow/referflow/internal/rewards"
 	"github.com/referflow/referflow/internal/settings"
 	"github.com/referflow/referflow/internal/store"
@@ -28,6 +29,7 @@ func main() {
 	table := env.String(config.Table)
 	prefix := env.String(config.SettingsPrefix)
 	publicBaseURL := env.Optional(config.PublicBaseURL)
+	defaultProgram := env.Optional(config.DefaultProgram) // its unlinked_events_ttl
 	if err := env.Err(); err != nil {
 		log.Error("cold start", "error", err)
 		os.Exit(1)
@@ -39,13 +41,16 @@ func main() {
 	}
 	set := settings.New(ssm.NewFromConfig(cfg), prefix, time.Now)
 	reg := &Registry{Providers: providers.All(), Settings: set, Now: time.Now}
-	st := store.New(dynamodb.NewFromConfig(cfg), table)
+	// Deals are linked to referrals by the keyed hash of the referee's email.
+	st := store.New(dynamodb.NewFromConfig(cfg), table).WithKeys(privacy.FromSetting(set.Values))
 	ing := &crm.Ingester{
 		Store:     st,
 		Rewards:   &rewards.Service{Repo: st, Payout: rewards.Ledger{}, Now: time.Now},
 		SFN:       sfn.NewFromConfig(cfg),
 		Enrichers: reg.Enrichers(log),
 		Now:       time.Now, Log: log,
+		// Events about deals not linked yet are kept this program's TTL.
+		DefaultProgram: defaultProgram,
 	}
 	h := &Handler{
 		Adapters:      reg.Adapter,

@@ -51,7 +51,7 @@ const (
 //
 //	go test -run '^$' -bench ReferralJourney -benchtime 20x ./infra/e2e
 func BenchmarkReferralJourney(b *testing.B) {
-	s := localtest.Start(b, localtest.Options{Env: map[string]string{"REFERFLOW_LOCAL_HOLD_SECONDS": "1"}})
+	s := localtest.Start(b, localtest.Options{Env: stackVars(map[string]string{"REFERFLOW_LOCAL_HOLD_SECONDS": "1"})})
 	e := &env{stack: s, api: s.API, http: &http.Client{Timeout: 30 * time.Second}}
 	e.init(b)
 	if err := s.ResetStats(); err != nil {

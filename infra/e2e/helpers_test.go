@@ -36,19 +36,6 @@ func TestMain(m *testing.M) {
 	}
 }
 
-// Local defaults of the stack's settings (infra/local/stack/settings.go).
-const (
-	hubspotSecret     = "local-hubspot-client-secret"
-	webhookSecret     = "whsec_cmVmZXJmbG93LWxvY2FsLXdlYmhvb2sh"
-	pipedriveUser     = "pipedrive"
-	pipedrivePassword = "local-pipedrive-password"
-	salesforceToken   = "local-salesforce-token"
-	salesforceOrg     = "00D000000000001AAA"
-	adminToken        = "local-admin-token"
-	demoCode          = "DEMO"
-	defaultProgram    = "b2b-partners"
-)
-
 // env is one running stack and clients for it.
 type env struct {
 	t     *testing.T
@@ -64,7 +51,7 @@ type env struct {
 // otherwise; extra adds stack environment (settings, REFERFLOW_LOCAL_*).
 func start(t *testing.T, extra map[string]string) *env {
 	t.Helper()
-	vars := map[string]string{"REFERFLOW_LOCAL_HOLD_SECONDS": "2"}
+	vars := stackVars(map[string]string{"REFERFLOW_LOCAL_HOLD_SECONDS": "2"})
 	for k, v := range extra {
 		vars[k] = v
 	}
@@ -73,7 +60,7 @@ func start(t *testing.T, extra map[string]string) *env {
 	db := dynamodb.NewFromConfig(cfg)
 	return &env{
 		t: t, stack: s, api: s.API, db: db,
-		st:   store.New(db, s.Tables["Table"]),
+		st:   store.New(db, s.Tables["Table"]).WithKeys(localKeys),
 		sfn:  sfn.NewFromConfig(cfg),
 		http: &http.Client{Timeout: 20 * time.Second},
 	}

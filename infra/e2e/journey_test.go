@@ -448,6 +448,12 @@ func TestLongJourneyContinuesInNewExecutions(t *testing.T) {
 	e.eventually("the referral to continue in "+a.ReferralID+"-2", 30*time.Second, func() (bool, string) {
 		return e.execExists(a.ReferralID + "-2"), "no second execution yet"
 	})
+	// The first execution ends once its continue step has started the
+	// second and recorded which execution carries the referral now.
+	e.eventually("the first execution to end", 15*time.Second, func() (bool, string) {
+		s := e.execStatus(a.ReferralID)
+		return s != sfntypes.ExecutionStatusRunning, "still " + string(s)
+	})
 	if s := e.execStatus(a.ReferralID); s != sfntypes.ExecutionStatusSucceeded {
 		t.Fatalf("the first execution ended %s, want SUCCEEDED (continued)", s)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/referflow/referflow/infra/local/fakes"
 	"github.com/referflow/referflow/infra/local/storetest"
 	"github.com/referflow/referflow/infra/seed"
 	"github.com/referflow/referflow/internal/activity"
@@ -283,6 +284,12 @@ tiers:
 		name, email := ruleCompany()
 		a := e.referWith("rules-percent", "PCT", email, name, nil)
 		e.waitWaiting(a.ReferralID, "won")
+		// The deal is in HubSpot (the stack's fake): its currency is read
+		// there, as HubSpot's workflow webhooks do not carry it.
+		if err := e.stack.AddHubSpotDeal(fakes.HubSpotDeal{ID: "880001", Pipeline: "default", Stage: "closedwon", Amount: "24000",
+			Currency: "USD", Properties: map[string]string{"referral_id": a.ReferralID}}); err != nil {
+			t.Fatal(err)
+		}
 		if code, b := e.hubspot(hubspotDeal(880001, "closedwon", a.ReferralID, "24000")); code != http.StatusOK {
 			t.Fatalf("hubspot = %d %s", code, b)
 		}
@@ -397,9 +404,14 @@ func TestRulesBudgetUnderConcurrentCloses(t *testing.T) {
 	if entries := e.ledgerEntries(blocked.ReferralID); len(entries) != 1 {
 		t.Fatalf("approved twice: %d ledger entries", len(entries))
 	}
+	// The override counts on the budget it did not fit (invariant 9: the
+	// counter holds every payment), past its limit.
+	spent += e.adminView(blocked.ReferralID).Rewards[0].AmountMinor
+	if now, _ := storetest.Spent(context.Background(), e.db, e.st.Table(), "rules-budget", rewards.BudgetCounter(time.Now().UTC().Format("2006-01"))); now != spent || now <= budget {
+		t.Fatalf("budget counter %d after the override, want %d (past the %d budget)", now, spent, budget)
+	}
 	// Another one is declined: voided with the reason, nothing paid, and
-	// the budget counter still holds only what was paid (the override
-	// approved above bypasses it, as the activity log says).
+	// the budget counter still holds only what was paid.
 	path = "/admin/rewards/" + declined.ReferralID + "/won/referrer/decline"
 	for i := 0; i < 2; i++ {
 		status, body := e.admin(http.MethodPost, path, adminToken, map[string]any{"reason": "over budget this month"})

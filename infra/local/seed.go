@@ -64,7 +64,7 @@ func seed(ctx context.Context, s *Stack) error {
 	}
 	fmt.Fprintf(os.Stderr, "seeded: program %s v%d (holds %ds, deadlines %ds), referrer %s <%s>\n",
 		def.ID, def.Version, o.HoldSeconds, o.DeadlineSeconds, code, defaultDemoEmail)
-	fmt.Fprintf(os.Stderr, "try:\n  curl -s -X POST %s/referrals -H 'content-type: application/json' \\\n    -d '{\"referrer_code\":\"%s\",\"referee_email\":\"jane@acme-robotics.example\",\"referee_name\":\"Jane Doe\",\"referee_company\":\"Acme Robotics\"}'\n  make demo\n", s.APIURL, code)
+	fmt.Fprintf(os.Stderr, "try:\n  curl -s -X POST %s/referrals -H 'content-type: application/json' \\\n    -d '{\"referrer_code\":\"%s\",\"referee_email\":\"jane@acme-robotics.example\",\"referee_name\":\"Jane Doe\",\"referee_company\":\"Acme Robotics\"}'\n  make demo\n  curl -s -X POST %s/_local/hubspot/deals -d '{\"id\":\"1101\",\"stage\":\"qualifiedtobuy\",\"contacts\":[{\"id\":\"301\",\"email\":\"jane@acme-robotics.example\"}]}'   # a deal in the fake HubSpot API\n", s.APIURL, code, s.APIURL)
 	return nil
 }
 

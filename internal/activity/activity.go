@@ -57,7 +57,9 @@ func referral(ev events.Event) string {
 		}
 		return s
 	case events.ReferralReason:
-		return d("message")
+		return reason(d("code"))
+	case events.ReferralErased:
+		return "The referee's personal data was erased on request"
 	case events.ReferralReviewed:
 		if d("by") == "deadline" {
 			return "Review deadline passed: the program's default (" + d("outcome") + ") applied"
@@ -74,8 +76,60 @@ func referral(ev events.Event) string {
 		}[ev.Status]
 	case events.ReferralContinued:
 		return "The next deadline lies beyond this execution's year: the referral continues in execution " + d("to")
+	case events.ReferralNeedsAttention:
+		return needsAttention(ev)
+	case events.ReferralResumed:
+		return resumed(ev)
 	}
 	return string(ev.Type)
+}
+
+func needsAttention(ev events.Event) string {
+	d := ev.Get
+	s := "Needs attention: " + d("error")
+	if c := d("cause"); c != "" {
+		s += " (" + c + ")"
+	}
+	if x := d("execution"); x != "" {
+		s += " in execution " + x
+	}
+	return s + "; it was " + d("from") + " and waits for an operator to resume it"
+}
+
+func resumed(ev events.Event) string {
+	d := ev.Get
+	who := map[string]string{events.ActorAdmin: "an admin", events.ActorOperator: "an operator", events.ActorReconciler: "the reconciler"}[ev.Actor]
+	if who == "" {
+		who = ev.Actor
+	}
+	s := "Resumed by " + who
+	if a := d("after"); a != "" {
+		s += " after its execution ended (" + a + ")"
+	}
+	return s + ": back to " + ev.Status + " in execution " + d("execution")
+}
+
+// reasons are the verification findings by code (internal/eligibility), in
+// words that name no one: the event carries only the code, and the
+// referral's reasons (in the admin view) say which email or domain.
+var reasons = map[string]string{
+	"self_referral":     "a self referral: the referee's email or company domain is the referrer's own",
+	"existing_customer": "the referee's company is an existing customer",
+	"free_mail_domain":  "the referee's domain is a free-mail provider, not a company domain",
+	"disposable_domain": "a disposable mailbox domain",
+	"blocked_domain":    "the referee's domain is blocked by the program",
+	"velocity_day":      "the referrer reached the program's daily referral limit",
+	"velocity_month":    "the referrer reached the program's monthly referral limit",
+	"icp_country":       "the referee's country is outside the ideal customer profile",
+	"icp_industry":      "the referee's industry is outside the ideal customer profile",
+	"icp_company_size":  "the referee's company size is outside the ideal customer profile",
+}
+
+func reason(code string) string {
+	if r, ok := reasons[code]; ok {
+		return "Verification finding: " + r
+	}
+	return "Verification finding: " + code
 }
 
 func dealEvent(ev events.Event) string {
@@ -138,7 +192,11 @@ func reward(ev events.Event) string {
 	case events.RewardVoided:
 		return "Reward " + ev.RewardID + " voided: " + d("reason")
 	case events.RewardReversed:
-		return fmt.Sprintf("Reward %s reversed after a refund: -%s to the %s", ev.RewardID, amount, d("party"))
+		why := "after a refund"
+		if r := d("reason"); r != "" && r != "deal refunded" {
+			why = "after the sale was taken back (" + r + ")"
+		}
+		return fmt.Sprintf("Reward %s reversed %s: -%s to the %s", ev.RewardID, why, amount, d("party"))
 	}
 	return string(ev.Type)
 }

@@ -18,6 +18,12 @@ func ev(t events.Type, status string, data ...string) events.Event {
 	return e
 }
 
+func resumedBy(actor, after, execution string) events.Event {
+	e := ev(events.ReferralResumed, "in_review", "after", after, "execution", execution)
+	e.Actor = actor
+	return e
+}
+
 // Every event type reads as a sentence a person understands, with the
 // amounts in the currency's own decimals.
 func TestDescribe(t *testing.T) {
@@ -32,7 +38,11 @@ func TestDescribe(t *testing.T) {
 		{ev(events.ReferralVerifying, "verifying"), "Verification started"},
 		{ev(events.ReferralVerified, "in_review", "outcome", "review", "reasons", "icp_mismatch, freemail"), "Verification: review (icp_mismatch, freemail)"},
 		{ev(events.ReferralVerified, "in_progress", "outcome", "approved"), "Verification: approved"},
-		{ev(events.ReferralReason, "", "code", "freemail", "message", "gmail.com is a free mail domain"), "gmail.com is a free mail domain"},
+		{ev(events.ReferralReason, "", "code", "free_mail_domain"), "Verification finding: the referee's domain is a free-mail provider, not a company domain"},
+		// An event recorded before reasons left events still reads from its code.
+		{ev(events.ReferralReason, "", "code", "blocked_domain", "message", "evil.example is blocked"), "Verification finding: the referee's domain is blocked by the program"},
+		{ev(events.ReferralReason, "", "code", "new_code"), "Verification finding: new_code"},
+		{ev(events.ReferralErased, ""), "The referee's personal data was erased on request"},
 		{ev(events.ReferralReviewed, "in_progress", "outcome", "approved", "by", "admin"), "Manual review: approved by an admin"},
 		{ev(events.ReferralReviewed, "rejected", "outcome", "rejected", "by", "deadline"), "Review deadline passed: the program's default (rejected) applied"},
 		{ev(events.ReferralDealEvent, "", "provider", "hubspot", "outcome", "milestone", "milestone", "won", "where", "pipeline default, stage closedwon"),
@@ -46,6 +56,11 @@ func TestDescribe(t *testing.T) {
 			"Deal moved in hubspot (stage appointment), not a milestone of the program"},
 		{ev(events.ReferralClosed, "expired"), "A milestone deadline passed: the referral expired"},
 		{ev(events.ReferralContinued, "", "from", "ref_1", "to", "ref_1-2"), "The next deadline lies beyond this execution's year: the referral continues in execution ref_1-2"},
+		{ev(events.ReferralNeedsAttention, "needs_attention", "from", "in_progress", "error", "Sandbox.Timedout", "cause", "Task timed out", "execution", "ref_1-2"),
+			"Needs attention: Sandbox.Timedout (Task timed out) in execution ref_1-2; it was in_progress and waits for an operator to resume it"},
+		{ev(events.ReferralResumed, "in_progress", "from", "needs_attention", "execution", "ref_1-3"), "Resumed by workflow: back to in_progress in execution ref_1-3"},
+		{resumedBy(events.ActorAdmin, "", "ref_1-2"), "Resumed by an admin: back to in_review in execution ref_1-2"},
+		{resumedBy(events.ActorReconciler, "execution FAILED", "ref_1-2"), "Resumed by the reconciler after its execution ended (execution FAILED): back to in_review in execution ref_1-2"},
 		{ev(events.RewardCreated, "on_hold", append(reward, "rank", "2")...), "Reward rw_1 for the referrer: 100000 UGX cash (on_hold); referrer rank 2 in the tier period"},
 		{ev(events.RewardCreated, "pending", append(reward, "reason", "budget exhausted")...),
 			"Reward rw_1 for the referrer: 100000 UGX cash (pending): budget exhausted, a person approves it through the admin API"},
@@ -55,6 +70,9 @@ func TestDescribe(t *testing.T) {
 		{admin, "Reward rw_1 approved by an admin and paid to the ledger: 100000 UGX to the referrer (an override: it did not fit the program's limits: budget exhausted)"},
 		{ev(events.RewardVoided, "voided", "reason", "declined"), "Reward rw_1 voided: declined"},
 		{ev(events.RewardReversed, "paid", "party", "referee", "amount_minor", "123456", "currency", "CLF"), "Reward rw_1 reversed after a refund: -12.3456 CLF to the referee"},
+		{ev(events.RewardReversed, "paid", "party", "referee", "amount_minor", "123456", "currency", "CLF", "reason", "deal refunded"), "Reward rw_1 reversed after a refund: -12.3456 CLF to the referee"},
+		{ev(events.RewardReversed, "paid", "party", "referee", "amount_minor", "123456", "currency", "CLF", "reason", "deal lost"),
+			"Reward rw_1 reversed after the sale was taken back (deal lost): -12.3456 CLF to the referee"},
 	} {
 		l := Describe(c.ev)
 		if l.Detail != c.want {

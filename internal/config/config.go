@@ -10,6 +10,7 @@ package config
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -36,6 +37,10 @@ const (
 	// ReconcileGrace is how old a stored referral without a workflow must
 	// be before the reconciler starts its workflow.
 	ReconcileGrace = "REFERFLOW_RECONCILE_GRACE"
+	// PersonalDataRetentionDays is how many days a closed referral's
+	// personal data is kept (the PersonalDataRetentionDays parameter);
+	// intake records it on each referral it stores.
+	PersonalDataRetentionDays = "REFERFLOW_PERSONAL_DATA_RETENTION_DAYS"
 )
 
 // Problem is one variable at fault and what is wrong with it.
@@ -113,6 +118,23 @@ func (e *Env) Duration(name string) time.Duration {
 		return 0
 	}
 	return d
+}
+
+// Days returns a required whole number of days ("365"), greater than zero,
+// as a duration (a template parameter in days cannot be turned into a Go
+// duration string by CloudFormation). Unset, blank, unreadable or not
+// positive is a problem.
+func (e *Env) Days(name string) time.Duration {
+	v := e.String(name)
+	if v == "" {
+		return 0
+	}
+	d, err := strconv.Atoi(v)
+	if err != nil || d <= 0 || d > 100*366 {
+		e.fail(name, "%q is not a whole number of days such as 365", v)
+		return 0
+	}
+	return time.Duration(d) * 24 * time.Hour
 }
 
 // Err returns nil when every variable read so far is usable, else an

@@ -86,6 +86,34 @@ func TestDuration(t *testing.T) {
 	}
 }
 
+func TestDays(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		value   *string
+		want    time.Duration
+		problem string
+	}{
+		{"a year", ptr("365"), 365 * 24 * time.Hour, ""},
+		{"trimmed", ptr(" 30 "), 30 * 24 * time.Hour, ""},
+		{"a Go duration is not days", ptr("8760h"), 0, `REFERFLOW_PERSONAL_DATA_RETENTION_DAYS "8760h" is not a whole number of days such as 365`},
+		{"zero", ptr("0"), 0, "is not a whole number of days"},
+		{"negative", ptr("-1"), 0, "is not a whole number of days"},
+		{"unset", nil, 0, "REFERFLOW_PERSONAL_DATA_RETENTION_DAYS is not set"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			vars := map[string]string{}
+			if c.value != nil {
+				vars[PersonalDataRetentionDays] = *c.value
+			}
+			e := env(vars)
+			if got := e.Days(PersonalDataRetentionDays); got != c.want {
+				t.Errorf("Days = %v, want %v", got, c.want)
+			}
+			checkErr(t, e.Err(), c.problem)
+		})
+	}
+}
+
 // Every problem is reported at once, in the order the variables were read,
 // and the error names each variable.
 func TestErrNamesEveryVariable(t *testing.T) {

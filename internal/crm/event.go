@@ -47,6 +47,12 @@ type Event struct {
 	Amount     *money.Money // deal amount when present
 	OccurredAt time.Time    // when the change happened in the CRM (zero if unknown)
 
+	// AmountText is the amount as the CRM sent it when it did not say the
+	// currency (Amount.Currency is "" and Amount reads it with 2 decimals):
+	// the provider's enricher reads it again, exactly, in the deal's
+	// currency. An amount whose currency stays unknown is not recorded.
+	AmountText string
+
 	// Linking hints: any of them may be empty.
 	ReferralID string // a referral id carried on the record (e.g. a referral_id property)
 	Email      string // the contact's email (lower-cased)

@@ -39,6 +39,8 @@ type fakeStore struct {
 	fail func(method, arg string) error
 	// hideLinkOnce makes the next Link call miss (a concurrent PutLink race).
 	hideLinkOnce bool
+	// parked holds parked events (parked_fake_test.go), made on first use.
+	parked *parkedFake
 }
 
 type eventRec struct {
@@ -336,8 +338,9 @@ func (f *fakeStore) ReverseReward(_ context.Context, r rewards.Reward, e rewards
 }
 
 // rewardRepo gives the rewards lifecycle the fake's rewards: ingestion
-// only ever reverses (Reverse reads a milestone's rewards and writes
-// reversals); any other call panics on the nil Repository.
+// only ever settles a loss (ApplyLoss reads the rewards, writes reversals
+// and voids; Rewards and SetRewardStatus are in loss_test.go); any other
+// call panics on the nil Repository.
 type rewardRepo struct {
 	rewards.Repository
 	f *fakeStore

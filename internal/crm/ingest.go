@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +26,8 @@ type Store interface {
 	ProgramVersion(ctx context.Context, id string, v int) (*program.Program, error)
 	RecordDeal(ctx context.Context, id string, u referral.DealUpdate, now time.Time) (*workflow.Waiting, error)
 	Record(ctx context.Context, evs ...events.Event) error
+	// Events about records not linked yet are parked (parked.go).
+	ParkedStore
 }
 
 // Enricher fills in what an event lacks (pipeline, stage, linking hints)
@@ -43,7 +44,7 @@ const (
 	OutcomeAmount    = "amount"    // deal amount recorded
 	OutcomeNoChange  = "no_change" // a stage the program does not map
 	OutcomeClosed    = "closed"    // the referral had ended already
-	OutcomeUntracked = "untracked" // no referral for this record
+	OutcomeUntracked = "untracked" // no referral for this record yet: the event is parked (parked.go)
 	OutcomeDuplicate = "duplicate" // delivered before
 	OutcomeIgnored   = "ignored"   // not about a deal stage
 )
@@ -63,6 +64,10 @@ type Ingester struct {
 	Enrichers map[string]Enricher // by provider, optional
 	Now       func() time.Time
 	Log       *slog.Logger
+	// DefaultProgram is the program whose unlinked_events_ttl applies to
+	// events parked before any referral is known ("": the default TTL).
+	DefaultProgram string
+	ttl            ttlCache
 }
 
 // Ingest applies every event of a delivery in order. Each event is first
@@ -107,9 +112,20 @@ func (in *Ingester) apply(ctx context.Context, ev *Event) (string, error) {
 		return "", err
 	}
 	if id == "" {
-		log.Info("event about a record no referral is linked to")
-		return OutcomeUntracked, in.Store.FinishEvent(ctx, ev.Provider, ev.ID, OutcomeUntracked, "", now)
+		if id, err = in.park(ctx, ev, now, log); id == "" || err != nil {
+			return OutcomeUntracked, err
+		}
 	}
+	// Events parked for the record before it linked happened first.
+	if err := in.adoptFor(ctx, ev, id, now, log); err != nil {
+		return "", err
+	}
+	return in.applyTo(ctx, ev, id, now, log)
+}
+
+// applyTo maps and records ev for referral id, resumes the waiting
+// workflow and finishes the event with its outcome.
+func (in *Ingester) applyTo(ctx context.Context, ev *Event, id string, now time.Time, log *slog.Logger) (string, error) {
 	log = log.With("referral_id", id)
 	r, err := in.Store.Referral(ctx, id)
 	if err != nil {
@@ -119,7 +135,7 @@ func (in *Ingester) apply(ctx context.Context, ev *Event) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if ev.Stage == "" && ev.Status == "" && (ev.Kind == KindStageChanged || ev.Kind == KindCreated) {
+	if needsEnrich(ev) {
 		if e := in.Enrichers[ev.Provider]; e != nil {
 			if err := e.Enrich(ctx, ev); err != nil {
 				return "", fmt.Errorf("crm: enrich %s %s: %w", ev.Provider, ev.RecordID, err)
@@ -128,25 +144,24 @@ func (in *Ingester) apply(ctx context.Context, ev *Event) (string, error) {
 	}
 	u, outcome := Update(p, ev)
 	u.ReachedAt = reachedAt(ev, r, now)
-	record := dealEvent(ev, r, u, now)
+	record := withAmount(dealEvent(ev, r, u, now), p, ev)
 	after := &workflow.Waiting{Referral: r} // an ended referral resumes nothing
 	if r.Status.Terminal() {
 		// The referral has ended: its milestones and deal facts stay as
-		// they were when it ended; the event is only logged.
+		// they were when it ended; the event is only logged, except a
+		// loss, which still takes back what it undoes (settleLoss).
 		record = record.With("closed", string(r.Status)).With("change", outcome)
 		outcome = OutcomeClosed
 	} else if after, err = in.Store.RecordDeal(ctx, id, u, now); err != nil {
 		return "", err
 	}
+	// A refund reverses the sale it undoes (paid rewards are never
+	// changed: each gets a reversal entry); see loss.go.
+	if record, err = in.settleLoss(ctx, ev, after.Referral, p, u, record, now); err != nil {
+		return "", err
+	}
 	if ev.Kind == KindRefunded {
-		// Rewards still on hold are voided by the workflow (the deal is
-		// marked lost); paid ones are never changed: each gets a reversal.
-		n, err := in.Rewards.Reverse(ctx, r, p, events.ActorWebhook(ev.Provider))
-		if err != nil {
-			return "", err
-		}
 		outcome = OutcomeRefunded
-		record = record.With("reversed", strconv.Itoa(n))
 	}
 	resumed, err := workflow.Resume(ctx, in.SFN, after)
 	if err != nil {
@@ -261,11 +276,10 @@ func (in *Ingester) link(ctx context.Context, ev *Event) (id string, linked bool
 // first time each was reached).
 func Update(p *program.Program, ev *Event) (referral.DealUpdate, string) {
 	u := referral.DealUpdate{Provider: ev.Provider, RecordID: ev.RecordID}
-	if ev.Amount != nil && ev.Amount.Minor > 0 {
-		u.AmountMinor, u.Currency = ev.Amount.Minor, strings.ToUpper(ev.Amount.Currency)
-		if u.Currency == "" {
-			u.Currency = p.Currency
-		}
+	// In the program's currency, converted at its rate, or in its own for
+	// review; never an amount relabelled with the program's currency.
+	if f := dealAmount(p, ev); f.minor > 0 {
+		u.AmountMinor, u.Currency = f.minor, f.currency
 	}
 	switch ev.Kind {
 	case KindDeleted:

@@ -468,9 +468,11 @@ func TestEventAfterReferralEnded(t *testing.T) {
 			if e.sfn.calls() != 0 {
 				t.Fatal("resumed a workflow that has ended")
 			}
+			// Only a loss after completion is recorded: it takes the sale
+			// back (TestLossAfterCompletionReversesTheSale).
 			r := e.st.get(id)
-			if len(r.Milestones) != 0 || r.LostAt != nil {
-				t.Fatalf("an ended referral changed: milestones %v lost %v", r.Milestones, r.LostAt)
+			if len(r.Milestones) != 0 || (r.LostAt != nil) != (st == referral.StatusCompleted) || r.Status != st {
+				t.Fatalf("an ended referral changed: %s milestones %v lost %v", r.Status, r.Milestones, r.LostAt)
 			}
 			ev := e.st.event("hubspot", "E1")
 			if ev.state != "applied" || ev.outcome != OutcomeClosed || ev.referralID != id {
@@ -701,8 +703,15 @@ func TestUpdate(t *testing.T) {
 			referral.DealUpdate{Provider: "hubspot", RecordID: "D", Lost: true, LostReason: "deleted"}, OutcomeLost},
 		{"refunded", p, Event{Provider: "generic", Kind: KindRefunded},
 			referral.DealUpdate{Provider: "generic", Lost: true, LostReason: "refunded"}, OutcomeLost},
-		{"amount only, program currency", p, Event{Provider: "hubspot", Kind: KindAmountChanged, Amount: eur(1250050, "")},
+		{"amount in the program currency", p, Event{Provider: "hubspot", Kind: KindAmountChanged, Amount: eur(1250050, "EUR")},
 			referral.DealUpdate{Provider: "hubspot", AmountMinor: 1250050, Currency: "EUR"}, OutcomeAmount},
+		// Issue 9: an amount whose currency nobody said is never given the
+		// program's currency (it was: 1,000,000 JPY became 100,000,000).
+		// (HubSpot keeps the text to look the currency up: AmountText.)
+		{"amount without currency: not recorded", p, Event{Provider: "hubspot", Kind: KindAmountChanged, Amount: eur(1250050, ""), AmountText: "12500.50"},
+			referral.DealUpdate{Provider: "hubspot"}, OutcomeNoChange},
+		{"a provider that never says a currency: the program's", p, Event{Provider: "salesforce", Kind: KindAmountChanged, Amount: eur(1250050, "")},
+			referral.DealUpdate{Provider: "salesforce", AmountMinor: 1250050, Currency: "EUR"}, OutcomeAmount},
 		{"amount currency upper-cased", p, Event{Provider: "hubspot", Kind: KindAmountChanged, Amount: eur(900, "usd")},
 			referral.DealUpdate{Provider: "hubspot", AmountMinor: 900, Currency: "USD"}, OutcomeAmount},
 		{"zero amount ignored", p, Event{Provider: "hubspot", Kind: KindAmountChanged, Amount: eur(0, "EUR")},

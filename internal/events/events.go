@@ -26,11 +26,18 @@ const (
 	ReferralReceived  Type = "referral.received"   // intake stored it
 	ReferralVerifying Type = "referral.verifying"  // verification began
 	ReferralVerified  Type = "referral.verified"   // Data: outcome, reasons (codes)
-	ReferralReason    Type = "referral.reason"     // Data: code, message (a sentence Referflow wrote)
+	ReferralReason    Type = "referral.reason"     // Data: code (the message names emails and domains: it stays on the referral)
 	ReferralReviewed  Type = "referral.reviewed"   // Data: outcome, by (admin or deadline)
 	ReferralDealEvent Type = "referral.deal_event" // a CRM event applied; Data: provider, event_id, record_id, outcome, milestone, lost
 	ReferralClosed    Type = "referral.closed"     // Status: completed, lost, expired or rejected
 	ReferralContinued Type = "referral.continued"  // Data: from, to (execution names)
+	// Recovery: Status needs_attention; Data: from (status), error, cause, execution.
+	ReferralNeedsAttention Type = "referral.needs_attention"
+	// Recovery: Status is the status it went back to; Data: from (status),
+	// execution (the new one), after (what ended the previous one, reconciler only).
+	ReferralResumed Type = "referral.resumed"
+	// The referee's personal data was erased on request (no Data).
+	ReferralErased Type = "referral.erased"
 )
 
 // Reward events. Each carries RewardID and Data: milestone, party, kind,
@@ -49,6 +56,10 @@ const (
 	ActorIntake   = "intake"
 	ActorWorkflow = "workflow"
 	ActorAdmin    = "admin"
+	// ActorReconciler is the scheduled reconciler (functions/reconcile);
+	// ActorOperator the operator's CLI (infra/cmd/referflow).
+	ActorReconciler = "reconciler"
+	ActorOperator   = "operator"
 )
 
 // ActorWebhook is the actor of events a CRM webhook caused.

@@ -26,9 +26,23 @@ func New(w io.Writer, service string, now func() time.Time) *Emitter {
 	return &Emitter{w: w, service: service, now: now}
 }
 
+// NeedsAttention counts referrals moved to needs_attention, by any
+// service (CountTotal): template.yaml alarms on its total.
+const NeedsAttention = "ReferralsNeedingAttention"
+
 // Count records value for metric name. Extra key/value pairs are written
 // as properties (searchable in logs, not dimensions, to keep cost flat).
 func (e *Emitter) Count(name string, value int, kv ...string) {
+	e.count(name, value, [][]string{{"Service"}}, kv)
+}
+
+// CountTotal is Count, published also without any dimension: one metric
+// for all services, which a single alarm can watch whoever emits it.
+func (e *Emitter) CountTotal(name string, value int, kv ...string) {
+	e.count(name, value, [][]string{{"Service"}, {}}, kv)
+}
+
+func (e *Emitter) count(name string, value int, dims [][]string, kv []string) {
 	if e == nil {
 		return
 	}
@@ -37,7 +51,7 @@ func (e *Emitter) Count(name string, value int, kv ...string) {
 			"Timestamp": e.now().UnixMilli(),
 			"CloudWatchMetrics": []any{map[string]any{
 				"Namespace":  Namespace,
-				"Dimensions": [][]string{{"Service"}},
+				"Dimensions": dims,
 				"Metrics":    []any{map[string]string{"Name": name, "Unit": "Count"}},
 			}},
 		},

@@ -47,3 +47,29 @@ func TestNilEmitterDiscards(t *testing.T) {
 	var e *Emitter
 	e.Count("X", 1) // must not panic
 }
+
+// CountTotal publishes the metric per service and, through an empty
+// dimension set, once for all services (the alarm's metric).
+func TestCountTotalAddsAnEmptyDimensionSet(t *testing.T) {
+	var buf bytes.Buffer
+	New(&buf, "reconcile", time.Now).CountTotal(NeedsAttention, 1, "referral_id", "ref_1")
+	var line struct {
+		AWS struct {
+			CloudWatchMetrics []struct {
+				Dimensions [][]string
+				Metrics    []struct{ Name string }
+			}
+		} `json:"_aws"`
+		Value int `json:"ReferralsNeedingAttention"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+		t.Fatal(err)
+	}
+	m := line.AWS.CloudWatchMetrics
+	if len(m) != 1 || len(m[0].Dimensions) != 2 || len(m[0].Dimensions[0]) != 1 || len(m[0].Dimensions[1]) != 0 ||
+		m[0].Metrics[0].Name != NeedsAttention || line.Value != 1 {
+		t.Fatalf("%s", buf.String())
+	}
+	var e *Emitter
+	e.CountTotal("X", 1) // must not panic
+}

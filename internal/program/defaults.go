@@ -8,7 +8,7 @@ import (
 // SetDefaults fills the fields a program leaves empty: currency USD, payout
 // ledger, review default reject with a 7-day deadline, existing customers
 // rejected, ICP mismatches reviewed, caps period month and exhausted caps
-// reviewed, tier period month and tiers counted on the last milestone, reward
+// reviewed, earned rewards kept on a loss, tier period month and tiers counted on the last milestone, reward
 // currency the program's. Load applies it; call it on programs built in code.
 func (p *Program) SetDefaults() { p.setDefaults(true) }
 
@@ -36,6 +36,9 @@ func (p *Program) setDefaults(reviewDeadline bool) {
 	}
 	if p.Caps.OnExhausted == "" {
 		p.Caps.OnExhausted = PolicyReview
+	}
+	if p.RewardsOnLoss == "" {
+		p.RewardsOnLoss = RewardsOnLossKeep
 	}
 	last := ""
 	if n := len(p.Milestones); n > 0 {

@@ -38,6 +38,11 @@ type fileProgram struct {
 	Caps                fileCaps        `json:"caps" yaml:"caps"`
 	Approval            fileApproval    `json:"approval" yaml:"approval"`
 	Payout              Payout          `json:"payout" yaml:"payout"`
+	RewardsOnLoss       string          `json:"rewards_on_loss" yaml:"rewards_on_loss"`
+
+	// Deals in other currencies and events about unlinked deals (deals.go).
+	CurrencyRates     map[string]scalar `json:"currency_rates" yaml:"currency_rates"`
+	UnlinkedEventsTTL scalar            `json:"unlinked_events_ttl" yaml:"unlinked_events_ttl"`
 }
 
 type fileEligibility struct {
@@ -286,6 +291,7 @@ func (f *fileProgram) convert(probs *problems) (*Program, map[string]bool) {
 	cv.amount(f.Caps.PerReferrer, p.Currency, "caps.per_referrer", &p.Caps.PerReferrerMinor)
 	cv.amount(f.Caps.Budget, p.Currency, "caps.budget", &p.Caps.BudgetMinor)
 	cv.amount(f.Approval.AutoBelow, p.Currency, "approval.auto_below", &p.Approval.AutoBelowMinor)
+	cv.deals(f, p)
 	p.normalize()
 	p.setDefaults(false)
 	return p, cv.bad
@@ -307,6 +313,7 @@ func (f *fileProgram) plainFields() *Program {
 		Lost:                f.Lost,
 		LaterImpliesEarlier: f.LaterImpliesEarlier,
 		Payout:              f.Payout,
+		RewardsOnLoss:       f.RewardsOnLoss,
 		Review:              Review{Default: f.Review.Default},
 		Eligibility:         f.Eligibility.convert(),
 		Caps:                Caps{Period: f.Caps.Period, OnExhausted: f.Caps.OnExhausted},

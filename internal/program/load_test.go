@@ -41,8 +41,9 @@ func TestLoadMinimalAppliesDefaults(t *testing.T) {
 			Stages:          []StageMatch{{Provider: "hubspot", Stage: "closedwon"}},
 			Rewards:         []Reward{{Party: "referrer", Kind: "cash", Currency: "USD", AmountMinor: 50000}},
 		}},
-		Caps:   Caps{Period: PeriodMonth, OnExhausted: PolicyReview},
-		Payout: Payout{Method: PayoutLedger},
+		Caps:          Caps{Period: PeriodMonth, OnExhausted: PolicyReview},
+		Payout:        Payout{Method: PayoutLedger},
+		RewardsOnLoss: RewardsOnLossKeep,
 	}
 	if !reflect.DeepEqual(p, want) {
 		t.Fatalf("got  %+v\nwant %+v", p, want)

@@ -34,6 +34,23 @@ type Program struct {
 	Caps     Caps     `json:"caps"`
 	Approval Approval `json:"approval"`
 	Payout   Payout   `json:"payout"`
+	// RewardsOnLoss says what happens, when the deal is lost on the way to
+	// a later milestone, to the rewards of earlier milestones that were
+	// earned (their holding period over) but wait for a person:
+	// RewardsOnLossKeep (the default) leaves them to be approved and paid,
+	// RewardsOnLossVoid voids them. Paid rewards stay paid either way; a
+	// refund, or a loss after the last milestone, takes back the last
+	// milestone's rewards (internal/rewards, loss.go).
+	RewardsOnLoss string `json:"rewards_on_loss,omitempty"`
+
+	// CurrencyRates converts deals in another currency into the program's
+	// (deals.go): currency code -> exact decimal rate, "1.08" meaning
+	// 1 unit of that currency = 1.08 program units. A deal in a currency
+	// without a rate is recorded in its own currency and sent to review.
+	CurrencyRates map[string]string `json:"currency_rates,omitempty"`
+	// UnlinkedEventsTTLSeconds is how long CRM events about deals not yet
+	// linked to a referral are kept; 0 = DefaultUnlinkedEventsTTL.
+	UnlinkedEventsTTLSeconds int64 `json:"unlinked_events_ttl_seconds,omitempty"`
 }
 
 // Eligibility decides what a valid referral is.
@@ -175,6 +192,17 @@ const (
 	PolicyReview  = "review"
 	PolicyApprove = "approve"
 )
+
+// What RewardsOnLoss may say.
+const (
+	RewardsOnLossKeep = "keep"
+	RewardsOnLossVoid = "void"
+)
+
+// KeepsRewardsOnLoss reports whether earned rewards waiting for a person
+// stay payable when the deal is lost on the way to a later milestone
+// (RewardsOnLoss; a program stored before the field existed keeps them).
+func (p *Program) KeepsRewardsOnLoss() bool { return p.RewardsOnLoss != RewardsOnLossVoid }
 
 // OnExhaustedNextPeriod defers a reward that does not fit a cap to the next
 // period (the alternative is PolicyReview).

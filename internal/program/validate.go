@@ -70,6 +70,7 @@ var (
 	rejectOrRev = []string{PolicyReject, PolicyReview}
 	reviewDefs  = []string{PolicyApprove, PolicyReject}
 	exhausted   = []string{PolicyReview, OnExhaustedNextPeriod}
+	onLoss      = []string{RewardsOnLossKeep, RewardsOnLossVoid}
 	payouts     = []string{PayoutLedger}
 )
 
@@ -96,7 +97,7 @@ func (p *Program) Validate(opts ...Option) error {
 
 // validate checks every rule and returns every problem, in a fixed order:
 // top-level fields, eligibility, review, milestones, lost, stage overlaps,
-// tiers, caps, approval and payout.
+// tiers, caps, approval, payout, then currency rates and the unlinked-events TTL.
 func (p *Program) validate(r rules) problems {
 	var ps problems
 	p.validateHeader(&ps)
@@ -110,6 +111,7 @@ func (p *Program) validate(r rules) problems {
 	p.validateTiers(names, &ps)
 	p.validateCaps(&ps)
 	p.validatePayout(&ps)
+	p.validateDeals(&ps)
 	return ps
 }
 

@@ -132,10 +132,14 @@ func (p *Program) validateCaps(ps *problems) {
 }
 
 // validatePayout checks how rewards are approved and paid: the automatic
-// approval threshold and the payout method.
+// approval threshold, what a lost deal does to earned rewards
+// (rewards_on_loss) and the payout method.
 func (p *Program) validatePayout(ps *problems) {
 	if p.Approval.AutoBelowMinor < 0 {
 		ps.add("approval.auto_below", "must not be negative")
+	}
+	if !oneOf(p.RewardsOnLoss, onLoss) {
+		ps.add("rewards_on_loss", "unknown value %q (want %s)", p.RewardsOnLoss, want(onLoss))
 	}
 	if !oneOf(p.Payout.Method, payouts) {
 		ps.add("payout.method", "unknown payout method %q (want %s)", p.Payout.Method, want(payouts))

@@ -26,6 +26,9 @@ const (
 	StatusLost       Status = "lost"
 	StatusExpired    Status = "expired"
 	StatusCompleted  Status = "completed"
+	// StatusNeedsAttention: a step kept failing (or the execution ended
+	// early); Attention says why. Only a resume leaves it (attention.go).
+	StatusNeedsAttention Status = "needs_attention"
 )
 
 // Terminal reports whether no further transition can leave s.
@@ -39,10 +42,11 @@ func (s Status) Terminal() bool {
 
 // transitions lists, for each status, the statuses it may move to.
 var transitions = map[Status][]Status{
-	StatusReceived:   {StatusVerifying, StatusRejected},
-	StatusVerifying:  {StatusInReview, StatusInProgress, StatusRejected},
-	StatusInReview:   {StatusInProgress, StatusRejected},
-	StatusInProgress: {StatusLost, StatusExpired, StatusCompleted},
+	StatusReceived:   {StatusVerifying, StatusRejected, StatusNeedsAttention},
+	StatusVerifying:  {StatusInReview, StatusInProgress, StatusRejected, StatusNeedsAttention},
+	StatusInReview:   {StatusInProgress, StatusRejected, StatusNeedsAttention},
+	StatusInProgress: {StatusLost, StatusExpired, StatusCompleted, StatusNeedsAttention},
+	// StatusNeedsAttention moves back to Attention.From on resume only.
 }
 
 // From lists the statuses that may move to status to (for conditional writes).
@@ -98,6 +102,10 @@ type Referral struct {
 	// waits on are workflow.Callbacks, stored beside the referral).
 	ReviewOutcome string `dynamodbav:"review_outcome,omitempty"`
 	ReviewNote    string `dynamodbav:"review_note,omitempty"`
+
+	// Attention is why the referral needs attention (status
+	// needs_attention); cleared when it is resumed.
+	Attention *Attention `dynamodbav:"attention,omitempty"`
 
 	// Verification outcome and reasons a person can read.
 	Decision string   `dynamodbav:"decision,omitempty"`

@@ -11,10 +11,10 @@ import (
 )
 
 var allStatuses = []Status{StatusReceived, StatusVerifying, StatusInReview, StatusRejected,
-	StatusInProgress, StatusLost, StatusExpired, StatusCompleted}
+	StatusInProgress, StatusLost, StatusExpired, StatusCompleted, StatusNeedsAttention}
 
 func TestStatusTokensMatchAPI(t *testing.T) {
-	want := []string{"received", "verifying", "in_review", "rejected", "in_progress", "lost", "expired", "completed"}
+	want := []string{"received", "verifying", "in_review", "rejected", "in_progress", "lost", "expired", "completed", "needs_attention"}
 	for i, s := range allStatuses {
 		if string(s) != want[i] {
 			t.Errorf("status %d is %q, docs/api.md says %q", i, s, want[i])
@@ -46,6 +46,12 @@ var allowed = map[[2]Status]bool{
 	{StatusInProgress, StatusLost}:      true,
 	{StatusInProgress, StatusExpired}:   true,
 	{StatusInProgress, StatusCompleted}: true,
+	// Any status still moving can need attention; it leaves
+	// needs_attention only by a resume (not a Transition).
+	{StatusReceived, StatusNeedsAttention}:   true,
+	{StatusVerifying, StatusNeedsAttention}:  true,
+	{StatusInReview, StatusNeedsAttention}:   true,
+	{StatusInProgress, StatusNeedsAttention}: true,
 }
 
 func TestCanMoveEveryPair(t *testing.T) {

@@ -6,11 +6,14 @@ import (
 	"github.com/referflow/referflow/internal/program"
 )
 
-// Spending counters live in the program's partition (see internal/store):
-// a counter only ever holds money that fitted under its limit. Every
-// increase is a conditional ADD in the same transaction as the reward it
-// pays for; voiding that reward subtracts it in the same transaction as the
-// status change.
+// Spending counters live in the program's partition (see internal/store).
+// Each counter equals the sum of its live reservations and payments: a
+// reward reserves its amount with a conditional ADD (it must fit under the
+// limit) in the same transaction that creates it, and its payment keeps
+// it; voiding or declining an unpaid reward, or reversing a paid one,
+// subtracts it in the same transaction as that change. A reward that did
+// not fit reserves nothing; paying it anyway (an override) adds it, without
+// the limit, in the transaction that pays it.
 
 // BudgetCounter names the program-budget counter of period ("2026-11").
 func BudgetCounter(period string) string { return "SPEND#BUDGET#" + period }
@@ -64,6 +67,23 @@ func limits(p *program.Program, rw Reward, now time.Time) []Limit {
 	if p.Caps.PerReferrerMinor > 0 && rw.Party == program.PartyReferrer {
 		out = append(out, Limit{RewardID: rw.ID, Counter: ReferrerCapCounter(rw.ReferrerCode, period),
 			LimitMinor: p.Caps.PerReferrerMinor, AmountMinor: rw.AmountMinor, Reason: reason(ReasonCap)})
+	}
+	return out
+}
+
+// overrides returns what reward rw, which did not fit a limit, counts on
+// as a person pays it anyway (an override): its amount on the program
+// budget and, for the referrer, on the referrer's cap, of the period it is
+// paid in, without their limits (a counter may then hold more than its
+// limit, and holds no room for later rewards). Its reversal gives them
+// back. Nil when the program has no limits.
+func overrides(p *program.Program, rw Reward, now time.Time) []Reservation {
+	if p == nil {
+		return nil
+	}
+	var out []Reservation
+	for _, l := range limits(p, rw, now) {
+		out = append(out, Reservation{Counter: l.Counter, AmountMinor: l.AmountMinor})
 	}
 	return out
 }

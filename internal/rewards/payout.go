@@ -6,7 +6,10 @@ import "context"
 // be idempotent on r.IdempotencyKey: the rail is called with that key, so a
 // repeated call (a retried step, a crash after the call) finds the first
 // transfer and returns it, never paying again. The reward is marked paid,
-// with its ledger entry, only after Send succeeds.
+// with its ledger entry, only after Send succeeds, in the write that checks
+// the deal is still open: with the ledger (the only rail so far) nothing
+// leaves before that check; a rail that moves money itself must first be
+// given a claim written under the same check.
 type Payout interface {
 	Send(ctx context.Context, r Reward) (Transfer, error)
 }

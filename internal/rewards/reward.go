@@ -2,9 +2,10 @@
 // (amount.go: fixed or percent of the deal, floors, ceilings, tiers), the
 // spending limits it is reserved against (limits.go: program budget and
 // referrer caps per period), its statuses and ledger entries (this file),
-// and the lifecycle operations (service.go: hold, pay, approve, void,
-// reverse) over a narrow Repository, paying through a Payout (payout.go;
-// the ledger is the first).
+// and the lifecycle operations (service.go: hold, pay, approve, decline;
+// loss.go: what a lost, deleted or refunded deal voids and reverses) over
+// a narrow Repository, paying through a Payout (payout.go; the ledger is
+// the first).
 //
 // Every reward has a deterministic id (referral, milestone, party) so that
 // retries, redrives and duplicate webhooks can never create a second one; a
@@ -15,6 +16,7 @@ package rewards
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"time"
 )
 
@@ -65,8 +67,11 @@ type Reward struct {
 	// period"), "" when it fitted: paying it anyway is an override.
 	Limited string `dynamodbav:"limited,omitempty" json:"limited,omitempty"`
 	// Reserved lists the spending counters (program budget, referrer cap)
-	// the amount is reserved against; voiding the reward releases them.
-	// Empty when the program has no limits or the reward did not fit one.
+	// the amount is reserved against, or counted on once paid; voiding the
+	// reward, or reversing its payment, gives them back. Empty when the
+	// program has no limits or the reward did not fit one, until a person
+	// pays it anyway: that override counts it on the counters of the
+	// period it is paid in.
 	Reserved []Reservation `dynamodbav:"reserved,omitempty" json:"reserved,omitempty"`
 }
 
@@ -147,3 +152,18 @@ func ReversalEntry(r Reward, now time.Time) Entry {
 	e.AmountMinor = -r.AmountMinor
 	return e
 }
+
+// LostError is the ErrDealLost a Repository returns when the referral's
+// deal turned out lost, deleted or refunded in the transaction that was to
+// pay (nothing was written): the loss as recorded on the referral.
+type LostError struct {
+	At     time.Time
+	Reason string // "lost", "deleted", "refunded"
+}
+
+func (e *LostError) Error() string {
+	return fmt.Sprintf("rewards: the deal was %s at %s", e.Reason, e.At.UTC().Format(time.RFC3339))
+}
+
+// Is makes errors.Is(err, ErrDealLost) true.
+func (e *LostError) Is(target error) bool { return target == ErrDealLost }

@@ -32,11 +32,31 @@ type Repository interface {
 	// SetRewardStatus moves r from one of from to to (releasing its
 	// reservations when to is voided or failed).
 	SetRewardStatus(ctx context.Context, r Reward, from []Status, to Status, reason string, ev events.Event, now time.Time) (bool, error)
-	// PayReward marks a payable r paid and writes its ledger entry e.
-	PayReward(ctx context.Context, r Reward, e Entry, ev events.Event, now time.Time) (bool, error)
-	// ReverseReward writes the reversal entry e of a paid r, at most once.
+	// PayReward marks a payable r paid and writes its ledger entry e, in
+	// one transaction with the check that its referral's deal is open when
+	// check is DealOpen: a deal lost, deleted or refunded meanwhile fails
+	// the payment with a *LostError (ErrDealLost) and nothing is written.
+	// A reward that did not fit a limit (r.Limited) and carries
+	// r.Reserved is an override: its amount is added to those counters,
+	// without their limit, and r.Reserved is stored on the paid reward.
+	PayReward(ctx context.Context, r Reward, e Entry, ev events.Event, now time.Time, check DealCheck) (bool, error)
+	// ReverseReward writes the reversal entry e of a paid r, at most once,
+	// giving r.Reserved back to its counters in the same transaction.
 	ReverseReward(ctx context.Context, r Reward, e Entry, ev events.Event) (bool, error)
 }
+
+// DealCheck is what paying a reward requires of its referral's deal,
+// checked in the transaction that pays.
+type DealCheck int
+
+// Deal checks.
+const (
+	// DealOpen: the deal is neither lost, deleted nor refunded (the
+	// referral has no lost_at). The zero value.
+	DealOpen DealCheck = iota
+	// DealAny: whatever became of the deal; only for a reward KeptOnLoss.
+	DealAny
+)
 
 // Errors the lifecycle returns; callers match them with errors.Is.
 var (
@@ -178,41 +198,64 @@ type Paid struct {
 
 // Pay pays the rewards of milestone after their holding period, exactly
 // once: a reward that needs approval waits for a person instead
-// (ReasonAwaitingApproval). When the deal was lost meanwhile the unpaid
-// rewards are voided and ErrDealLost is returned.
-func (s *Service) Pay(ctx context.Context, r *referral.Referral, milestone string) (Paid, error) {
+// (ReasonAwaitingApproval). Each payment checks, in its own transaction,
+// that the deal is still open. When the deal was lost before this step
+// finished (before it read the referral, or between that read and a
+// payment) the milestone's unpaid rewards are voided and ErrDealLost is
+// returned: a loss during a milestone's pay step is a loss during its
+// hold.
+func (s *Service) Pay(ctx context.Context, r *referral.Referral, p *program.Program, milestone string) (Paid, error) {
 	now := s.Now().UTC()
 	rewards, err := s.Repo.MilestoneRewards(ctx, r.ID, milestone)
 	if err != nil {
 		return Paid{}, err
 	}
 	out := Paid{Rewards: rewards}
-	if r.LostAt != nil {
-		out.Voided, err = s.void(ctx, rewards, "deal "+r.LostReason+" during the holding period", events.ActorWorkflow, now)
-		if err != nil {
+	if r.LostAt == nil {
+		err := s.payMilestone(ctx, p, &out, now)
+		var lost *LostError
+		if !errors.As(err, &lost) {
 			return out, err
 		}
-		return out, fmt.Errorf("%w (%s) during the holding period", ErrDealLost, r.LostReason)
+		r = withLoss(r, lost)
 	}
-	for _, rw := range rewards {
+	out.Voided, err = s.void(ctx, rewards, "deal "+r.LostReason+" during the holding period", events.ActorWorkflow, now)
+	if err != nil {
+		return out, err
+	}
+	return out, &LostError{At: *r.LostAt, Reason: r.LostReason}
+}
+
+// payMilestone pays out.Rewards (or hands them to a person), each under
+// the deal check.
+func (s *Service) payMilestone(ctx context.Context, p *program.Program, out *Paid, now time.Time) error {
+	for _, rw := range out.Rewards {
 		if !rw.Status.Payable() {
 			continue
 		}
 		if rw.NeedsApproval && rw.Status != StatusApproved {
 			if err := s.awaitApproval(ctx, rw, now); err != nil {
-				return out, err
+				return err
 			}
 			continue
 		}
-		paid, err := s.pay(ctx, rw, events.ActorWorkflow, now)
+		paid, err := s.pay(ctx, rw, p, DealOpen, events.ActorWorkflow, now)
 		if err != nil {
-			return out, err
+			return err
 		}
 		if paid {
 			out.Paid = append(out.Paid, rw)
 		}
 	}
-	return out, nil
+	return nil
+}
+
+// withLoss is referral r with the loss of its deal recorded.
+func withLoss(r *referral.Referral, lost *LostError) *referral.Referral {
+	c := *r
+	at := lost.At
+	c.LostAt, c.LostReason = &at, lost.Reason
+	return &c
 }
 
 // awaitApproval marks a reward whose hold is over as waiting for a person,
@@ -232,11 +275,16 @@ func (s *Service) awaitApproval(ctx context.Context, rw Reward, now time.Time) e
 }
 
 // pay sends the money through the payout rail (idempotent on the reward's
-// key), then marks the reward paid with its ledger entry in one write.
-func (s *Service) pay(ctx context.Context, rw Reward, actor string, now time.Time) (bool, error) {
+// key), then marks the reward paid with its ledger entry in one write,
+// under check. A reward that did not fit a limit is counted, as it is
+// paid, on the counters it did not fit (an override; see overrides).
+func (s *Service) pay(ctx context.Context, rw Reward, p *program.Program, check DealCheck, actor string, now time.Time) (bool, error) {
 	payout := s.Payout
 	if payout == nil {
 		payout = Ledger{}
+	}
+	if rw.Limited != "" && len(rw.Reserved) == 0 {
+		rw.Reserved = overrides(p, rw, now)
 	}
 	t, err := payout.Send(ctx, rw)
 	if err != nil {
@@ -248,16 +296,19 @@ func (s *Service) pay(ctx context.Context, rw Reward, actor string, now time.Tim
 	// A reward that did not fit a limit is paid only by a person's
 	// approval: an override, recorded with the limit it did not fit.
 	ev = ev.With("override", rw.Limited)
-	return s.Repo.PayReward(ctx, rw, e, ev, now)
+	return s.Repo.PayReward(ctx, rw, e, ev, now, check)
 }
 
-// Approve clears a reward that needs a person's approval. Still in its
-// holding period, it becomes approved and the workflow pays it when the
-// hold ends; after it, Approve pays it now. A paid reward is returned as
-// it is (a repeat changes nothing). A reward that did not fit a spending
-// limit is paid as an override (recorded on the paid event).
-// ErrNotPayable, ErrApprovalNotRequired: nothing changed.
-func (s *Service) Approve(ctx context.Context, rw Reward, actor string) error {
+// Approve clears a reward that needs a person's approval, for referral r
+// under program p. Still in its holding period, it becomes approved and
+// the workflow pays it when the hold ends; after it, Approve pays it now,
+// checking in the same transaction that the deal is still open. A paid
+// reward is returned as it is (a repeat changes nothing). A reward that
+// did not fit a spending limit is paid as an override (recorded on the
+// paid event, counted on the limit's counters). Once the deal is lost only
+// a reward KeptOnLoss is paid. ErrNotPayable, ErrApprovalNotRequired,
+// ErrDealLost: nothing changed.
+func (s *Service) Approve(ctx context.Context, r *referral.Referral, p *program.Program, rw Reward, actor string) error {
 	now := s.Now().UTC()
 	switch {
 	case rw.Status == StatusPaid:
@@ -266,12 +317,25 @@ func (s *Service) Approve(ctx context.Context, rw Reward, actor string) error {
 		return fmt.Errorf("%w: it is %s: %s", ErrNotPayable, rw.Status, rw.StatusReason)
 	case !rw.NeedsApproval:
 		return ErrApprovalNotRequired
-	case now.Before(rw.HoldUntil):
+	}
+	check := DealOpen
+	if r.LostAt != nil {
+		if !KeptOnLoss(r, p, rw) {
+			return fmt.Errorf("%w (%s): reward %s is not paid", ErrDealLost, r.LostReason, rw.ID)
+		}
+		check = DealAny
+	}
+	if now.Before(rw.HoldUntil) {
 		ev := Event(events.RewardApproved, rw, actor, now).WithStatus(string(StatusApproved)).With("paid_later", "true")
 		_, err := s.Repo.SetRewardStatus(ctx, rw, []Status{StatusPending, StatusOnHold}, StatusApproved, "approved by an admin", ev, now)
 		return err
 	}
-	_, err := s.pay(ctx, rw, actor, now)
+	_, err := s.pay(ctx, rw, p, check, actor, now)
+	var lost *LostError
+	if errors.As(err, &lost) && KeptOnLoss(withLoss(r, lost), p, rw) {
+		// Lost since r was read, but after this reward was earned.
+		_, err = s.pay(ctx, rw, p, DealAny, actor, now)
+	}
 	return err
 }
 
@@ -297,70 +361,6 @@ func (s *Service) Decline(ctx context.Context, rw Reward, reason, actor string) 
 	ev := Event(events.RewardVoided, rw, actor, now).WithStatus(string(StatusVoided)).With("reason", ReasonDeclined)
 	_, err := s.Repo.SetRewardStatus(ctx, rw, []Status{StatusPending, StatusOnHold, StatusApproved}, StatusVoided, ReasonDeclined+": "+reason, ev, now)
 	return err
-}
-
-// VoidUnpaid voids every reward of a referral that is not paid yet (the
-// referral ended without completing), giving their reservations back. It
-// returns how many this call voided.
-func (s *Service) VoidUnpaid(ctx context.Context, referralID, reason, actor string) (int, error) {
-	rewards, err := s.Repo.Rewards(ctx, referralID)
-	if err != nil {
-		return 0, err
-	}
-	return s.void(ctx, rewards, reason, actor, s.Now().UTC())
-}
-
-func (s *Service) void(ctx context.Context, rewards []Reward, reason, actor string, now time.Time) (int, error) {
-	n := 0
-	for _, rw := range rewards {
-		if !rw.Status.Payable() {
-			continue
-		}
-		ev := Event(events.RewardVoided, rw, actor, now).WithStatus(string(StatusVoided)).With("reason", reason)
-		changed, err := s.Repo.SetRewardStatus(ctx, rw, []Status{StatusPending, StatusOnHold, StatusApproved}, StatusVoided, reason, ev, now)
-		if err != nil {
-			return n, err
-		}
-		if changed {
-			n++
-		}
-	}
-	return n, nil
-}
-
-// Reverse claws back the paid rewards of the last milestone referral r
-// reached under program p (the sale that was refunded) with one reversal
-// ledger entry each, at most once however often it is called; rewards of
-// earlier milestones stay. It returns how many this call reversed.
-func (s *Service) Reverse(ctx context.Context, r *referral.Referral, p *program.Program, actor string) (int, error) {
-	last := ""
-	for _, m := range p.Milestones {
-		if r.Reached(m.Name) {
-			last = m.Name
-		}
-	}
-	if last == "" {
-		return 0, nil
-	}
-	rewards, err := s.Repo.MilestoneRewards(ctx, r.ID, last)
-	if err != nil {
-		return 0, err
-	}
-	now := s.Now().UTC()
-	n := 0
-	for _, rw := range rewards {
-		if rw.Status != StatusPaid {
-			continue
-		}
-		ok, err := s.Repo.ReverseReward(ctx, rw, ReversalEntry(rw, now), Event(events.RewardReversed, rw, actor, now))
-		if err != nil {
-			return n, err
-		}
-		if ok {
-			n++
-		}
-	}
-	return n, nil
 }
 
 // Event is the event of type t about reward rw: its ids, milestone, party,

@@ -408,7 +408,7 @@ func TestPay(t *testing.T) {
 			}
 			e.clock.t = t0.Add(holdSecs * time.Second)
 			n := len(e.repo.AllEvents())
-			out, err := e.svc.Pay(context.Background(), r, c.milestone)
+			out, err := e.svc.Pay(context.Background(), r, testProgram(), c.milestone)
 			if !errors.Is(err, c.err) || (c.err == nil) != (err == nil) {
 				t.Fatalf("err = %v, want %v", err, c.err)
 			}
@@ -429,7 +429,7 @@ func TestPay(t *testing.T) {
 			}
 			checkPaid(t, e, c, out, evs)
 			entries, keys := len(e.repo.Entries()), len(e.rail.keys)
-			again, err := e.svc.Pay(context.Background(), r, c.milestone)
+			again, err := e.svc.Pay(context.Background(), r, testProgram(), c.milestone)
 			if !errors.Is(err, c.err) || len(again.Paid) != 0 || again.Voided != 0 || len(e.repo.AllEvents()) != n+len(evs) ||
 				len(e.repo.Entries()) != entries || (c.err == nil && len(e.rail.keys) != keys) {
 				t.Fatalf("repeated pay: %+v %v, %d entries, %d rail calls", again, err, len(e.repo.Entries()), len(e.rail.keys))
@@ -547,7 +547,7 @@ func TestApprove(t *testing.T) {
 			e.repo.Put(c.reward)
 			for i := 0; i < 2; i++ {
 				cur, _ := e.repo.Get(refID, "won", "referrer")
-				if err := e.svc.Approve(context.Background(), cur, events.ActorAdmin); !errors.Is(err, c.err) || (c.err == nil) != (err == nil) {
+				if err := e.svc.Approve(context.Background(), testReferral(), testProgram(), cur, events.ActorAdmin); !errors.Is(err, c.err) || (c.err == nil) != (err == nil) {
 					t.Fatalf("call %d: err = %v, want %v", i+1, err, c.err)
 				}
 			}
@@ -585,11 +585,11 @@ func TestApproveKeepsOverride(t *testing.T) {
 			rw.NeedsApproval, rw.StatusReason, rw.Limited, rw.HoldUntil = true, rewards.ReasonBudget, rewards.ReasonBudget, t0.Add(time.Hour)
 		}))
 		cur, _ := e.repo.Get(refID, "won", "referrer")
-		if err := e.svc.Approve(context.Background(), cur, events.ActorAdmin); err != nil {
+		if err := e.svc.Approve(context.Background(), testReferral(), testProgram(), cur, events.ActorAdmin); err != nil {
 			t.Fatal(err)
 		}
 		e.clock.t = t0.Add(2 * time.Hour)
-		if out, err := e.svc.Pay(context.Background(), r, "won"); err != nil || len(out.Paid) != 1 {
+		if out, err := e.svc.Pay(context.Background(), r, testProgram(), "won"); err != nil || len(out.Paid) != 1 {
 			t.Fatalf("pay: %+v %v", out, err)
 		}
 		if ev := lastEvent(e.repo); ev.Type != events.RewardPaid || ev.Get("override") != rewards.ReasonBudget {
@@ -604,7 +604,7 @@ func TestApproveKeepsOverride(t *testing.T) {
 		for _, at := range []time.Time{t0, t0.Add(2 * time.Hour)} {
 			e.clock.t = at
 			cur, _ := e.repo.Get(refID, "won", "referrer")
-			if err := e.svc.Approve(context.Background(), cur, events.ActorAdmin); err != nil {
+			if err := e.svc.Approve(context.Background(), testReferral(), testProgram(), cur, events.ActorAdmin); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -787,10 +787,13 @@ func TestRepositoryErrorsPropagate(t *testing.T) {
 			_, err := e.svc.Hold(context.Background(), testReferral(), testProgram(), "won")
 			return err
 		},
-		"pay": func(e *env) error { _, err := e.svc.Pay(context.Background(), testReferral(), "won"); return err },
+		"pay": func(e *env) error {
+			_, err := e.svc.Pay(context.Background(), testReferral(), testProgram(), "won")
+			return err
+		},
 		"approve": func(e *env) error {
 			rw := seed("won", "referee", rewards.StatusPending, func(r *rewards.Reward) { r.NeedsApproval = true })
-			return e.svc.Approve(context.Background(), rw, events.ActorAdmin)
+			return e.svc.Approve(context.Background(), testReferral(), testProgram(), rw, events.ActorAdmin)
 		},
 		"void": func(e *env) error {
 			_, err := e.svc.VoidUnpaid(context.Background(), refID, "referral lost", events.ActorWorkflow)
@@ -835,7 +838,7 @@ func TestPayMarksANoHoldRewardAwaitingApprovalOnce(t *testing.T) {
 		rw.NeedsApproval, rw.HoldUntil = true, t0
 	}))
 	for i := 0; i < 2; i++ {
-		if out, err := e.svc.Pay(context.Background(), r, "won"); err != nil || len(out.Paid) != 0 {
+		if out, err := e.svc.Pay(context.Background(), r, testProgram(), "won"); err != nil || len(out.Paid) != 0 {
 			t.Fatalf("pay %d: %+v %v", i, out, err)
 		}
 	}

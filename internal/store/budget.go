@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -22,19 +21,18 @@ import (
 //	PROGRAM#<id> / SPEND#REFERRER#<code>#<period>   money reserved by one referrer's rewards (spent)
 //	PROGRAM#<id> / RANK#REFERRER#<code>#<period>    a referrer's successful referrals (count, for tiers)
 //
-// A spending counter only ever holds money that fitted under its limit:
-// every increase is a conditional ADD in the same transaction as the reward
-// it pays for, and voiding that reward subtracts it in the same transaction
-// as the status change.
+// A spending counter equals the sum of its live rewards' reservations and
+// payments (each live reward lists what it holds in its reserved
+// attribute): a reservation is a conditional ADD that must fit the limit,
+// in the same transaction that creates the reward; a void or decline
+// (SetRewardStatus) and a reversal (ReverseReward) subtract it in the
+// transaction that makes that change; an override payment (PayReward of a
+// reward that did not fit) adds it, past the limit, in the transaction
+// that pays it.
 
 func spendKey(programID, counter string) map[string]types.AttributeValue {
 	return key("PROGRAM#"+programID, counter)
 }
-
-// maxTransientRetries bounds the retries of a transaction cancelled by a
-// conflict with a concurrent transaction on the same counter (DynamoDB
-// answers TransactionConflict instead of queueing).
-const maxTransientRetries = 12
 
 // CreateRewards writes the rewards of one milestone in one
 // transaction, together with conditional ADDs that reserve their amounts
@@ -61,55 +59,25 @@ func (st *Store) CreateRewards(ctx context.Context, referralID, milestone string
 		return st.MilestoneRewards(ctx, referralID, milestone)
 	}
 	plan := rewards.NewPlan(rws, limits)
-	transient := 0
 	for {
 		final, counters := plan.Apply()
-		tx := make([]types.TransactWriteItem, 0, len(final)*2+len(counters))
-		for _, r := range final {
-			item, err := attributevalue.MarshalMap(r)
-			if err != nil {
-				return nil, fmt.Errorf("store: marshal reward: %w", err)
-			}
-			for k, v := range rewardKey(r.ReferralID, r.Milestone, r.Party) {
-				item[k] = v
-			}
-			tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: &st.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}})
+		tx, err := st.createTx(final, counters, created)
+		if err != nil {
+			return nil, err
 		}
-		now := s(ts(time.Now()))
-		for _, c := range counters {
-			tx = append(tx, types.TransactWriteItem{Update: &types.Update{
-				TableName: &st.table, Key: spendKey(final[0].ProgramID, c.Counter),
-				UpdateExpression:    aws.String("ADD spent :a SET limit_minor = :l, updated_at = :u"),
-				ConditionExpression: aws.String("attribute_not_exists(spent) OR spent <= :room"),
-				ExpressionAttributeValues: map[string]types.AttributeValue{
-					":a": n(c.Amount), ":l": n(c.Limit), ":room": n(c.Limit - c.Amount), ":u": now,
-				},
-			}})
-		}
-		if created != nil {
-			for _, r := range final {
-				put, err := st.putEvent(created(r))
-				if err != nil {
-					return nil, err
-				}
-				tx = append(tx, put)
-			}
-		}
-		_, err := st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: tx})
+		err = st.transact(ctx, tx)
 		if err == nil {
 			return st.MilestoneRewards(ctx, referralID, milestone)
 		}
 		reasons := cancelReasons(err)
-		if reasons == nil || len(reasons) < len(final)+len(counters) {
+		if transient(err) || len(reasons) < len(final)+len(counters) {
 			return nil, fmt.Errorf("store: create rewards: %w", err)
 		}
-		exists := false
 		for i := range final {
-			exists = exists || reasons[i] == "ConditionalCheckFailed"
-		}
-		if exists {
-			// Created by an earlier attempt of the step: reserve nothing.
-			return st.MilestoneRewards(ctx, referralID, milestone)
+			if reasons[i] == "ConditionalCheckFailed" {
+				// Created by an earlier attempt of the step: reserve nothing.
+				return st.MilestoneRewards(ctx, referralID, milestone)
+			}
 		}
 		dropped := false
 		for j, c := range counters {
@@ -117,30 +85,49 @@ func (st *Store) CreateRewards(ctx context.Context, referralID, milestone string
 				dropped = plan.DropLast(c.Counter) || dropped
 			}
 		}
-		if dropped {
-			continue // fewer reservations now: at most len(rewards) rounds
+		if !dropped {
+			return nil, fmt.Errorf("store: create rewards: %w", err)
 		}
-		if transient++; transient > maxTransientRetries {
-			return nil, fmt.Errorf("store: create rewards: still conflicting after %d attempts: %w", transient, err)
-		}
-		if err := backoff(ctx, transient); err != nil {
-			return nil, err
-		}
+		// Fewer reservations now: at most len(rewards) rounds.
 	}
 }
 
-// backoff sleeps a jittered, growing delay before retrying a transaction
-// that conflicted with a concurrent one.
-func backoff(ctx context.Context, attempt int) error {
-	d := time.Duration(rand.Int64N(int64(10*time.Millisecond) << min(attempt, 5)))
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return fmt.Errorf("store: %w", ctx.Err())
-	case <-t.C:
-		return nil
+// createTx is the transaction that creates the rewards final, reserves
+// counters and records each reward's event (created, when not nil).
+func (st *Store) createTx(final []rewards.Reward, counters []rewards.CounterAdd, created func(rewards.Reward) events.Event) ([]types.TransactWriteItem, error) {
+	tx := make([]types.TransactWriteItem, 0, len(final)*2+len(counters))
+	for _, r := range final {
+		item, err := attributevalue.MarshalMap(r)
+		if err != nil {
+			return nil, fmt.Errorf("store: marshal reward: %w", err)
+		}
+		for k, v := range rewardKey(r.ReferralID, r.Milestone, r.Party) {
+			item[k] = v
+		}
+		tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: &st.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}})
 	}
+	now := s(ts(time.Now()))
+	for _, c := range counters {
+		tx = append(tx, types.TransactWriteItem{Update: &types.Update{
+			TableName: &st.table, Key: spendKey(final[0].ProgramID, c.Counter),
+			UpdateExpression:    aws.String("ADD spent :a SET limit_minor = :l, updated_at = :u"),
+			ConditionExpression: aws.String("attribute_not_exists(spent) OR spent <= :room"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":a": n(c.Amount), ":l": n(c.Limit), ":room": n(c.Limit - c.Amount), ":u": now,
+			},
+		}})
+	}
+	for _, r := range final {
+		if created == nil {
+			break
+		}
+		put, err := st.putEvent(created(r))
+		if err != nil {
+			return nil, err
+		}
+		tx = append(tx, put)
+	}
+	return tx, nil
 }
 
 // SetRewardStatus moves a reward from one of the statuses in from to to and
@@ -170,31 +157,32 @@ func (st *Store) SetRewardStatus(ctx context.Context, r rewards.Reward, from []r
 		return false, err
 	}
 	tx = append(tx, put)
-	for _, rv := range r.Reserved {
-		if !release {
-			break
-		}
-		tx = append(tx, types.TransactWriteItem{Update: &types.Update{
-			TableName: &st.table, Key: spendKey(r.ProgramID, rv.Counter),
-			UpdateExpression:          aws.String("ADD spent :neg SET updated_at = :u"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":neg": n(-rv.AmountMinor), ":u": vals[":u"]},
+	if release {
+		tx = append(tx, counterAdds(st.table, r.ProgramID, r.Reserved, -1, vals[":u"])...)
+	}
+	switch err := st.transact(ctx, tx); {
+	case err == nil:
+		return true, nil
+	case conditionFailedAt(err, 0):
+		return false, nil // moved already: released by whoever moved it
+	default:
+		return false, fmt.Errorf("store: set reward %s status: %w", r.ID, err)
+	}
+}
+
+// counterAdds are the updates that add (sign 1) or give back (-1) the
+// reservations rs to their spending counters, unconditionally (an
+// addition that must fit a limit is CreateRewards' conditional ADD).
+func counterAdds(table, programID string, rs []rewards.Reservation, sign int64, at types.AttributeValue) []types.TransactWriteItem {
+	out := make([]types.TransactWriteItem, 0, len(rs))
+	for _, rv := range rs {
+		out = append(out, types.TransactWriteItem{Update: &types.Update{
+			TableName: &table, Key: spendKey(programID, rv.Counter),
+			UpdateExpression:          aws.String("ADD spent :a SET updated_at = :u"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":a": n(sign * rv.AmountMinor), ":u": at},
 		}})
 	}
-	for attempt := 1; ; attempt++ {
-		_, err := st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: tx})
-		if err == nil {
-			return true, nil
-		}
-		if reasons := cancelReasons(err); len(reasons) > 0 && reasons[0] == "ConditionalCheckFailed" {
-			return false, nil // moved already: released by whoever moved it
-		}
-		if cancelReasons(err) == nil || attempt > maxTransientRetries {
-			return false, fmt.Errorf("store: set reward %s status: %w", r.ID, err)
-		}
-		if err := backoff(ctx, attempt); err != nil {
-			return false, err
-		}
-	}
+	return out
 }
 
 func numberAttr(item map[string]types.AttributeValue, name string) int64 {
@@ -217,9 +205,9 @@ func rankKey(programID, code, period string) map[string]types.AttributeValue {
 // increase (one transaction, guarded by attribute_not_exists(tier_rank)),
 // so a repeated call returns the same rank and counts nothing. Concurrent
 // referrals of one referrer get distinct ranks (optimistic concurrency on
-// the counter).
+// the counter); conflicts and throttling are retried (retry.go).
 func (st *Store) RankReferral(ctx context.Context, referralID, programID, code, period string, now time.Time) (int, error) {
-	for attempt := 1; ; attempt++ {
+	for transients, taken := 0, 0; ; {
 		ref, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.table, Key: referralKey(referralID), ConsistentRead: aws.Bool(true),
 			ProjectionExpression: aws.String("PK, tier_rank")})
 		if err != nil {
@@ -255,18 +243,31 @@ func (st *Store) RankReferral(ctx context.Context, referralID, programID, code, 
 				ExpressionAttributeValues: rankValues(cnt.Item != nil, cur, now),
 			}},
 		}})
-		if err == nil {
+		switch {
+		case err == nil:
 			return int(cur + 1), nil
-		}
-		if cancelReasons(err) == nil || attempt > maxTransientRetries {
+		case transient(err):
+			transients++
+		case cancelReasons(err) != nil:
+			// Ranked meanwhile, or another referral took this rank (it
+			// progressed): read again.
+			taken++
+		default:
 			return 0, fmt.Errorf("store: rank referral: %w", err)
 		}
-		// Ranked meanwhile, or another referral took this rank: read again.
-		if err := backoff(ctx, attempt); err != nil {
+		if transients > maxTransientRetries || taken > maxRankRounds {
+			return 0, fmt.Errorf("store: rank referral: still conflicting after %d attempts: %w", transients+taken, err)
+		}
+		if err := backoff(ctx, min(transients+taken, 4)); err != nil {
 			return 0, err
 		}
 	}
 }
+
+// maxRankRounds bounds the rounds RankReferral loses to other referrals
+// of the same referrer taking the rank it read (each such round is one of
+// them ranked).
+const maxRankRounds = 100
 
 func rankValues(exists bool, cur int64, now time.Time) map[string]types.AttributeValue {
 	v := map[string]types.AttributeValue{":r": n(cur + 1), ":u": s(ts(now))}

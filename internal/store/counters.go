@@ -19,7 +19,9 @@ func counterKey(programID, code, period string) map[string]types.AttributeValue 
 
 // CountReferral counts a referral against its referrer's day and month
 // counters exactly once (the referral item remembers it was counted, in the
-// same transaction), then returns the counters.
+// same transaction), then returns the counters. Referrals of one referrer
+// verified at once conflict on its counters: the transaction is retried
+// (retry.go).
 func (st *Store) CountReferral(ctx context.Context, referralID, programID, code string, now time.Time) (referral.ReferrerCounts, error) {
 	day, month := now.UTC().Format("2006-01-02"), now.UTC().Format("2006-01")
 	add := func(period string, ttl time.Duration) types.TransactWriteItem {
@@ -30,7 +32,7 @@ func (st *Store) CountReferral(ctx context.Context, referralID, programID, code 
 			ExpressionAttributeValues: map[string]types.AttributeValue{":one": n(1), ":exp": n(now.Add(ttl).Unix())},
 		}}
 	}
-	_, err := st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	err := st.transact(ctx, []types.TransactWriteItem{
 		{Update: &types.Update{
 			TableName: &st.table, Key: referralKey(referralID),
 			UpdateExpression:          aws.String("SET counted_at = :now"),
@@ -39,8 +41,8 @@ func (st *Store) CountReferral(ctx context.Context, referralID, programID, code 
 		}},
 		add(day, 3*24*time.Hour),
 		add(month, 40*24*time.Hour),
-	}})
-	if err != nil && !onlyConditionFailed(err) {
+	})
+	if err != nil && !conditionFailedAt(err, 0) { // failed: counted already
 		return referral.ReferrerCounts{}, fmt.Errorf("store: count referral: %w", err)
 	}
 	var c referral.ReferrerCounts

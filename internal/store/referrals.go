@@ -24,16 +24,6 @@ func statusIndex(st referral.Status, at time.Time, id string) (string, string) {
 	return "STATUS#" + string(st), ts(at) + "#" + id
 }
 
-// DedupeKeys are the program-wide uniqueness keys of a referral: the
-// referee's email and, when known, the company domain.
-func DedupeKeys(programID, email, domain string) []string {
-	keys := []string{"DEDUPE#" + programID + "#email#" + email}
-	if domain != "" {
-		keys = append(keys, "DEDUPE#"+programID+"#domain#"+domain)
-	}
-	return keys
-}
-
 // NewReferral is what CreateReferral writes besides the referral itself.
 type NewReferral struct {
 	Referral *referral.Referral
@@ -42,13 +32,23 @@ type NewReferral struct {
 	Idempotency *apigw.IdempotencyRecord
 	// Event records the referral's arrival (events.ReferralReceived).
 	Event events.Event
+	// Retention is how long the referral's personal data is kept once it
+	// is closed (0: DefaultRetention).
+	Retention time.Duration
 }
 
 // CreateReferral writes the referral, its dedupe keys, its email link, the
-// idempotency record and its received event in one transaction.
+// idempotency record and its received event in one transaction. The keys
+// hold keyed hashes of the email and domain (WithKeys); the same values
+// hashed under older secrets must be free too. A dedupe key past its
+// expiry (a closed referral's, TTL deletes lazily) is free.
 // ErrDuplicate: the referee's email or company domain is already referred
 // in this program. ErrConflict: the idempotency key was taken meanwhile.
 func (st *Store) CreateReferral(ctx context.Context, nr NewReferral) error {
+	h, err := st.hasher(ctx)
+	if err != nil {
+		return err
+	}
 	r := nr.Referral
 	if r.Milestones == nil {
 		r.Milestones = map[string]time.Time{}
@@ -62,27 +62,16 @@ func (st *Store) CreateReferral(ctx context.Context, nr NewReferral) error {
 	}
 	gpk, gsk := statusIndex(r.Status, r.CreatedAt, r.ID)
 	item[attrGSI1PK], item[attrGSI1SK] = s(gpk), s(gsk)
-
-	notExists := aws.String("attribute_not_exists(PK)")
-	tx := []types.TransactWriteItem{{Put: &types.Put{TableName: &st.table, Item: item, ConditionExpression: notExists}}}
-	dedupeAt := map[int]bool{}
-	for _, k := range DedupeKeys(r.ProgramID, r.RefereeEmail, r.RefereeDomain) {
-		dedupeAt[len(tx)] = true
-		tx = append(tx, types.TransactWriteItem{Put: &types.Put{
-			TableName: &st.table,
-			Item: map[string]types.AttributeValue{
-				attrPK: s(k), attrSK: s("DEDUPE"), "referral_id": s(r.ID), "created_at": s(ts(r.CreatedAt)),
-			},
-			ConditionExpression: notExists,
-		}})
+	if nr.Retention > 0 {
+		item[attrRetention] = n(int64(nr.Retention / time.Second))
 	}
-	tx = append(tx, types.TransactWriteItem{Put: &types.Put{
-		TableName: &st.table,
-		Item: map[string]types.AttributeValue{
-			attrPK: s("EMAIL#" + r.RefereeEmail), attrSK: s("REFERRAL#" + r.ID),
-			"referral_id": s(r.ID), "program_id": s(r.ProgramID), "created_at": s(ts(r.CreatedAt)),
-		},
-	}})
+	tx := []types.TransactWriteItem{{Put: &types.Put{TableName: &st.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}}}
+	keys, isDedupe := st.personKeys(h, r, item)
+	dedupeAt := map[int]bool{}
+	for i, d := range isDedupe {
+		dedupeAt[len(tx)+i] = d
+	}
+	tx = append(tx, keys...)
 	idemAt := -1
 	if nr.Idempotency != nil {
 		ii, err := idempotencyItem(nr.Idempotency)
@@ -120,7 +109,9 @@ func (st *Store) CreateReferral(ctx context.Context, nr NewReferral) error {
 	return nil
 }
 
-// Referral reads a referral (strongly consistent).
+// Referral reads a referral (strongly consistent) with its personal data,
+// also once it has moved to the PERSON item of a closed referral (absent
+// once expired or erased).
 func (st *Store) Referral(ctx context.Context, id string) (*referral.Referral, error) {
 	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.table, Key: referralKey(id), ConsistentRead: aws.Bool(true)})
 	if err != nil {
@@ -128,6 +119,9 @@ func (st *Store) Referral(ctx context.Context, id string) (*referral.Referral, e
 	}
 	if out.Item == nil {
 		return nil, fmt.Errorf("store: referral %s: %w", id, ErrNotFound)
+	}
+	if err := st.withPerson(ctx, id, out.Item); err != nil {
+		return nil, err
 	}
 	return decodeReferral(out.Item)
 }
@@ -155,6 +149,9 @@ func (st *Store) Waiting(ctx context.Context, id string) (*workflow.Waiting, err
 	if out.Item == nil {
 		return nil, fmt.Errorf("store: referral %s: %w", id, ErrNotFound)
 	}
+	if err := st.withPerson(ctx, id, out.Item); err != nil {
+		return nil, err
+	}
 	return decodeWaiting(out.Item)
 }
 
@@ -172,38 +169,26 @@ func decodeReferral(item map[string]types.AttributeValue) (*referral.Referral, e
 // Transition moves a referral to status to when its current status allows
 // it (referral.From), setting extra attributes and recording ev in the same
 // transaction. Moving to the status it already has succeeds and changes
-// nothing else (and records nothing) when the status is terminal.
-// ErrConflict: the move is not allowed.
+// nothing else (and records nothing) when the status is terminal. A final
+// status also moves the referral's personal data to its expiring PERSON
+// item (close, people.go). ErrConflict: the move is not allowed.
 func (st *Store) Transition(ctx context.Context, id string, to referral.Status, now time.Time, set map[string]any, ev events.Event) error {
-	from := referral.From(to)
-	names := map[string]string{"#st": "status", "#u": "updated_at", "#g": attrGSI1PK, "#gs": attrGSI1SK}
-	gpk, gsk := statusIndex(to, now, id)
-	values := map[string]types.AttributeValue{":to": s(string(to)), ":u": s(now.UTC().Format(time.RFC3339Nano)), ":g": s(gpk), ":gs": s(gsk)}
-	expr := "SET #st = :to, #u = :u, #g = :g, #gs = :gs"
-	i := 0
-	for k, v := range set {
-		av, err := attributevalue.Marshal(v)
-		if err != nil {
-			return fmt.Errorf("store: marshal %s: %w", k, err)
-		}
-		nk, vk := fmt.Sprintf("#x%d", i), fmt.Sprintf(":x%d", i)
-		names[nk], values[vk] = k, av
-		expr += fmt.Sprintf(", %s = %s", nk, vk)
-		i++
-	}
-	cond := "attribute_exists(PK) AND " + statusIn(from, values)
 	if to.Terminal() {
-		// A terminal status repeated is a no-op: keep the first write.
-		cond += " AND #st <> :to"
+		return st.close(ctx, id, to, now, set, ev)
 	}
+	u, err := newStatusUpdate(id, to, now, set)
+	if err != nil {
+		return err
+	}
+	cond := "attribute_exists(PK) AND " + statusIn(referral.From(to), u.values)
 	put, err := st.putEvent(ev)
 	if err != nil {
 		return err
 	}
 	tx := []types.TransactWriteItem{{Update: &types.Update{
 		TableName: &st.table, Key: referralKey(id),
-		UpdateExpression: &expr, ConditionExpression: &cond,
-		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+		UpdateExpression: aws.String(u.expr()), ConditionExpression: &cond,
+		ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values,
 	}}, put}
 	for attempt := 1; ; attempt++ {
 		_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: tx})
@@ -364,69 +349,4 @@ func (st *Store) RecordDeal(ctx context.Context, id string, u referral.DealUpdat
 		return nil, fmt.Errorf("store: record deal: %w", err)
 	}
 	return decodeWaiting(out.Attributes)
-}
-
-// ReferralsByStatus lists up to limit referral ids in status whose last
-// change is before cutoff, oldest first.
-func (st *Store) ReferralsByStatus(ctx context.Context, status referral.Status, cutoff time.Time, limit int32) ([]string, error) {
-	idx := IndexByStatus
-	cond := "GSI1PK = :p AND GSI1SK < :c"
-	out, err := st.db.Query(ctx, &dynamodb.QueryInput{
-		TableName: &st.table, IndexName: &idx,
-		KeyConditionExpression: &cond,
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":p": s("STATUS#" + string(status)), ":c": s(ts(cutoff)),
-		},
-		Limit: &limit,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: referrals by status: %w", err)
-	}
-	ids := make([]string, 0, len(out.Items))
-	for _, it := range out.Items {
-		if v, ok := it["referral_id"].(*types.AttributeValueMemberS); ok {
-			ids = append(ids, v.Value)
-		}
-	}
-	return ids, nil
-}
-
-// Requeue moves a referral still in status received to the back of the
-// status index (as if it had been received now). It does nothing to a
-// referral that has moved on.
-func (st *Store) Requeue(ctx context.Context, id string, now time.Time) error {
-	_, gsk := statusIndex(referral.StatusReceived, now, id)
-	_, err := st.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &st.table, Key: referralKey(id),
-		UpdateExpression:          aws.String("SET GSI1SK = :gs"),
-		ConditionExpression:       aws.String("#st = :received"),
-		ExpressionAttributeNames:  map[string]string{"#st": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":gs": s(gsk), ":received": s(string(referral.StatusReceived))},
-	})
-	if err != nil && !conditionFailed(err) {
-		return fmt.Errorf("store: requeue: %w", err)
-	}
-	return nil
-}
-
-// ReferralsByEmail lists the ids of referrals whose referee has email,
-// newest first.
-func (st *Store) ReferralsByEmail(ctx context.Context, email string) ([]string, error) {
-	cond := "PK = :p AND begins_with(SK, :r)"
-	out, err := st.db.Query(ctx, &dynamodb.QueryInput{
-		TableName: &st.table, KeyConditionExpression: &cond,
-		ExpressionAttributeValues: map[string]types.AttributeValue{":p": s("EMAIL#" + email), ":r": s("REFERRAL#")},
-		ScanIndexForward:          aws.Bool(false),
-		Limit:                     aws.Int32(20),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: referrals by email: %w", err)
-	}
-	var ids []string
-	for _, it := range out.Items {
-		if v, ok := it["referral_id"].(*types.AttributeValueMemberS); ok {
-			ids = append(ids, v.Value)
-		}
-	}
-	return ids, nil
 }

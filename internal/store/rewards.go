@@ -42,35 +42,73 @@ func (st *Store) rewards(ctx context.Context, referralID, prefix string) ([]rewa
 }
 
 // PayReward marks a payable reward paid and writes its payable ledger
-// entry and ev in one transaction: the entry exists exactly once, and only for a
-// reward that was payable. It reports paid=false when the reward was no
-// longer payable (paid already, or voided) — a repeat changes nothing.
-func (st *Store) PayReward(ctx context.Context, r rewards.Reward, e rewards.Entry, ev events.Event, now time.Time) (paid bool, err error) {
+// entry and ev in one transaction: the entry exists exactly once, and only
+// for a reward that was payable. It reports paid=false when the reward was
+// no longer payable (paid already, or voided) — a repeat changes nothing.
+//
+// Under rewards.DealOpen the same transaction checks that the referral's
+// deal is not lost, deleted or refunded (no lost_at on the referral item):
+// if it is, nothing is written and the error is a *rewards.LostError
+// (errors.Is rewards.ErrDealLost) read from the referral. A reward that did
+// not fit a limit and carries r.Reserved (an override) adds them to their
+// counters and stores them on the paid reward, in the same transaction.
+func (st *Store) PayReward(ctx context.Context, r rewards.Reward, e rewards.Entry, ev events.Event, now time.Time, check rewards.DealCheck) (paid bool, err error) {
 	entry, evItem, err := entryItems(e, ev)
 	if err != nil {
 		return false, err
 	}
 	at := s(now.UTC().Format(time.RFC3339Nano))
-	_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems: []types.TransactWriteItem{
-			{Update: &types.Update{
-				TableName: &st.table, Key: rewardKey(r.ReferralID, r.Milestone, r.Party),
-				UpdateExpression:          aws.String("SET #st = :paid, paid_at = :now, updated_at = :now"),
-				ConditionExpression:       aws.String("#st IN (:p, :h, :a)"),
-				ExpressionAttributeNames:  map[string]string{"#st": "status"},
-				ExpressionAttributeValues: map[string]types.AttributeValue{":paid": s(string(rewards.StatusPaid)), ":now": at, ":p": s(string(rewards.StatusPending)), ":h": s(string(rewards.StatusOnHold)), ":a": s(string(rewards.StatusApproved))},
-			}},
-			{Put: &types.Put{TableName: &st.table, Item: entry, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-			{Put: &types.Put{TableName: &st.table, Item: evItem}},
-		},
-	})
-	if onlyConditionFailed(err) {
-		return false, nil
+	set := "SET #st = :paid, paid_at = :now, updated_at = :now"
+	vals := map[string]types.AttributeValue{":paid": s(string(rewards.StatusPaid)), ":now": at, ":p": s(string(rewards.StatusPending)), ":h": s(string(rewards.StatusOnHold)), ":a": s(string(rewards.StatusApproved))}
+	override := r.Limited != "" && len(r.Reserved) > 0
+	if override {
+		if vals[":res"], err = attributevalue.Marshal(r.Reserved); err != nil {
+			return false, fmt.Errorf("store: marshal reservations: %w", err)
+		}
+		set += ", reserved = :res"
 	}
-	if err != nil {
+	tx := []types.TransactWriteItem{
+		{Update: &types.Update{
+			TableName: &st.table, Key: rewardKey(r.ReferralID, r.Milestone, r.Party),
+			UpdateExpression:          &set,
+			ConditionExpression:       aws.String("#st IN (:p, :h, :a)"),
+			ExpressionAttributeNames:  map[string]string{"#st": "status"},
+			ExpressionAttributeValues: vals,
+		}},
+		{Put: &types.Put{TableName: &st.table, Item: entry, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		{Put: &types.Put{TableName: &st.table, Item: evItem}},
+	}
+	if check == rewards.DealOpen {
+		// A missing referral item passes (nothing says its deal is lost).
+		tx = append(tx, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+			TableName: &st.table, Key: referralKey(r.ReferralID), ConditionExpression: aws.String("attribute_not_exists(lost_at)"),
+		}})
+	}
+	if override {
+		tx = append(tx, counterAdds(st.table, r.ProgramID, r.Reserved, 1, at)...)
+	}
+	switch err := st.transact(ctx, tx); {
+	case err == nil:
+		return true, nil
+	case conditionFailedAt(err, 0) || conditionFailedAt(err, 1):
+		return false, nil
+	case check == rewards.DealOpen && conditionFailedAt(err, 3):
+		return false, st.lostError(ctx, r.ReferralID)
+	default:
 		return false, fmt.Errorf("store: pay reward: %w", err)
 	}
-	return true, nil
+}
+
+// lostError reads the loss of a referral's deal that failed a payment.
+func (st *Store) lostError(ctx context.Context, referralID string) error {
+	ref, err := st.Referral(ctx, referralID)
+	if err != nil {
+		return err
+	}
+	if ref.LostAt == nil {
+		return fmt.Errorf("store: pay reward: the deal check failed on an open deal: %w", ErrConflict)
+	}
+	return &rewards.LostError{At: *ref.LostAt, Reason: ref.LostReason}
 }
 
 // LedgerEntries lists the entries of a reward.
@@ -115,15 +153,18 @@ func (st *Store) LedgerPeriod(ctx context.Context, period string) ([]rewards.Ent
 }
 
 // ReverseReward writes the reversal entry of a paid reward (a clawback) in
-// one transaction with a check that the reward is paid, recording ev: at most one
-// reversal per reward, however often the refund is reported. It reports
-// reversed=false when the reward is not paid or was reversed already.
+// one transaction with a check that the reward is paid, recording ev and
+// giving r.Reserved (what its payment counts on: the budget and cap
+// reserved for it, or counted by an override) back to those counters: at
+// most one reversal per reward, however often the refund is reported. It
+// reports reversed=false when the reward is not paid or was reversed
+// already. The paid reward itself does not change.
 func (st *Store) ReverseReward(ctx context.Context, r rewards.Reward, e rewards.Entry, ev events.Event) (reversed bool, err error) {
 	entry, evItem, err := entryItems(e, ev)
 	if err != nil {
 		return false, err
 	}
-	_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	tx := []types.TransactWriteItem{
 		{ConditionCheck: &types.ConditionCheck{
 			TableName: &st.table, Key: rewardKey(r.ReferralID, r.Milestone, r.Party),
 			ConditionExpression:       aws.String("#st = :paid"),
@@ -132,14 +173,16 @@ func (st *Store) ReverseReward(ctx context.Context, r rewards.Reward, e rewards.
 		}},
 		{Put: &types.Put{TableName: &st.table, Item: entry, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 		{Put: &types.Put{TableName: &st.table, Item: evItem}},
-	}})
-	if onlyConditionFailed(err) {
-		return false, nil
 	}
-	if err != nil {
+	tx = append(tx, counterAdds(st.table, r.ProgramID, r.Reserved, -1, s(ts(e.CreatedAt)))...)
+	switch err := st.transact(ctx, tx); {
+	case err == nil:
+		return true, nil
+	case conditionFailedAt(err, 0) || conditionFailedAt(err, 1):
+		return false, nil
+	default:
 		return false, fmt.Errorf("store: reverse reward: %w", err)
 	}
-	return true, nil
 }
 
 // entryItems are the items of a ledger entry (listed by period in GSI1) and

@@ -8,14 +8,21 @@
 //	PROGRAM#<id>          / V#<000001>              an immutable program version
 //	PROGRAM#<id>          / REFERRER#<code>         a referrer
 //	REFERRAL#<id>         / REFERRAL                the referral (GSI1: STATUS#<status>)
+//	REFERRAL#<id>         / PERSON                  a closed referral's personal data (TTL: retention)
 //	REFERRAL#<id>         / REWARD#<milestone>#<party>
 //	REFERRAL#<id>         / ACTIVITY#<time>#<seq>   the activity log
-//	DEDUPE#<program>#<k>  / DEDUPE                  one referral per email / company domain
-//	EMAIL#<email>         / REFERRAL#<id>           referee email → referrals (webhook linking)
+//	DEDUPE#<program>#<k>  / DEDUPE                  one referral per email / company domain (<k>: email#<h>, domain#<h>)
+//	EMAIL#<h>             / REFERRAL#<id>           referee email → referrals (webhook linking, erasure)
 //	CRM#<provider>#<rec>  / LINK                    CRM record → referral
 //	EVENT#<provider>#<id> / EVENT                   webhook event dedupe (TTL)
+//	PARKED#<provider>#<g> / EVENT#<id>              a CRM event about a deal not linked yet (TTL; parked.go)
+//	PARKED-EMAIL#<h>      / <provider>#<g>          where events were parked under an email (TTL)
 //	IDEMPOTENCY#<key>     / IDEMPOTENCY             intake Idempotency-Key answers (TTL)
 //	LEDGER#<reward>       / ENTRY#<type>            ledger entries (GSI1: LEDGER#<period>)
+//
+// <h> is a keyed hash of the referee's email or domain (internal/privacy),
+// never the value: see people.go for personal data, its retention and
+// erasure.
 package store
 
 import (
@@ -29,6 +36,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/referflow/referflow/internal/crm"
+	"github.com/referflow/referflow/internal/privacy"
 	"github.com/referflow/referflow/internal/referral"
 	"github.com/referflow/referflow/internal/rewards"
 )
@@ -47,6 +55,7 @@ type DynamoDB interface {
 type Store struct {
 	db    DynamoDB
 	table string
+	keys  privacy.Source // hashes emails and domains into keys (WithKeys)
 }
 
 // New returns a Store over table.

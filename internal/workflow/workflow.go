@@ -128,8 +128,11 @@ type CompleteInput struct {
 	ReferralID string `json:"referral_id"`
 	Outcome    string `json:"outcome"` // completed, lost, expired, rejected, or continue
 	// Execution is the current execution's name ($$.Execution.Name), for
-	// "continue": the next execution is named after it.
+	// "continue" (the next execution is named after it) and
+	// "needs_attention".
 	Execution string `json:"execution,omitempty"`
+	// Error is what the Catch that led to "Mark needs attention" caught.
+	Error *StepError `json:"error,omitempty"`
 }
 
 // ErrContinue ends an execution whose time is up before the referral's
@@ -151,7 +154,7 @@ func NextExecution(id, current string) string {
 
 // StartNamed starts an execution of referral id under name (continuations).
 // An execution that exists already counts as started.
-func StartNamed(ctx context.Context, client SFN, stateMachineARN, referralID, name string) error {
+func StartNamed(ctx context.Context, client Starter, stateMachineARN, referralID, name string) error {
 	in, _ := json.Marshal(Input{ReferralID: referralID})
 	_, err := client.StartExecution(ctx, &sfn.StartExecutionInput{
 		StateMachineArn: aws.String(stateMachineARN),
@@ -168,16 +171,21 @@ func StartNamed(ctx context.Context, client SFN, stateMachineARN, referralID, na
 	return nil
 }
 
+// Starter starts executions.
+type Starter interface {
+	StartExecution(ctx context.Context, in *sfn.StartExecutionInput, opts ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
+}
+
 // SFN is the part of the Step Functions API the workflow helpers use.
 type SFN interface {
-	StartExecution(ctx context.Context, in *sfn.StartExecutionInput, opts ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
+	Starter
 	SendTaskSuccess(ctx context.Context, in *sfn.SendTaskSuccessInput, opts ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error)
 	SendTaskFailure(ctx context.Context, in *sfn.SendTaskFailureInput, opts ...func(*sfn.Options)) (*sfn.SendTaskFailureOutput, error)
 }
 
 // Start starts the referral's execution, named with its id. An execution
 // that already exists (a retry, the reconciler) counts as started.
-func Start(ctx context.Context, client SFN, stateMachineARN, referralID string) error {
+func Start(ctx context.Context, client Starter, stateMachineARN, referralID string) error {
 	return StartNamed(ctx, client, stateMachineARN, referralID, referralID)
 }
 

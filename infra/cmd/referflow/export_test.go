@@ -39,7 +39,7 @@ func TestLedgerExportUsesEachCurrencysDecimals(t *testing.T) {
 		if _, err := st.CreateRewards(ctx, c.referral, "won", []rewards.Reward{rw}, nil, nil); err != nil {
 			t.Fatal(err)
 		}
-		if paid, err := st.PayReward(ctx, rw, rewards.PayableEntry(rw, now), rewards.Event(events.RewardPaid, rw, "test", now), now); err != nil || !paid {
+		if paid, err := st.PayReward(ctx, rw, rewards.PayableEntry(rw, now), rewards.Event(events.RewardPaid, rw, "test", now), now, rewards.DealOpen); err != nil || !paid {
 			t.Fatalf("pay %s: %v %v", c.currency, paid, err)
 		}
 	}

@@ -1,10 +1,13 @@
 // Command referflow is the operator's tool for a Referflow deployment:
-// validate and publish programs, add referrers, export the ledger.
+// validate and publish programs, add referrers, export the ledger, erase a
+// person's personal data.
 //
 //	referflow program validate FILE...
 //	referflow program publish  -table T FILE
 //	referflow referrer add     -table T -program P -code C -email E [-name N]
 //	referflow ledger export    -table T -period 2026-11   (CSV on stdout)
+//	referflow referral resume  -table T [-state-machine ARN] ID
+//	referflow person erase     -table T [-settings-prefix /referflow/<stack>/] EMAIL
 //
 // It uses the standard AWS configuration (AWS_PROFILE, AWS_REGION, and
 // AWS_ENDPOINT_URL to reach a local stack).
@@ -42,7 +45,9 @@ const usage = `usage:
   referflow program validate FILE...
   referflow program publish -table TABLE FILE
   referflow referrer add -table TABLE -program ID -code CODE -email EMAIL [-name NAME] [-company NAME]
-  referflow ledger export -table TABLE -period YYYY-MM`
+  referflow ledger export -table TABLE -period YYYY-MM
+  referflow referral resume -table TABLE [-state-machine ARN] ID
+  referflow person erase -table TABLE [-settings-prefix /referflow/<stack>/] EMAIL`
 
 func run(ctx context.Context, args []string) error {
 	if len(args) < 2 {
@@ -53,23 +58,7 @@ func run(ctx context.Context, args []string) error {
 	table := fs.String("table", os.Getenv("REFERFLOW_TABLE"), "DynamoDB table (the stack's TableName output)")
 	switch cmd + " " + sub {
 	case "program validate":
-		if len(rest) == 0 {
-			return errors.New(usage)
-		}
-		bad := 0
-		for _, f := range rest {
-			p, err := program.LoadFile(f, program.Providers(providers.Names()...))
-			if err != nil {
-				bad++
-				fmt.Printf("%s: invalid\n%v\n", f, err)
-				continue
-			}
-			fmt.Printf("%s: ok (program %s, %d milestones)\n", f, p.ID, len(p.Milestones))
-		}
-		if bad > 0 {
-			return fmt.Errorf("%d of %d files are invalid", bad, len(rest))
-		}
-		return nil
+		return validatePrograms(rest)
 	case "program publish":
 		if err := fs.Parse(rest); err != nil || fs.NArg() != 1 {
 			return errors.New(usage)
@@ -106,6 +95,14 @@ func run(ctx context.Context, args []string) error {
 		}
 		fmt.Printf("referrer %s added to program %s\n", *code, *prog)
 		return nil
+	case "person erase":
+		return personErase(ctx, fs, table, rest)
+	case "referral resume":
+		machine := fs.String("state-machine", os.Getenv("REFERFLOW_STATE_MACHINE_ARN"), "the stack's StateMachineArn output")
+		if err := fs.Parse(rest); err != nil || fs.NArg() != 1 {
+			return errors.New(usage)
+		}
+		return runResume(ctx, *table, *machine, fs.Arg(0), os.Stdout)
 	case "ledger export":
 		period := fs.String("period", time.Now().UTC().Format("2006-01"), "month, YYYY-MM")
 		if err := fs.Parse(rest); err != nil {
@@ -118,6 +115,27 @@ func run(ctx context.Context, args []string) error {
 		return exportLedger(ctx, st, *period, os.Stdout)
 	}
 	return errors.New(usage)
+}
+
+// validatePrograms checks program files and says what is wrong with each.
+func validatePrograms(files []string) error {
+	if len(files) == 0 {
+		return errors.New(usage)
+	}
+	bad := 0
+	for _, f := range files {
+		p, err := program.LoadFile(f, program.Providers(providers.Names()...))
+		if err != nil {
+			bad++
+			fmt.Printf("%s: invalid\n%v\n", f, err)
+			continue
+		}
+		fmt.Printf("%s: ok (program %s, %d milestones)\n", f, p.ID, len(p.Milestones))
+	}
+	if bad > 0 {
+		return fmt.Errorf("%d of %d files are invalid", bad, len(files))
+	}
+	return nil
 }
 
 // exportLedger writes the ledger entries of period as CSV, amounts in major

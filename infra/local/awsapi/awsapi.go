@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/referflow/referflow/infra/local/fault"
 	"github.com/referflow/referflow/infra/local/lambdaemu"
 	"github.com/referflow/referflow/infra/local/meter"
 )
@@ -36,6 +37,8 @@ type Endpoint struct {
 	proxy *httputil.ReverseProxy
 	// async tracks Event invocations so Wait can drain them.
 	asyncCtx context.Context
+	// Faults injects the failures of a fault plan (nil: none).
+	Faults *fault.Injector
 }
 
 // New returns an endpoint proxying to the moto server at motoURL.
@@ -97,8 +100,39 @@ func (e *Endpoint) Handler(caller string, current func() string) http.Handler {
 			return
 		}
 		e.count(caller, current(), op)
+		if caller != meter.StatesCaller && e.injected(w, r, op) {
+			return
+		}
 		e.proxy.ServeHTTP(w, r)
 	})
+}
+
+// injected answers a function's request with the failure the fault plan
+// draws for it, if any; the request body is left readable for the proxy.
+func (e *Endpoint) injected(w http.ResponseWriter, r *http.Request, op string) bool {
+	if e.Faults == nil {
+		return false
+	}
+	var body []byte
+	if r.Body != nil {
+		body, _ = io.ReadAll(io.LimitReader(r.Body, 16<<20))
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	f, ok := e.Faults.BeforeAWS(op, body)
+	if !ok {
+		return false
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	w.Header().Set("x-amzn-RequestId", newID())
+	w.WriteHeader(f.Status)
+	_, _ = w.Write(f.Body)
+	return true
+}
+
+// AfterInvoke applies the fault plan to a finished invocation of function
+// (a logical id): the HTTP front and the Lambda Invoke API both call it.
+func (e *Endpoint) AfterInvoke(function string, res lambdaemu.Result) lambdaemu.Result {
+	return e.Faults.AfterInvoke(function, res)
 }
 
 func (e *Endpoint) count(caller, requestID, op string) {
@@ -172,6 +206,7 @@ func (e *Endpoint) serveInvoke(w http.ResponseWriter, r *http.Request, name stri
 		writeAWSError(w, http.StatusTooManyRequests, "TooManyRequestsException", "Rate Exceeded. "+err.Error())
 		return
 	}
+	res = e.AfterInvoke(pool.Function().LogicalID, res)
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Amz-Executed-Version", "$LATEST")

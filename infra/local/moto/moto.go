@@ -39,6 +39,8 @@ type Options struct {
 	Log io.Writer
 	// StartTimeout bounds the wait until moto answers (default 30 s).
 	StartTimeout time.Duration
+	// Env is added to moto's environment (the egress guard's proxy).
+	Env map[string]string
 }
 
 // Server is a running moto server.
@@ -88,13 +90,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	cmd := exec.Command(py, script, "-H", "127.0.0.1", "-p", strconv.Itoa(opts.Port))
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(),
-		"MOTO_PORT="+strconv.Itoa(opts.LambdaPort),
-		"AWS_DEFAULT_REGION=us-east-1",
-		"AWS_ACCESS_KEY_ID=testing",
-		"AWS_SECRET_ACCESS_KEY=testing",
-		"PYTHONUNBUFFERED=1",
-	)
+	cmd.Env = environ(os.Environ(), opts)
 	if opts.Log != nil {
 		cmd.Stdout, cmd.Stderr = opts.Log, opts.Log
 	}
@@ -188,4 +184,32 @@ func (s *Server) Stop() {
 		case <-time.After(3 * time.Second):
 		}
 	}
+}
+
+// environ is moto's environment: the parent's without the caller's
+// REFERFLOW_*, AWS_*, MOTO_* and proxy variables (they would change how
+// moto behaves or where boto3 in its interpreter sends the Lambda calls),
+// then the local stack's own values and opts.Env.
+func environ(parent []string, opts Options) []string {
+	out := make([]string, 0, len(parent)+len(opts.Env)+5)
+	for _, kv := range parent {
+		name, _, _ := strings.Cut(kv, "=")
+		upper := strings.ToUpper(name)
+		if strings.HasPrefix(upper, "REFERFLOW_") || strings.HasPrefix(upper, "AWS_") || strings.HasPrefix(upper, "MOTO_") ||
+			strings.HasSuffix(upper, "_PROXY") {
+			continue
+		}
+		out = append(out, kv)
+	}
+	out = append(out,
+		"MOTO_PORT="+strconv.Itoa(opts.LambdaPort),
+		"AWS_DEFAULT_REGION=us-east-1",
+		"AWS_ACCESS_KEY_ID=testing",
+		"AWS_SECRET_ACCESS_KEY=testing",
+		"PYTHONUNBUFFERED=1",
+	)
+	for k, v := range opts.Env {
+		out = append(out, k+"="+v)
+	}
+	return out
 }

@@ -68,13 +68,17 @@ func newFront(tpl *sam.Template, ep *awsapi.Endpoint, m *meter.Meter, getenv fun
 		AdminToken: admin,
 		Meter:      m,
 		Log:        logger,
-		Internal:   internalHandler(m, pools, ready),
+		Internal:   internalHandler(m, pools, ready, ep),
 		Invoke: func(ctx context.Context, function string, payload []byte) (lambdaemu.Result, error) {
 			p, ok := ep.Pool(function)
 			if !ok {
 				return lambdaemu.Result{}, fmt.Errorf("no function %s", function)
 			}
-			return p.Invoke(ctx, payload)
+			res, err := p.Invoke(ctx, payload)
+			if err != nil {
+				return res, err
+			}
+			return ep.AfterInvoke(p.Function().LogicalID, res), nil
 		},
 	})
 	return &front{Handler: srv, routes: router.Routes(), ready: ready}, nil
@@ -83,8 +87,11 @@ func newFront(tpl *sam.Template, ep *awsapi.Endpoint, m *meter.Meter, getenv fun
 // internalHandler serves /__referflow/stats, /__referflow/stats/reset,
 // /__referflow/health and /__referflow/ready (the READY document, for tools
 // such as `make demo` that attach to a running stack).
-func internalHandler(m *meter.Meter, pools []*lambdaemu.Pool, ready *atomic.Pointer[Ready]) http.Handler {
+func internalHandler(m *meter.Meter, pools []*lambdaemu.Pool, ready *atomic.Pointer[Ready], ep *awsapi.Endpoint) http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /__referflow/faults", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"injected": ep.Faults.Hits()})
+	})
 	mux.HandleFunc("GET /__referflow/ready", func(w http.ResponseWriter, r *http.Request) {
 		doc := ready.Load()
 		if doc == nil {

@@ -1,6 +1,9 @@
 package stack
 
-import "github.com/referflow/referflow/internal/crm/providers"
+import (
+	"github.com/referflow/referflow/internal/crm/providers"
+	"github.com/referflow/referflow/internal/privacy"
+)
 
 // Setting is a setting the functions read by name (internal/settings): from
 // SSM Parameter Store as <REFERFLOW_SETTINGS_PREFIX><Name> (a
@@ -18,7 +21,12 @@ type Setting struct {
 // the local stack's own. None of the defaults is a real credential.
 var Settings = append(providerSettings(),
 	Setting{"REFERFLOW_ADMIN_TOKEN", "local-admin-token", "Bearer token that stands in for SigV4 on AWS_IAM routes locally."},
+	Setting{privacy.SecretSetting, LocalKeyHashSecret, "Secret(s) of the keyed hashes in dedupe and email lookup keys (comma-separated, newest first)."},
 )
+
+// LocalKeyHashSecret is the local stack's key-hash secret (not a real
+// one): tests that read the table's keys hash with it.
+const LocalKeyHashSecret = "local-key-hash-secret-not-for-production"
 
 // providerSettings lists every provider's settings, in registry order.
 func providerSettings() []Setting {

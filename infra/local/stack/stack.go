@@ -20,15 +20,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/referflow/referflow/infra/local/awsapi"
 	"github.com/referflow/referflow/infra/local/build"
+	"github.com/referflow/referflow/infra/local/fault"
 	"github.com/referflow/referflow/infra/local/httpapi"
 	"github.com/referflow/referflow/infra/local/lambdaemu"
 	"github.com/referflow/referflow/infra/local/meter"
@@ -86,6 +81,10 @@ type Ready struct {
 	StateMachines  map[string]string `json:"state_machines"`
 	Functions      map[string]string `json:"functions"`
 	SettingsPrefix string            `json:"settings_prefix"`
+	// Fakes maps each provider whose API is faked to the fake's URL.
+	Fakes map[string]string `json:"fakes"`
+	// EgressProxy is the guard the functions' HTTP(S) goes through.
+	EgressProxy string `json:"egress_proxy"`
 }
 
 // AWSConfig returns an SDK configuration for endpoint with the local
@@ -176,11 +175,17 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		cleanups = append(cleanups, func() { f.Close() })
 		motoLog = io.MultiWriter(motoLog, f)
 	}
+	// Outside APIs: fakes, and the guard every child's HTTP(S) goes through.
+	herm, err := startHermetic(cfg.Getenv, logger)
+	if err != nil {
+		return err
+	}
+	cleanups = append(cleanups, herm.Close)
 	// moto binds its own port after we picked it free: another process
 	// (a parallel stack) may take it first, so a lost race tries a new port.
 	var motoSrv *moto.Server
 	for attempt := 1; ; attempt++ {
-		motoSrv, err = moto.Start(ctx, moto.Options{Port: motoPort, LambdaPort: awsPort, Log: motoLog})
+		motoSrv, err = moto.Start(ctx, moto.Options{Port: motoPort, LambdaPort: awsPort, Log: motoLog, Env: herm.guard.Env("moto")})
 		if err == nil || attempt == 3 || ctx.Err() != nil {
 			break
 		}
@@ -205,6 +210,13 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	endpoint, err := awsapi.New(runCtx, motoSrv.URL, m, logger)
 	if err != nil {
 		return err
+	}
+	plan, err := fault.Load(cfg.Getenv)
+	if err != nil {
+		return err
+	}
+	if endpoint.Faults = fault.New(plan); plan != nil {
+		logger.Printf("fault plan active (%s): functions fail, DynamoDB and Step Functions refuse at its rates", fault.Env)
 	}
 	baseEnv := map[string]string{}
 	for _, k := range []string{"PATH", "HOME", "TMPDIR", "GOCOVERDIR"} {
@@ -231,13 +243,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		wg.Wait()
 	})
 	for _, f := range tpl.Functions {
-		env := map[string]string{}
-		for k, v := range f.Environment {
-			if o := cfg.Getenv(EnvOverridePrefix + k); o != "" {
-				v = o
-			}
-			env[k] = v
-		}
+		env := herm.functionEnv(f.LogicalID, f.Environment, cfg.Getenv)
 		p, err := lambdaemu.NewPool(lambdaemu.Function{
 			LogicalID:  f.LogicalID,
 			Name:       f.Name,
@@ -277,7 +283,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err := createStateMachines(ctx, direct, tpl, st); err != nil {
 		return err
 	}
-	if err := putSettings(ctx, direct, st.SettingsPrefix, settingValues(cfg.Getenv)); err != nil {
+	if err := putSettings(ctx, direct, st.SettingsPrefix, herm.settings); err != nil {
 		return err
 	}
 
@@ -286,7 +292,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err != nil {
 		return err
 	}
-	apiSrv := &http.Server{Handler: front, ReadHeaderTimeout: 10 * time.Second, ErrorLog: logger}
+	apiSrv := &http.Server{Handler: herm.handler(front, front.ready), ReadHeaderTimeout: 10 * time.Second, ErrorLog: logger}
 	go func() { _ = apiSrv.Serve(apiLn) }()
 	cleanups = append(cleanups, func() { _ = apiSrv.Close() })
 
@@ -303,7 +309,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	doc := Ready{
 		API: st.APIURL, AWS: st.AWSEndpoint, Moto: st.MotoURL, Region: st.Region,
 		Tables: st.Tables, StateMachines: st.StateMachines, Functions: st.Functions,
-		SettingsPrefix: st.SettingsPrefix,
+		SettingsPrefix: st.SettingsPrefix, Fakes: herm.fakes.URLs(), EgressProxy: herm.guard.URL,
 	}
 	front.ready.Store(&doc)
 	ready, err := json.Marshal(doc)
@@ -312,6 +318,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	fmt.Fprintf(cfg.Stdout, "READY %s\n", ready)
 	printSummary(cfg.Stdout, st, front.routes)
+	herm.printSummary(cfg.Stdout, st.APIURL)
 
 	select {
 	case <-ctx.Done():
@@ -329,130 +336,6 @@ func freePort() (int, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-func createTables(ctx context.Context, cfg aws.Config, tpl *sam.Template, st *Stack) error {
-	names, err := CreateTables(ctx, dynamodb.NewFromConfig(cfg), tpl.Tables)
-	for id, name := range names {
-		st.Tables[id] = name
-	}
-	return err
-}
-
-// CreateTables creates tables as the template declares them (keys,
-// indexes, streams, TTL) and returns their names by logical id. Store tests
-// use it so they run against the deployed schema.
-func CreateTables(ctx context.Context, db *dynamodb.Client, tables []sam.Table) (map[string]string, error) {
-	names := map[string]string{}
-	for _, t := range tables {
-		in := &dynamodb.CreateTableInput{
-			TableName:   aws.String(t.Name),
-			BillingMode: ddbtypes.BillingMode(t.BillingMode),
-		}
-		for _, k := range t.KeySchema {
-			in.KeySchema = append(in.KeySchema, ddbtypes.KeySchemaElement{AttributeName: aws.String(k.AttributeName), KeyType: ddbtypes.KeyType(k.KeyType)})
-		}
-		for _, a := range t.AttributeDefinitions {
-			in.AttributeDefinitions = append(in.AttributeDefinitions, ddbtypes.AttributeDefinition{AttributeName: aws.String(a.AttributeName), AttributeType: ddbtypes.ScalarAttributeType(a.AttributeType)})
-		}
-		if t.ProvisionedThroughput != nil {
-			in.ProvisionedThroughput = throughput(t.ProvisionedThroughput)
-		}
-		for _, g := range t.GlobalSecondaryIndexes {
-			in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, ddbtypes.GlobalSecondaryIndex{
-				IndexName: aws.String(g.IndexName), KeySchema: keySchema(g.KeySchema), Projection: projection(g),
-				ProvisionedThroughput: throughput(g.ProvisionedThroughput),
-			})
-		}
-		for _, l := range t.LocalSecondaryIndexes {
-			in.LocalSecondaryIndexes = append(in.LocalSecondaryIndexes, ddbtypes.LocalSecondaryIndex{
-				IndexName: aws.String(l.IndexName), KeySchema: keySchema(l.KeySchema), Projection: projection(l),
-			})
-		}
-		if t.StreamViewType != "" {
-			in.StreamSpecification = &ddbtypes.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: ddbtypes.StreamViewType(t.StreamViewType)}
-		}
-		if _, err := db.CreateTable(ctx, in); err != nil {
-			return names, fmt.Errorf("create table %s (%s): %w", t.LogicalID, t.Name, err)
-		}
-		if t.TimeToLive != nil && t.TimeToLive.Enabled {
-			_, err := db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
-				TableName:               aws.String(t.Name),
-				TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String(t.TimeToLive.AttributeName), Enabled: aws.Bool(true)},
-			})
-			if err != nil {
-				return names, fmt.Errorf("time to live of table %s: %w", t.LogicalID, err)
-			}
-		}
-		names[t.LogicalID] = t.Name
-	}
-	return names, nil
-}
-
-func keySchema(ks []sam.KeyElement) []ddbtypes.KeySchemaElement {
-	out := make([]ddbtypes.KeySchemaElement, 0, len(ks))
-	for _, k := range ks {
-		out = append(out, ddbtypes.KeySchemaElement{AttributeName: aws.String(k.AttributeName), KeyType: ddbtypes.KeyType(k.KeyType)})
-	}
-	return out
-}
-
-func projection(i sam.SecondaryIndex) *ddbtypes.Projection {
-	p := &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionType(i.ProjectionType)}
-	if len(i.NonKeyAttributes) > 0 {
-		p.NonKeyAttributes = i.NonKeyAttributes
-	}
-	return p
-}
-
-func throughput(t *sam.Throughput) *ddbtypes.ProvisionedThroughput {
-	if t == nil {
-		return nil
-	}
-	return &ddbtypes.ProvisionedThroughput{ReadCapacityUnits: aws.Int64(t.ReadCapacityUnits), WriteCapacityUnits: aws.Int64(t.WriteCapacityUnits)}
-}
-
-func createStateMachines(ctx context.Context, cfg aws.Config, tpl *sam.Template, st *Stack) error {
-	client := sfn.NewFromConfig(cfg)
-	for _, sm := range tpl.StateMachines {
-		def, err := sm.RenderDefinition()
-		if err != nil {
-			return err
-		}
-		out, err := client.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{
-			Name:       aws.String(sm.Name),
-			Definition: aws.String(def),
-			RoleArn:    aws.String(fmt.Sprintf("arn:aws:iam::%s:role/%s-%sRole", sam.AccountID, sam.StackName, sm.LogicalID)),
-			Type:       sfntypes.StateMachineType(sm.Type),
-		})
-		if err != nil {
-			return fmt.Errorf("create state machine %s: %w", sm.LogicalID, err)
-		}
-		st.StateMachines[sm.LogicalID] = aws.ToString(out.StateMachineArn)
-	}
-	return nil
-}
-
-func putSettings(ctx context.Context, cfg aws.Config, prefix string, values map[string]string) error {
-	if prefix == "" {
-		return nil
-	}
-	client := ssm.NewFromConfig(cfg)
-	for _, name := range sortedKeys(values) {
-		if values[name] == "" {
-			continue // unset: the function uses its documented default
-		}
-		_, err := client.PutParameter(ctx, &ssm.PutParameterInput{
-			Name:      aws.String(prefix + name),
-			Value:     aws.String(values[name]),
-			Type:      ssmtypes.ParameterTypeSecureString,
-			Overwrite: aws.Bool(true),
-		})
-		if err != nil {
-			return fmt.Errorf("put setting %s%s: %w", prefix, name, err)
-		}
-	}
-	return nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -232,3 +232,115 @@ func TestRankReferralConcurrent(t *testing.T) {
 		t.Fatalf("unknown referral: %v, want store.ErrNotFound", err)
 	}
 }
+
+// TestBudgetsBalanceThroughEveryMove runs holds, payments, voids, a
+// decline, an override and reversals against one program budget and one
+// referrer cap, and checks after each move that each counter holds what
+// the moves put on it and equals the sum of its live rewards' reservations
+// and payments (invariant 9): a void or decline gives a reservation back,
+// an override payment counts on the counters it did not fit, a reversal
+// gives the reversed payment back.
+func TestBudgetsBalanceThroughEveryMove(t *testing.T) {
+	st := storetest.New(t)
+	ctx := context.Background()
+	const budget, capMinor, period = 10000, 6000, "2026-11"
+	b, c := rewards.BudgetCounter(period), rewards.ReferrerCapCounter("ACME", period)
+	want := map[string]int64{}
+	ids := []string{"bal1", "bal2", "bal3", "bal4"}
+	stored := map[string]rewards.Reward{} // by reward id, as last written
+	for _, id := range ids {
+		rws, lims := milestoneRewards(id, 3000, 1500, budget, capMinor, period)
+		out, err := st.CreateRewards(ctx, id, "won", rws, lims, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range out {
+			stored[r.ID] = r
+			for _, rv := range r.Reserved {
+				want[rv.Counter] += rv.AmountMinor
+			}
+		}
+	}
+	balanced(t, st, "after the holds", want, b, c)
+	get := func(id, party string) rewards.Reward { return stored[rewards.RewardID(id, "won", party)] }
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	pay := func(r rewards.Reward) {
+		t.Helper()
+		if ok, err := st.PayReward(ctx, r, rewards.PayableEntry(r, now), rewards.Event(events.RewardPaid, r, "test", now), now, rewards.DealOpen); !ok || err != nil {
+			t.Fatalf("pay %s: %v %v", r.ID, ok, err)
+		}
+		stored[r.ID] = r
+	}
+	void := func(r rewards.Reward, why string) {
+		t.Helper()
+		from := []rewards.Status{rewards.StatusPending, rewards.StatusOnHold, rewards.StatusApproved}
+		if ok, err := st.SetRewardStatus(ctx, r, from, rewards.StatusVoided, why, rewards.Event(events.RewardVoided, r, "test", now), now); !ok || err != nil {
+			t.Fatalf("void %s: %v %v", r.ID, ok, err)
+		}
+		for _, rv := range r.Reserved {
+			want[rv.Counter] -= rv.AmountMinor
+		}
+	}
+	reverse := func(r rewards.Reward) {
+		t.Helper()
+		if ok, err := st.ReverseReward(ctx, r, rewards.ReversalEntry(r, now), rewards.Event(events.RewardReversed, r, "test", now)); !ok || err != nil {
+			t.Fatalf("reverse %s: %v %v", r.ID, ok, err)
+		}
+		for _, rv := range r.Reserved {
+			want[rv.Counter] -= rv.AmountMinor
+		}
+	}
+	pay(get("bal1", "referrer"))
+	pay(get("bal1", "referee"))
+	balanced(t, st, "after paying reserved rewards", want, b, c)
+	void(get("bal2", "referrer"), "deal lost")
+	balanced(t, st, "after a void", want, b, c)
+	limited := get("bal4", "referrer")
+	if limited.Limited == "" || len(limited.Reserved) != 0 {
+		t.Fatalf("bal4's referrer reward should not have fitted: %+v", limited)
+	}
+	void(get("bal3", "referee"), rewards.ReasonDeclined+": too late")
+	balanced(t, st, "after a decline", want, b, c)
+	// An override pays a reward that did not fit: it counts on the
+	// counters it did not fit, which may go over their limit.
+	limited.Reserved = []rewards.Reservation{{Counter: b, AmountMinor: limited.AmountMinor}, {Counter: c, AmountMinor: limited.AmountMinor}}
+	pay(limited)
+	want[b] += limited.AmountMinor
+	want[c] += limited.AmountMinor
+	balanced(t, st, "after an override", want, b, c)
+	reverse(get("bal1", "referrer"))
+	reverse(limited)
+	balanced(t, st, "after reversals", want, b, c)
+}
+
+// balanced checks each counter against want and against the live rewards
+// of the table: reserved or paid, not voided, not reversed.
+func balanced(t *testing.T, st *store.Store, when string, want map[string]int64, counters ...string) {
+	t.Helper()
+	ctx := context.Background()
+	live := map[string]int64{}
+	for _, id := range []string{"bal1", "bal2", "bal3", "bal4"} {
+		rs, err := st.MilestoneRewards(ctx, id, "won")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rs {
+			entries, _ := st.LedgerEntries(ctx, r.ID)
+			if r.Status == rewards.StatusVoided || len(entries) == 2 {
+				continue
+			}
+			for _, rv := range r.Reserved {
+				live[rv.Counter] += rv.AmountMinor
+			}
+		}
+	}
+	for _, counter := range counters {
+		got, err := storetest.Spent(ctx, storetest.DB(t), st.Table(), "prog", counter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want[counter] || got != live[counter] {
+			t.Errorf("%s: counter %s = %d, the moves put %d on it, its live rewards hold %d", when, counter, got, want[counter], live[counter])
+		}
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/referflow/referflow/infra/local/moto"
 	"github.com/referflow/referflow/infra/local/sam"
 	"github.com/referflow/referflow/infra/local/stack"
+	"github.com/referflow/referflow/internal/privacy"
 	"github.com/referflow/referflow/internal/store"
 )
 
@@ -67,8 +68,21 @@ func New(t testing.TB) *store.Store {
 	if _, err := stack.CreateTables(context.Background(), db, []sam.Table{table}); err != nil {
 		t.Fatalf("storetest: %v", err)
 	}
-	return store.New(db, table.Name)
+	return store.New(db, table.Name).WithKeys(Keys)
 }
+
+// Secret is the key-hash secret of the stores New returns; Keys hashes
+// with it.
+const Secret = "storetest-key-hash-secret"
+
+// Keys is the key hasher of the stores New returns.
+var Keys = func() privacy.Source {
+	h, err := privacy.NewHasher(Secret)
+	if err != nil {
+		panic(err)
+	}
+	return privacy.Fixed(h)
+}()
 
 var safe = regexp.MustCompile(`[^a-zA-Z0-9_.-]+`)
 

@@ -68,6 +68,7 @@ type Client struct {
 	token    string
 	referral string
 	http     *http.Client
+	company  *companyCurrency // the account's currency, remembered (currency.go)
 }
 
 // NewClient returns a Client using hc for every request (its Timeout and
@@ -124,7 +125,8 @@ func (c *Client) Deal(ctx context.Context, dealID string) (Deal, error) {
 	q.Set("properties", "dealstage,pipeline,amount,deal_currency_code,"+c.referral)
 	q.Set("associations", "contacts")
 	var ans objectAnswer
-	if err := c.get(ctx, "/crm/v3/objects/deals/"+dealID+"?"+q.Encode(), &ans); err != nil {
+	err := c.get(ctx, "/crm/v3/objects/deals/"+dealID+"?"+q.Encode(), &ans)
+	if err != nil {
 		return Deal{}, fmt.Errorf("hubspot: deal %s: %w", dealID, err)
 	}
 	prop := func(name string) string {
@@ -134,7 +136,15 @@ func (c *Client) Deal(ctx context.Context, dealID string) (Deal, error) {
 		return ""
 	}
 	d := Deal{ID: dealID, Pipeline: prop("pipeline"), Stage: prop("dealstage"), ReferralID: prop(c.referral)}
-	m, err := money.Parse(prop("amount"), prop("deal_currency_code"))
+	currency := prop("deal_currency_code")
+	if prop("amount") != "" {
+		// A single-currency account sets no deal currency: its amounts
+		// are in the company currency (currency.go).
+		if currency, err = c.dealCurrency(ctx, currency); err != nil {
+			return Deal{}, fmt.Errorf("hubspot: deal %s: %w", dealID, err)
+		}
+	}
+	m, err := money.Parse(prop("amount"), currency)
 	if err != nil {
 		return Deal{}, fmt.Errorf("hubspot: deal %s: amount %q: %w", dealID, prop("amount"), err)
 	}
@@ -229,7 +239,8 @@ func needsLookup(ev *crm.Event) bool {
 	if ev == nil || ev.Kind == crm.KindDeleted || ev.Kind == crm.KindIgnored {
 		return false
 	}
-	return ev.Pipeline == "" || ev.Stage == "" || ev.Amount == nil || ev.ReferralID == "" || ev.Email == ""
+	return ev.Pipeline == "" || ev.Stage == "" || ev.Amount == nil || ev.ReferralID == "" || ev.Email == "" ||
+		(ev.Amount.Currency == "" && ev.Amount.Minor != 0)
 }
 
 // Enrich fills the fields a webhook event left empty (Pipeline, Stage,
@@ -254,8 +265,9 @@ func Enrich(ctx context.Context, c Deals, ev *crm.Event) error {
 }
 
 // fill copies into ev what it lacks from deal d: fields already set are
-// kept, and a webhook amount without currency is rescaled to the deal's
-// currency.
+// kept, and a webhook amount without currency is read in the deal's
+// currency (exactly, from its text); it keeps no currency when the deal's
+// is unknown.
 func fill(ev *crm.Event, d Deal) {
 	if ev.Kind == crm.KindDeleted || ev.Kind == crm.KindIgnored {
 		return
@@ -269,12 +281,9 @@ func fill(ev *crm.Event, d Deal) {
 	if ev.Amount == nil {
 		ev.Amount = d.Amount
 	} else if ev.Amount.Currency == "" && d.Amount != nil && d.Amount.Currency != "" {
-		// Webhook amounts carry no currency and were scaled to 2 decimals;
-		// the deal says which currency, so rescale to its minor unit.
-		m := *ev.Amount
-		m.Minor = money.Rescale(m.Minor, 2, money.Digits(d.Amount.Currency))
-		m.Currency = d.Amount.Currency
-		ev.Amount = &m
+		if m := amountIn(ev.Amount, ev.AmountText, d.Amount.Currency); m != nil {
+			ev.Amount, ev.AmountText = m, ""
+		}
 	}
 	if ev.ReferralID == "" {
 		ev.ReferralID = d.ReferralID

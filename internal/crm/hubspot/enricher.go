@@ -33,8 +33,9 @@ type Enricher struct {
 	log      *slog.Logger
 	http     *http.Client
 
-	mu   sync.Mutex
-	seen map[string]cachedDeal
+	mu      sync.Mutex
+	seen    map[string]cachedDeal
+	company companyCurrency
 }
 
 type cachedDeal struct {
@@ -48,7 +49,9 @@ var _ crm.Enricher = (*Enricher)(nil)
 // clock of its cache, log receives look-ups that leave an event untracked.
 // Its signature is crm.Provider.NewEnricher's.
 func NewEnricher(s crm.Settings, now func() time.Time, log *slog.Logger) crm.Enricher {
-	return &Enricher{settings: s, now: now, log: log, http: &http.Client{Timeout: LookupTimeout}, seen: map[string]cachedDeal{}}
+	e := &Enricher{settings: s, now: now, log: log, http: &http.Client{Timeout: LookupTimeout}, seen: map[string]cachedDeal{}}
+	e.company.now = now
+	return e
 }
 
 // Enrich fills in what ev lacks from its deal. It returns an error only
@@ -74,7 +77,9 @@ func (e *Enricher) Enrich(ctx context.Context, ev *crm.Event) error {
 		e.log.Warn(SettingAccessToken+" is not set: deals cannot be looked up", "deal", ev.RecordID)
 		return nil
 	}
-	err := Enrich(ctx, &cache{e: e, client: NewClient(cfg, e.http)}, ev)
+	client := NewClient(cfg, e.http)
+	client.company = &e.company
+	err := Enrich(ctx, &cache{e: e, client: client}, ev)
 	if err == nil || IsRetryable(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}

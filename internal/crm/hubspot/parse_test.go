@@ -38,7 +38,7 @@ func TestParseBatch(t *testing.T) {
 		{
 			name: "amount change is exact, currency unknown",
 			body: `[{"eventId":3,"occurredAt":1556094637139,"subscriptionType":"deal.propertyChange","objectId":7,"propertyName":"amount","propertyValue":"12500.50"}]`,
-			want: []crm.Event{{Provider: "hubspot", ID: "3", Kind: crm.KindAmountChanged, RecordID: "7", Amount: &money.Money{Minor: 1250050}, OccurredAt: occurred}},
+			want: []crm.Event{{Provider: "hubspot", ID: "3", Kind: crm.KindAmountChanged, RecordID: "7", Amount: &money.Money{Minor: 1250050}, AmountText: "12500.50", OccurredAt: occurred}},
 		},
 		{
 			name: "currency change carries no amount",
@@ -127,7 +127,7 @@ func TestParseWorkflow(t *testing.T) {
 			name: "customised flat body, numeric amount, custom property names",
 			cfg:  Config{ReferralProperty: "ref_code", EmailProperty: "contact_email"},
 			body: `{"hs_object_id":555,"dealstage":"closedwon","amount":1000.5,"ref_code":"R-1","contact_email":"b@c.io"}`,
-			want: crm.Event{Kind: crm.KindStageChanged, RecordID: "555", Stage: "closedwon", Amount: &money.Money{Minor: 100050}, ReferralID: "R-1", Email: "b@c.io"},
+			want: crm.Event{Kind: crm.KindStageChanged, RecordID: "555", Stage: "closedwon", Amount: &money.Money{Minor: 100050}, AmountText: "1000.5", ReferralID: "R-1", Email: "b@c.io"},
 		},
 	}
 	for _, tt := range tests {

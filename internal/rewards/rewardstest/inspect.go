@@ -1,8 +1,10 @@
 package rewardstest
 
 import (
+	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/referflow/referflow/internal/events"
 	"github.com/referflow/referflow/internal/rewards"
@@ -121,4 +123,41 @@ func (m *Repo) Limits() []rewards.Limit {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return slices.Clone(m.limits)
+}
+
+// Unbalanced checks that the budgets of a program balance (each spending
+// counter equals the sum of what its live rewards hold on it: the
+// reservation of a payable reward, the payment of a paid one not
+// reversed) and returns a line per counter that does not, sorted; none
+// when every counter balances.
+func (m *Repo) Unbalanced(programID string) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	live := map[string]int64{}
+	for _, r := range m.rewards {
+		_, reversed := m.entries[entryKey(r.ID, rewards.EntryReversal)]
+		if r.ProgramID != programID || reversed || !(r.Status.Payable() || r.Status == rewards.StatusPaid) {
+			continue
+		}
+		for _, rv := range r.Reserved {
+			live[rv.Counter] += rv.AmountMinor
+		}
+	}
+	counters := map[string]bool{}
+	for c := range live {
+		counters[c] = true
+	}
+	prefix := spendKey(programID, "")
+	for k := range m.spent {
+		if strings.HasPrefix(k, prefix) {
+			counters[strings.TrimPrefix(k, prefix)] = true
+		}
+	}
+	var out []string
+	for _, c := range slices.Sorted(maps.Keys(counters)) {
+		if got := m.spent[spendKey(programID, c)]; got != live[c] {
+			out = append(out, fmt.Sprintf("%s: counter %d, live rewards %d", c, got, live[c]))
+		}
+	}
+	return out
 }

@@ -25,6 +25,14 @@
 //   - a reward is paid exactly once (one payable ledger entry, only while it
 //     is payable) and a paid reward is reversed at most once (one reversal
 //     entry; the paid reward itself never changes);
+//   - a payment under rewards.DealOpen checks the referral's deal in the
+//     same step: once Lose recorded the deal lost (as the store's
+//     RecordDeal does, first loss wins) nothing is paid and a
+//     *rewards.LostError says when and why;
+//   - budgets balance: a payment of a reward that did not fit a limit and
+//     carries Reserved (an override) adds them to the counters and keeps
+//     them on the paid reward; a reversal gives r.Reserved back, as the
+//     store does from the reward it is given (Unbalanced checks it all);
 //   - RankReferral ranks a referral once: a repeat returns the same rank and
 //     counts nothing.
 //
@@ -59,6 +67,7 @@ type Repo struct {
 	counts  map[string]int   // program#code#period -> referrals ranked
 	limits  []rewards.Limit
 	created int
+	lost    map[string]rewards.LostError // referral id -> its deal's loss
 }
 
 // The Repo is a rewards.Repository.
@@ -67,7 +76,7 @@ var _ rewards.Repository = (*Repo)(nil)
 // New returns an empty repository.
 func New() *Repo {
 	return &Repo{rewards: map[string]rewards.Reward{}, entries: map[string]rewards.Entry{},
-		spent: map[string]int64{}, ranks: map[string]int{}, counts: map[string]int{}}
+		spent: map[string]int64{}, ranks: map[string]int{}, counts: map[string]int{}, lost: map[string]rewards.LostError{}}
 }
 
 // rewardKey orders rewards the way the store's sort key does
@@ -258,17 +267,16 @@ func (m *Repo) SetRewardStatus(ctx context.Context, r rewards.Reward, from []rew
 	cur.Status, cur.StatusReason, cur.UpdatedAt = to, reason, now.UTC()
 	m.rewards[keyOf(r)] = cur
 	if to == rewards.StatusVoided || to == rewards.StatusFailed {
-		for _, rv := range r.Reserved {
-			m.spent[spendKey(r.ProgramID, rv.Counter)] -= rv.AmountMinor
-		}
+		m.add(r.ProgramID, r.Reserved, -1)
 	}
 	m.events = append(m.events, cloneEvent(ev))
 	return true, nil
 }
 
 // PayReward implements rewards.Repository: only a payable reward without a
-// ledger entry of e's type is paid.
-func (m *Repo) PayReward(ctx context.Context, r rewards.Reward, e rewards.Entry, ev events.Event, now time.Time) (bool, error) {
+// ledger entry of e's type is paid, and under rewards.DealOpen only while
+// its referral's deal is not lost (Lose).
+func (m *Repo) PayReward(ctx context.Context, r rewards.Reward, e rewards.Entry, ev events.Event, now time.Time, check rewards.DealCheck) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.check(ctx); err != nil {
@@ -281,15 +289,22 @@ func (m *Repo) PayReward(ctx context.Context, r rewards.Reward, e rewards.Entry,
 	if _, dup := m.entries[entryKey(e.RewardID, e.Type)]; !ok || dup || !cur.Status.Payable() {
 		return false, nil
 	}
+	if lost, ok := m.lost[r.ReferralID]; ok && check == rewards.DealOpen {
+		return false, &lost
+	}
 	at := now.UTC()
 	cur.Status, cur.PaidAt, cur.UpdatedAt = rewards.StatusPaid, &at, at
+	if r.Limited != "" && len(r.Reserved) > 0 {
+		cur.Reserved = slices.Clone(r.Reserved)
+		m.add(r.ProgramID, r.Reserved, 1)
+	}
 	m.rewards[keyOf(r)] = cur
 	m.writeEntry(e, ev)
 	return true, nil
 }
 
 // ReverseReward implements rewards.Repository: only a paid reward, and at
-// most once per entry.
+// most once per entry; r.Reserved goes back to its counters.
 func (m *Repo) ReverseReward(ctx context.Context, r rewards.Reward, e rewards.Entry, ev events.Event) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -303,8 +318,27 @@ func (m *Repo) ReverseReward(ctx context.Context, r rewards.Reward, e rewards.En
 	if _, dup := m.entries[entryKey(e.RewardID, e.Type)]; !ok || dup || cur.Status != rewards.StatusPaid {
 		return false, nil
 	}
+	m.add(r.ProgramID, r.Reserved, -1)
 	m.writeEntry(e, ev)
 	return true, nil
+}
+
+// add adds (sign 1) or subtracts (-1) reservations from their counters.
+func (m *Repo) add(programID string, rs []rewards.Reservation, sign int64) {
+	for _, rv := range rs {
+		m.spent[spendKey(programID, rv.Counter)] += sign * rv.AmountMinor
+	}
+}
+
+// Lose records that the deal of a referral was lost, deleted or refunded
+// at a time (the first loss wins, as on the store's referral item): from
+// then on a payment under rewards.DealOpen fails with ErrDealLost.
+func (m *Repo) Lose(referralID string, at time.Time, reason string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.lost[referralID]; !ok {
+		m.lost[referralID] = rewards.LostError{At: at.UTC(), Reason: reason}
+	}
 }
 
 func (m *Repo) writeEntry(e rewards.Entry, ev events.Event) {

@@ -1,7 +1,8 @@
 // Package hubspottest is a local fake of the parts of the HubSpot CRM v3 API
-// Referflow reads (deals with their contact associations, contacts), for unit
-// tests and for end-to-end runs of the local stack (Listen). Sign webhook
-// deliveries with package hubspot's SignV1/SignV2/SignV3.
+// Referflow reads (deals with their contact associations, contacts, the
+// account's company currency), for unit tests and for end-to-end runs of
+// the local stack (Listen). Sign webhook deliveries with package hubspot's
+// SignV1/SignV2/SignV3.
 package hubspottest
 
 import (
@@ -41,11 +42,12 @@ type Server struct {
 	failN    int
 	failCode int
 	failAll  int
+	currency string // the account's company currency
 }
 
 // NewHandler returns a Server that is not listening; mount it with ServeHTTP.
 func NewHandler() *Server {
-	return &Server{deals: map[string]Deal{}, contacts: map[string]string{}}
+	return &Server{deals: map[string]Deal{}, contacts: map[string]string{}, currency: "USD"}
 }
 
 // NewServer starts the fake on a random local port (httptest). Close it when
@@ -102,6 +104,15 @@ func (s *Server) AddContact(id, email string) {
 	s.contacts[id] = email
 }
 
+// SetCompanyCurrency sets the account's company currency (USD unless set),
+// served by GET /account-info/v3/details; "" makes it answer 403, as for
+// a token without the permission.
+func (s *Server) SetCompanyCurrency(code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.currency = code
+}
+
 // FailNext makes the next n requests answer status (e.g. 429 or 503).
 func (s *Server) FailNext(n, status int) {
 	s.mu.Lock()
@@ -123,8 +134,9 @@ func (s *Server) Requests() int {
 	return s.requests
 }
 
-// ServeHTTP answers GET /crm/v3/objects/deals/{id} and
-// GET /crm/v3/objects/contacts/{id} in HubSpot's response shape.
+// ServeHTTP answers GET /crm/v3/objects/deals/{id},
+// GET /crm/v3/objects/contacts/{id} and GET /account-info/v3/details in
+// HubSpot's response shape.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -147,6 +159,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method != http.MethodGet {
 		writeError(w, http.StatusMethodNotAllowed, "method not allowed")
+		return
+	}
+	if r.URL.Path == "/account-info/v3/details" {
+		s.account(w)
 		return
 	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/crm/v3/objects/")
@@ -188,6 +204,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// account answers GET /account-info/v3/details in HubSpot's shape (s.mu
+// held).
+func (s *Server) account(w http.ResponseWriter) {
+	if s.currency == "" {
+		writeError(w, http.StatusForbidden, "This app hasn't been granted all required scopes to make this call.")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"portalId": 62515, "accountType": "STANDARD", "timeZone": "US/Eastern",
+		"companyCurrency": s.currency, "additionalCurrencies": []string{},
+		"utcOffset": "-05:00", "utcOffsetMilliseconds": -18000000, "uiDomain": "app.hubspot.com", "dataHostingLocation": "na1",
+	})
+}
+
 // object renders a CRM v3 object: requested properties (null when unset),
 // plus hs_object_id, as HubSpot does.
 func object(id string, all map[string]string, wanted []string) map[string]any {
@@ -220,6 +250,8 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 		category = "RATE_LIMITS"
 	case status == http.StatusUnauthorized:
 		category = "INVALID_AUTHENTICATION"
+	case status == http.StatusForbidden:
+		category = "MISSING_SCOPES"
 	}
 	writeJSON(w, status, map[string]string{"status": "error", "message": msg, "correlationId": "00000000-0000-0000-0000-000000000000", "category": category})
 }

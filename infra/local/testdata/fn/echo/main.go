@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -33,6 +34,8 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 		}
 	case strings.HasSuffix(ev.RawPath, "/error"):
 		return nil, errors.New("echo failed on purpose")
+	case strings.HasSuffix(ev.RawPath, "/fetch"):
+		return fetch(ctx), nil
 	case strings.HasSuffix(ev.RawPath, "/plain"):
 		return map[string]any{"plain": true}, nil
 	case strings.HasSuffix(ev.RawPath, "/binary"):
@@ -51,6 +54,36 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 		"cookies":           []string{"c1=v1; Path=/", "c2=v2"},
 		"body":              string(raw),
 	}, nil
+}
+
+// fetch GETs FAKE_URL with net/http's defaults, as the product's API
+// clients do, and says what happened. It refuses to try without the local
+// stack's proxy variables, so a broken guard cannot send the request out.
+func fetch(ctx context.Context) map[string]any {
+	proxy := os.Getenv("HTTPS_PROXY")
+	out := map[string]any{"proxy": proxy, "fetched": false}
+	if proxy == "" || os.Getenv("HTTP_PROXY") == "" {
+		return map[string]any{"statusCode": 200, "body": jsonText(out)}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, os.Getenv("FAKE_URL"), nil)
+	if err == nil {
+		var resp *http.Response
+		resp, err = (&http.Client{Timeout: time.Second}).Do(req)
+		if err == nil {
+			resp.Body.Close()
+			out["status"] = resp.StatusCode
+		}
+	}
+	out["fetched"] = true
+	if err != nil {
+		out["error"] = err.Error()
+	}
+	return map[string]any{"statusCode": 200, "body": jsonText(out)}
+}
+
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }
 
 func main() { lambda.Start(handle) }
