@@ -270,7 +270,7 @@ func (d *chaosDriver) await(id string, timeout time.Duration, cond func() bool) 
 		if cond() {
 			return nil
 		}
-		time.Sleep(300 * time.Millisecond)
+		time.Sleep(time.Second)
 	}
 	return fmt.Errorf("%s: timed out in status %s", id, d.statusOf(id))
 }
@@ -360,7 +360,9 @@ func TestChaosNothingStuckLostOrPaidWrongly(t *testing.T) {
 	n := chaosSize(t)
 	seed := uint64(time.Now().UnixNano())
 	plan := fmt.Sprintf(chaosPlan, seed)
-	e := start(t, map[string]string{fault.Env: plan, "REFERFLOW_LOCAL_SCHEDULE_SECONDS": "2"})
+	// The reconciler runs every 10 s: often enough to matter in a soak of
+	// minutes, not so often that moto (single-threaded) spends itself on it.
+	e := start(t, map[string]string{fault.Env: plan, "REFERFLOW_LOCAL_SCHEDULE_SECONDS": "10"})
 	e.chaosPrograms()
 	var p fault.Plan
 	if err := json.Unmarshal([]byte(plan), &p); err != nil {

@@ -35,19 +35,16 @@ func runNames(placeholders ...string) map[string]string {
 // Tracked reads a referral with its run (strongly consistent), or
 // ErrNotFound.
 func (st *Store) Tracked(ctx context.Context, id string) (*recovery.Tracked, error) {
-	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.table, Key: referralKey(id), ConsistentRead: aws.Bool(true)})
+	item, err := st.referralItem(ctx, id, false)
 	if err != nil {
-		return nil, fmt.Errorf("store: get referral: %w", err)
+		return nil, err
 	}
-	if out.Item == nil {
-		return nil, fmt.Errorf("store: referral %s: %w", id, ErrNotFound)
-	}
-	r, err := decodeReferral(out.Item)
+	r, err := decodeReferral(item)
 	if err != nil {
 		return nil, err
 	}
 	t := &recovery.Tracked{Referral: r}
-	if err := attributevalue.UnmarshalMap(out.Item, &t.Run); err != nil {
+	if err := attributevalue.UnmarshalMap(item, &t.Run); err != nil {
 		return nil, fmt.Errorf("store: decode run: %w", err)
 	}
 	return t, nil

@@ -113,6 +113,16 @@ func (st *Store) CreateReferral(ctx context.Context, nr NewReferral) error {
 // also once it has moved to the PERSON item of a closed referral (absent
 // once expired or erased).
 func (st *Store) Referral(ctx context.Context, id string) (*referral.Referral, error) {
+	item, err := st.referralItem(ctx, id, true)
+	if err != nil {
+		return nil, err
+	}
+	return decodeReferral(item)
+}
+
+// referralItem reads a referral's item (strongly consistent), with its
+// personal data merged back in when person is set, or ErrNotFound.
+func (st *Store) referralItem(ctx context.Context, id string, person bool) (map[string]types.AttributeValue, error) {
 	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.table, Key: referralKey(id), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return nil, fmt.Errorf("store: get referral: %w", err)
@@ -120,10 +130,12 @@ func (st *Store) Referral(ctx context.Context, id string) (*referral.Referral, e
 	if out.Item == nil {
 		return nil, fmt.Errorf("store: referral %s: %w", id, ErrNotFound)
 	}
-	if err := st.withPerson(ctx, id, out.Item); err != nil {
-		return nil, err
+	if person {
+		if err := st.withPerson(ctx, id, out.Item); err != nil {
+			return nil, err
+		}
 	}
-	return decodeReferral(out.Item)
+	return out.Item, nil
 }
 
 // decodeWaiting decodes a referral item with the callbacks stored on it.
@@ -142,17 +154,11 @@ func decodeWaiting(item map[string]types.AttributeValue) (*workflow.Waiting, err
 // Waiting reads a referral with the callbacks its execution waits on
 // (strongly consistent), or ErrNotFound.
 func (st *Store) Waiting(ctx context.Context, id string) (*workflow.Waiting, error) {
-	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.table, Key: referralKey(id), ConsistentRead: aws.Bool(true)})
+	item, err := st.referralItem(ctx, id, true)
 	if err != nil {
-		return nil, fmt.Errorf("store: get referral: %w", err)
-	}
-	if out.Item == nil {
-		return nil, fmt.Errorf("store: referral %s: %w", id, ErrNotFound)
-	}
-	if err := st.withPerson(ctx, id, out.Item); err != nil {
 		return nil, err
 	}
-	return decodeWaiting(out.Item)
+	return decodeWaiting(item)
 }
 
 func decodeReferral(item map[string]types.AttributeValue) (*referral.Referral, error) {

@@ -51,6 +51,67 @@ def _serialised_call_action(self):
 
 _ddb_responses.DynamoHandler.call_action = _serialised_call_action
 
+
+# Defect 3: transact_write_items backs the table up by deep-copying the
+# whole table, once per item of the transaction, so a transaction's cost
+# grows with the table (a 200-referral soak spent a core and gigabytes on
+# it). The backup below keeps only the items the transaction touches, and
+# puts them back when the transaction fails; moto's own whole-table backup
+# is skipped (its restore then re-assigns the same table). DynamoDB calls
+# are serialised by the lock above, so swapping the module's copy is safe.
+from moto.dynamodb import models as _ddb_models
+
+_ddb_transact = _ddb_models.DynamoDBBackend.transact_write_items
+_copy_module = _ddb_models.copy
+
+
+class _NoTableCopy:
+    @staticmethod
+    def deepcopy(value, memo=None):
+        if isinstance(value, _ddb_models.Table):
+            return value
+        return _copy_module.deepcopy(value, memo)
+
+
+def _touched_items(backend, transact_items):
+    touched = []
+    for entry in transact_items:
+        _, op = next(iter(entry.items()))
+        table = backend.tables.get(op.get("TableName"))
+        if table is None:
+            continue
+        key = op.get("Key")
+        if "Item" in op:
+            attrs = op["Item"]
+            key = {table.hash_key_attr: attrs.get(table.hash_key_attr)}
+            if table.range_key_attr is not None:
+                key[table.range_key_attr] = attrs.get(table.range_key_attr)
+        if not key or None in key.values():
+            continue
+        before = backend.get_item(table.name, key)
+        touched.append((table.name, key, before.to_json()["Attributes"] if before else None))
+    return touched
+
+
+def _transact_write_items(self, transact_items):
+    touched = _touched_items(self, transact_items)
+    _ddb_models.copy = _NoTableCopy
+    try:
+        return _ddb_transact(self, transact_items)
+    except Exception:
+        for table_name, key, attrs in reversed(touched):
+            if attrs is None:
+                if self.get_item(table_name, key) is not None:
+                    self.delete_item(table_name, key)
+            else:
+                self.put_item(table_name, attrs)
+        raise
+    finally:
+        _ddb_models.copy = _copy_module
+
+
+_ddb_models.DynamoDBBackend.transact_write_items = _transact_write_items
+
 if __name__ == "__main__":
     from moto.server import main
 
