@@ -99,11 +99,18 @@ func (s *Source) Values(ctx context.Context, name string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	return Split(v), nil
+}
+
+// Split reads a comma-separated setting as its values, trimmed, empty ones
+// left out: how every reader of a setting with several values (a secret and
+// its successor during a rotation) sees it.
+func Split(v string) []string {
 	var out []string
 	for _, p := range strings.Split(v, ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			out = append(out, p)
 		}
 	}
-	return out, nil
+	return out
 }

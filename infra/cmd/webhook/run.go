@@ -199,13 +199,7 @@ func (s senderSettings) Values(ctx context.Context, name string) ([]string, erro
 	if err != nil {
 		return nil, err
 	}
-	var out []string
-	for _, part := range strings.Split(v, ",") {
-		if part = strings.TrimSpace(part); part != "" {
-			out = append(out, part)
-		}
-	}
-	return out, nil
+	return settings.Split(v), nil
 }
 
 func send(ctx context.Context, hc *http.Client, d delivery) (string, []byte, error) {

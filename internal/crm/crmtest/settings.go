@@ -5,7 +5,6 @@ package crmtest
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/referflow/referflow/internal/crm"
 	"github.com/referflow/referflow/internal/settings"
@@ -32,13 +31,7 @@ func (m Settings) Values(ctx context.Context, name string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []string
-	for _, p := range strings.Split(v, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out, nil
+	return settings.Split(v), nil
 }
 
 // Local returns the local stack's value of each of p's settings that has
