@@ -5,6 +5,10 @@
 //     codes, referral and reward statuses, settings and secrets).
 //   - openapi.yaml: the same HTTP API as an OpenAPI 3.1 document.
 //   - crm/: how to connect each CRM to POST /webhooks/{provider}.
+//   - events.md: the domain events published to EventBridge (every detail
+//     type, its data and its JSON Schema); events_test.go checks that every
+//     events.Type is described and that each schema accepts the events the
+//     code makes.
 //
 // contract_test.go checks that:
 //

@@ -43,14 +43,22 @@ type Store interface {
 //	POST /admin/rewards/{referral_id}/{milestone}/{party}/approve
 //	POST /admin/rewards/{referral_id}/{milestone}/{party}/decline
 //	POST /admin/people/erase (erase.go)
+//	/admin/webhooks... (webhooks.go)
+//	/admin/partners... (partners.go)
 type Handler struct {
 	Store   Store
 	People  People // erases a person's personal data
 	Rewards *rewards.Service
 	SFN     workflow.SFN
 	Resumer Resumer // resumes referrals (resume.go)
-	Now     func() time.Time
-	Log     *slog.Logger
+	// Webhooks registers outbound webhook endpoints and replays their
+	// deliveries (webhooks.go).
+	Webhooks Webhooks
+	// Partners invites, lists, approves, disables, enables partners and
+	// changes their codes (partners.go).
+	Partners Partners
+	Now      func() time.Time
+	Log      *slog.Logger
 }
 
 // maxBody bounds request bodies.
@@ -59,6 +67,10 @@ const maxBody = 16 << 10
 // Handle routes one request by its route key.
 func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response, error) {
 	switch {
+	case strings.Contains(req.RouteKey, " /admin/webhooks"):
+		return h.webhooks(ctx, req), nil // webhooks.go
+	case strings.Contains(req.RouteKey, " /admin/partners"):
+		return h.partners(ctx, req), nil // partners.go
 	case req.RequestContext.HTTP.Method == http.MethodGet && strings.HasSuffix(req.RouteKey, "/admin/referrals/{id}"):
 		return h.referral(ctx, req), nil
 	case req.RequestContext.HTTP.Method == http.MethodPost && strings.HasSuffix(req.RouteKey, "/admin/referrals/{id}/review"):

@@ -1,23 +1,30 @@
 // Command admin is the admin API: GET /admin/referrals/{id}, the manual
 // review decision, reward approvals and the erasure of a person's personal
-// data. Its routes are IAM-authorised in template.yaml; the function does no
-// authentication of its own.
+// data, the outbound webhook endpoints with their deliveries, and the
+// programs' partners. Its routes are IAM-authorised in template.yaml; the
+// function does no authentication of its own.
 package main
 
 import (
 	"context"
+	"crypto/rand"
 	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/referflow/referflow/internal/config"
 	"github.com/referflow/referflow/internal/logging"
+	"github.com/referflow/referflow/internal/mail"
 	"github.com/referflow/referflow/internal/metrics"
+	"github.com/referflow/referflow/internal/notify"
+	"github.com/referflow/referflow/internal/outbound"
+	"github.com/referflow/referflow/internal/partners"
 	"github.com/referflow/referflow/internal/privacy"
 	"github.com/referflow/referflow/internal/recovery"
 	"github.com/referflow/referflow/internal/rewards"
@@ -31,6 +38,12 @@ var (
 	_ People = (*store.Store)(nil)
 	// Resumes: recovery over the store and Step Functions.
 	_ Resumer = (*recovery.Service)(nil)
+	// Outbound webhook endpoints and replays, over the store.
+	_ Webhooks       = (*outbound.Service)(nil)
+	_ outbound.Store = (*store.Store)(nil)
+	// Partner operations, over the store; SES sends their emails.
+	_ Partners       = (*partners.Service)(nil)
+	_ partners.Store = (*store.Store)(nil)
 )
 
 func main() {
@@ -39,6 +52,7 @@ func main() {
 	table := env.String(config.Table)
 	prefix := env.String(config.SettingsPrefix)
 	machine := env.String(config.StateMachineARN)
+	from := env.String(config.MailFrom)
 	if err := env.Err(); err != nil {
 		log.Error("cold start", "error", err)
 		os.Exit(1)
@@ -52,6 +66,11 @@ func main() {
 	secrets := settings.New(ssm.NewFromConfig(cfg), prefix, time.Now)
 	st := store.New(dynamodb.NewFromConfig(cfg), table).WithKeys(privacy.FromSetting(secrets.Values))
 	client := sfn.NewFromConfig(cfg)
+	// Partners invited or approved are emailed a sign-in link (and the
+	// welcome email, its preference link signed with REFERFLOW_LINK_SECRET).
+	linkSecrets := func(ctx context.Context) ([]string, error) { return secrets.Values(ctx, notify.LinkSecretSetting) }
+	partnerOps := &partners.Service{Store: st, Mail: &mail.SES{Client: sesv2.NewFromConfig(cfg)}, SignIn: notify.SignIn,
+		Welcome: partners.NotifyWelcome(linkSecrets, time.Now), From: from, Now: time.Now, Random: rand.Reader}
 	h := &Handler{
 		Store:   st,
 		People:  st,
@@ -59,7 +78,11 @@ func main() {
 		SFN:     client,
 		Resumer: &recovery.Service{Store: st, SFN: client, StateMachineARN: machine, Now: time.Now,
 			Metrics: metrics.New(os.Stdout, "admin", time.Now)},
-		Now: time.Now, Log: log,
+		// A replay's attempt is made from here, at once (outbound.NewClient).
+		Webhooks: &outbound.Service{Store: st, Client: outbound.NewClient(), Now: time.Now, Rand: rand.Reader,
+			DisableAfter: outbound.DefaultDisableAfter, Log: log, Metrics: metrics.New(os.Stdout, "admin", time.Now)},
+		Partners: partnerOps,
+		Now:      time.Now, Log: log,
 	}
 	lambda.Start(h.Handle)
 }

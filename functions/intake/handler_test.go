@@ -16,108 +16,23 @@ import (
 	"github.com/referflow/referflow/internal/activity"
 	"github.com/referflow/referflow/internal/apigw"
 	"github.com/referflow/referflow/internal/events"
-	"github.com/referflow/referflow/internal/privacy"
+	"github.com/referflow/referflow/internal/intake"
+	"github.com/referflow/referflow/internal/intake/intaketest"
 	"github.com/referflow/referflow/internal/program"
 	"github.com/referflow/referflow/internal/referral"
 	"github.com/referflow/referflow/internal/store"
 )
 
-type fakeStore struct {
-	programs  map[string]*program.Program
-	referrers map[string]*referral.Referrer // program#code
-	created   []store.NewReferral
-	idem      map[string]*apigw.IdempotencyRecord
-	dedupe    map[string]bool
-	createErr error
-	readErr   error // CurrentProgram / Referrer / Idempotency
-	idemErr   error
-}
+type fakeStore = intaketest.Store
 
 func newFakeStore() *fakeStore {
-	p := &program.Program{ID: "partners", Version: 4, ThankYouURL: "https://www.example.com/thanks"}
-	other := &program.Program{ID: "other", Version: 1}
-	return &fakeStore{
-		programs: map[string]*program.Program{"partners": p, "other": other},
-		referrers: map[string]*referral.Referrer{
-			"partners#ann-42": {ProgramID: "partners", Code: "ann-42", Email: "ann@referrer.io"},
-			"other#ann-42":    {ProgramID: "other", Code: "ann-42", Email: "ann@referrer.io"},
-		},
-		idem: map[string]*apigw.IdempotencyRecord{}, dedupe: map[string]bool{},
-	}
+	st := intaketest.New()
+	st.Programs["partners"] = &program.Program{ID: "partners", Version: 4, ThankYouURL: "https://www.example.com/thanks"}
+	st.Programs["other"] = &program.Program{ID: "other", Version: 1}
+	st.AddPartner(referral.Referrer{ProgramID: "partners", Code: "ann-42", Email: "ann@referrer.io"})
+	st.AddPartner(referral.Referrer{ProgramID: "other", Code: "ann-42", Email: "ann@referrer.io"})
+	return st
 }
-
-func (f *fakeStore) CurrentProgram(_ context.Context, id string) (*program.Program, error) {
-	if f.readErr != nil {
-		return nil, f.readErr
-	}
-	p, ok := f.programs[id]
-	if !ok {
-		return nil, store.ErrNotFound
-	}
-	return p, nil
-}
-
-func (f *fakeStore) Referrer(_ context.Context, programID, code string) (*referral.Referrer, error) {
-	r, ok := f.referrers[programID+"#"+code]
-	if !ok {
-		return nil, store.ErrNotFound
-	}
-	return r, nil
-}
-
-// CreateReferral mirrors store.CreateReferral: dedupe keys and the
-// idempotency key are conditional, all or nothing.
-func (f *fakeStore) CreateReferral(_ context.Context, nr store.NewReferral) error {
-	if f.createErr != nil {
-		return f.createErr
-	}
-	r := nr.Referral
-	var keys []string
-	for _, k := range store.DedupeKeys(testKeys, r.ProgramID, r.RefereeEmail, r.RefereeDomain) {
-		keys = append(keys, k.Key)
-	}
-	if nr.Idempotency != nil {
-		if _, ok := f.idem[nr.Idempotency.Key]; ok {
-			return store.ErrConflict
-		}
-	}
-	for _, k := range keys {
-		if f.dedupe[k] {
-			return store.ErrDuplicate
-		}
-	}
-	for _, k := range keys {
-		f.dedupe[k] = true
-	}
-	if nr.Idempotency != nil {
-		rec := *nr.Idempotency
-		f.idem[rec.Key] = &rec
-	}
-	cp := *r
-	nr.Referral = &cp
-	f.created = append(f.created, nr)
-	return nil
-}
-
-func (f *fakeStore) Idempotency(_ context.Context, key string, now time.Time) (*apigw.IdempotencyRecord, error) {
-	if f.idemErr != nil {
-		return nil, f.idemErr
-	}
-	r, ok := f.idem[key]
-	if !ok || now.After(r.ExpiresAt) {
-		return nil, store.ErrNotFound
-	}
-	cp := *r
-	return &cp, nil
-}
-
-var testKeys = func() *privacy.Hasher {
-	h, err := privacy.NewHasher("intake-test-key-hash-secret")
-	if err != nil {
-		panic(err)
-	}
-	return h
-}()
 
 type starter struct {
 	calls []string
@@ -142,10 +57,10 @@ var now = time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
 
 func newHandler() (*Handler, *fakeStore, *starter) {
 	st, s := newFakeStore(), &starter{}
-	h := &Handler{Store: st, Start: s.start, DefaultProgram: "partners", Now: func() time.Time { return now },
-		Random: fixedReader(7), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), StartAttempts: 3,
-		Retention: 90 * 24 * time.Hour}
-	return h, st, s
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := &intake.Service{Store: st, Start: s.start, DefaultProgram: "partners", Now: func() time.Time { return now },
+		Random: fixedReader(7), Log: log, StartAttempts: 3, Retention: 90 * 24 * time.Hour}
+	return &Handler{Intake: svc, Log: log, Random: fixedReader(7)}, st, s
 }
 
 func wantID(t *testing.T) string {
@@ -241,10 +156,10 @@ func TestAcceptJSONAndForm(t *testing.T) {
 				t.Fatalf("headers %v", resp.Headers)
 			}
 			tok := tokenOf(t, a)
-			if len(st.created) != 1 {
-				t.Fatalf("%d referrals written", len(st.created))
+			if len(st.Created) != 1 {
+				t.Fatalf("%d referrals written", len(st.Created))
 			}
-			nr := st.created[0]
+			nr := st.Created[0]
 			r := nr.Referral
 			want := referral.Referral{
 				ID: id, ProgramID: "partners", ProgramVersion: 4, Status: referral.StatusReceived,
@@ -285,7 +200,7 @@ func TestAcceptJSONAndForm(t *testing.T) {
 func TestProgramFromBody(t *testing.T) {
 	h, st, _ := newHandler()
 	accepted(t, call(t, h, jsonReq(`{"program":" OTHER ","referrer_code":"ann-42","referee_email":"bob@acme.io","referee_company":"Acme"}`)))
-	if r := st.created[0].Referral; r.ProgramID != "other" || r.ProgramVersion != 1 {
+	if r := st.Created[0].Referral; r.ProgramID != "other" || r.ProgramVersion != 1 {
 		t.Fatalf("program %s v%d", r.ProgramID, r.ProgramVersion)
 	}
 }
@@ -319,7 +234,7 @@ func TestInvalidFields(t *testing.T) {
 			if e.Code != "invalid_request" || !reflect.DeepEqual(e.Fields, c.fields) {
 				t.Fatalf("error %+v, want fields %v", e, c.fields)
 			}
-			if len(st.created) != 0 || len(s.calls) != 0 {
+			if len(st.Created) != 0 || len(s.calls) != 0 {
 				t.Fatal("an invalid referral was written or started")
 			}
 		})
@@ -352,7 +267,7 @@ func TestRejectedBodies(t *testing.T) {
 			if resp.StatusCode != c.status || errorOf(t, resp).Code != c.code {
 				t.Fatalf("got %d %s, want %d %s", resp.StatusCode, resp.Body, c.status, c.code)
 			}
-			if len(st.created) != 0 || len(s.calls) != 0 {
+			if len(st.Created) != 0 || len(s.calls) != 0 {
 				t.Fatal("something was written or started")
 			}
 		})
@@ -382,7 +297,7 @@ func TestHoneypot(t *testing.T) {
 				t.Fatalf("honeypot answer %+v", a)
 			}
 			tokenOf(t, a)
-			if len(st.created) != 0 || len(s.calls) != 0 {
+			if len(st.Created) != 0 || len(s.calls) != 0 {
 				t.Fatal("a bot's referral was stored or started")
 			}
 		})
@@ -390,7 +305,7 @@ func TestHoneypot(t *testing.T) {
 	// An empty honeypot is a person.
 	h, st, _ := newHandler()
 	accepted(t, call(t, h, formReq("referrer_code=ann-42&referee_email=bob%40acme.io&referee_company=Acme&_gotcha=&bot-field=")))
-	if len(st.created) != 1 {
+	if len(st.Created) != 1 {
 		t.Fatal("an empty honeypot was treated as a bot")
 	}
 }
@@ -411,14 +326,14 @@ func TestUnknownReferrerAndProgram(t *testing.T) {
 			if resp.StatusCode != 400 || e.Code != c.code || !reflect.DeepEqual(e.Fields, c.fields) {
 				t.Fatalf("got %d %+v", resp.StatusCode, e)
 			}
-			if len(st.created) != 0 || len(s.calls) != 0 {
+			if len(st.Created) != 0 || len(s.calls) != 0 {
 				t.Fatal("written or started")
 			}
 		})
 	}
 	// No default program configured and none given.
 	h, _, _ := newHandler()
-	h.DefaultProgram = ""
+	h.Intake.DefaultProgram = ""
 	resp := call(t, h, jsonReq(`{"referrer_code":"ann-42","referee_email":"bob@acme.io","referee_company":"Acme"}`))
 	if resp.StatusCode != 400 || errorOf(t, resp).Code != "unknown_program" {
 		t.Fatalf("no program: %d %s", resp.StatusCode, resp.Body)
@@ -429,7 +344,7 @@ func TestDuplicateReferral(t *testing.T) {
 	h, st, s := newHandler()
 	accepted(t, call(t, h, jsonReq(goodJSON)))
 	// Same company domain, another person, another referrer.
-	st.referrers["partners#zed"] = &referral.Referrer{ProgramID: "partners", Code: "zed"}
+	st.AddPartner(referral.Referrer{ProgramID: "partners", Code: "zed"})
 	resp := call(t, h, jsonReq(`{"referrer_code":"zed","referee_email":"carol@acme.io","referee_company":"Acme"}`))
 	e := errorOf(t, resp)
 	if resp.StatusCode != 409 || e.Code != "duplicate_referral" || e.Fields != nil {
@@ -438,8 +353,8 @@ func TestDuplicateReferral(t *testing.T) {
 	if strings.Contains(resp.Body, "ann") || strings.Contains(strings.ToLower(resp.Body), "referrer") {
 		t.Fatalf("the 409 says something about who referred: %s", resp.Body)
 	}
-	if len(st.created) != 1 || len(s.calls) != 1 {
-		t.Fatalf("%d written, %d started", len(st.created), len(s.calls))
+	if len(st.Created) != 1 || len(s.calls) != 1 {
+		t.Fatalf("%d written, %d started", len(st.Created), len(s.calls))
 	}
 }
 
@@ -447,12 +362,12 @@ func TestIdempotencyKey(t *testing.T) {
 	h, st, s := newHandler()
 	first := call(t, h, jsonReq(goodJSON, "Idempotency-Key", "k-1"))
 	a := accepted(t, first)
-	if st.created[0].Idempotency == nil || st.created[0].Idempotency.Status != 202 || st.created[0].Idempotency.Body != first.Body ||
-		!st.created[0].Idempotency.ExpiresAt.Equal(now.Add(24*time.Hour)) {
-		t.Fatalf("idempotency record %+v", st.created[0].Idempotency)
+	if st.Created[0].Idempotency == nil || st.Created[0].Idempotency.Status != 202 || st.Created[0].Idempotency.Body != first.Body ||
+		!st.Created[0].Idempotency.ExpiresAt.Equal(now.Add(24*time.Hour)) {
+		t.Fatalf("idempotency record %+v", st.Created[0].Idempotency)
 	}
 	// Same key, same body: the first answer again, nothing new.
-	h.Random = fixedReader(9)
+	h.Intake.Random = fixedReader(9)
 	again := call(t, h, jsonReq(goodJSON, "idempotency-key", "k-1"))
 	if again.StatusCode != 202 || again.Body != first.Body || again.Headers["idempotent-replayed"] != "true" || again.Headers["content-type"] != "application/json" {
 		t.Fatalf("replay %d %v %s", again.StatusCode, again.Headers, again.Body)
@@ -465,8 +380,8 @@ func TestIdempotencyKey(t *testing.T) {
 	if other.StatusCode != 422 || errorOf(t, other).Code != "idempotency_key_reused" {
 		t.Fatalf("reuse: %d %s", other.StatusCode, other.Body)
 	}
-	if len(st.created) != 1 || len(s.calls) != 1 {
-		t.Fatalf("%d written, %d started", len(st.created), len(s.calls))
+	if len(st.Created) != 1 || len(s.calls) != 1 {
+		t.Fatalf("%d written, %d started", len(st.Created), len(s.calls))
 	}
 }
 
@@ -481,7 +396,7 @@ func TestIdempotencyReplayOfRedirect(t *testing.T) {
 	if again.StatusCode != 303 || again.Headers["location"] != "https://www.example.com/thanks" || again.Body != "" || again.Headers["idempotent-replayed"] != "true" {
 		t.Fatalf("replay %+v", again)
 	}
-	if len(st.created) != 1 {
+	if len(st.Created) != 1 {
 		t.Fatal("written twice")
 	}
 }
@@ -490,22 +405,22 @@ func TestIdempotencyConcurrentWinner(t *testing.T) {
 	// Another request with the same key stored first, between our lookup
 	// and our write: we answer what it answered.
 	h, st, s := newHandler()
-	st.createErr = nil
+	st.CreateErr = nil
 	winner := `{"referral_id":"ref_X","status":"received","status_url":"/referrals/ref_X?token=t"}`
 	hash := ""
 	{
 		// Compute the hash the handler uses by doing a first call on a copy.
 		h2, st2, _ := newHandler()
 		call(t, h2, jsonReq(goodJSON, "idempotency-key", "k"))
-		hash = st2.created[0].Idempotency.RequestHash
+		hash = st2.Created[0].Idempotency.RequestHash
 	}
-	racing := &racingStore{fakeStore: st, rec: &apigw.IdempotencyRecord{Key: "k", RequestHash: hash, Status: 202, Body: winner, ExpiresAt: now.Add(time.Hour)}}
-	h.Store = racing
+	racing := &racingStore{Store: st, rec: &apigw.IdempotencyRecord{Key: "k", RequestHash: hash, Status: 202, Body: winner, ExpiresAt: now.Add(time.Hour)}}
+	h.Intake.Store = racing
 	resp := call(t, h, jsonReq(goodJSON, "idempotency-key", "k"))
 	if resp.StatusCode != 202 || resp.Body != winner {
 		t.Fatalf("got %d %s", resp.StatusCode, resp.Body)
 	}
-	if len(st.created) != 0 || len(s.calls) != 0 {
+	if len(st.Created) != 0 || len(s.calls) != 0 {
 		t.Fatal("the loser wrote or started")
 	}
 }
@@ -513,7 +428,7 @@ func TestIdempotencyConcurrentWinner(t *testing.T) {
 // racingStore lets the first Idempotency lookup miss, then stores rec as
 // if a concurrent request had won.
 type racingStore struct {
-	*fakeStore
+	*intaketest.Store
 	rec     *apigw.IdempotencyRecord
 	lookups int
 }
@@ -521,17 +436,17 @@ type racingStore struct {
 func (r *racingStore) Idempotency(ctx context.Context, key string, now time.Time) (*apigw.IdempotencyRecord, error) {
 	r.lookups++
 	if r.lookups == 1 {
-		r.fakeStore.idem[key] = r.rec
+		r.Store.Idem[key] = r.rec
 		return nil, store.ErrNotFound
 	}
-	return r.fakeStore.Idempotency(ctx, key, now)
+	return r.Store.Idempotency(ctx, key, now)
 }
 
 func TestStartFailsEveryAttempt(t *testing.T) {
 	h, st, s := newHandler()
 	s.err = errors.New("sfn unavailable")
 	a := accepted(t, call(t, h, jsonReq(goodJSON)))
-	if len(st.created) != 1 || st.created[0].Referral.ID != a.ReferralID {
+	if len(st.Created) != 1 || st.Created[0].Referral.ID != a.ReferralID {
 		t.Fatal("the referral must be stored")
 	}
 	if len(s.calls) != 3 {
@@ -547,7 +462,7 @@ func TestStartFailsEveryAttempt(t *testing.T) {
 func TestStartRetriesThenSucceeds(t *testing.T) {
 	h, _, s := newHandler()
 	n := 0
-	h.Start = func(ctx context.Context, id string) error {
+	h.Intake.Start = func(ctx context.Context, id string) error {
 		s.calls = append(s.calls, id)
 		n++
 		if n < 2 {
@@ -579,7 +494,7 @@ func TestThankYouRedirect(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			h, st, s := newHandler()
-			st.programs["partners"].ThankYouURL = c.thankYou
+			st.Programs["partners"].ThankYouURL = c.thankYou
 			resp := call(t, h, c.req)
 			if resp.StatusCode != c.status {
 				t.Fatalf("status %d %s", resp.StatusCode, resp.Body)
@@ -587,7 +502,7 @@ func TestThankYouRedirect(t *testing.T) {
 			if c.status == 303 && (resp.Headers["location"] != c.thankYou || resp.Body != "") {
 				t.Fatalf("redirect %+v", resp)
 			}
-			if len(st.created) != 1 || len(s.calls) != 1 {
+			if len(st.Created) != 1 || len(s.calls) != 1 {
 				t.Fatal("not stored and started")
 			}
 		})
@@ -606,7 +521,7 @@ func TestRefereeDomain(t *testing.T) {
 		h, st, _ := newHandler()
 		body, _ := json.Marshal(map[string]string{"referrer_code": "ann-42", "referee_email": c.email, "referee_company": "Acme", "referee_domain": c.domain})
 		accepted(t, call(t, h, jsonReq(string(body))))
-		if got := st.created[0].Referral.RefereeDomain; got != c.want {
+		if got := st.Created[0].Referral.RefereeDomain; got != c.want {
 			t.Errorf("%s / %q: domain %q, want %q", c.email, c.domain, got, c.want)
 		}
 	}
@@ -615,10 +530,10 @@ func TestRefereeDomain(t *testing.T) {
 func TestStoreFailuresAre503(t *testing.T) {
 	boom := errors.New("dynamodb: throttled")
 	cases := map[string]func(st *fakeStore){
-		"program read":           func(st *fakeStore) { st.readErr = boom },
-		"create":                 func(st *fakeStore) { st.createErr = boom },
-		"idempotency lookup":     func(st *fakeStore) { st.idemErr = boom },
-		"conflict without a key": func(st *fakeStore) { st.createErr = store.ErrConflict },
+		"program read":           func(st *fakeStore) { st.ReadErr = boom },
+		"create":                 func(st *fakeStore) { st.CreateErr = boom },
+		"idempotency lookup":     func(st *fakeStore) { st.IdemErr = boom },
+		"conflict without a key": func(st *fakeStore) { st.CreateErr = store.ErrConflict },
 	}
 	for name, mod := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -648,7 +563,7 @@ func TestHoneypotLooksLikeAPersonToABrowser(t *testing.T) {
 	if resp.StatusCode != 303 || resp.Headers["location"] != "https://www.example.com/thanks" {
 		t.Fatalf("honeypot browser post = %d %v, want the thank-you redirect", resp.StatusCode, resp.Headers)
 	}
-	if len(st.created) != 0 || len(s.calls) != 0 {
+	if len(st.Created) != 0 || len(s.calls) != 0 {
 		t.Fatal("a bot's referral was stored or started")
 	}
 }
@@ -670,7 +585,7 @@ func TestProgramSiteOrigins(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			h, st, _ := newHandler()
-			st.programs["partners"].SiteOrigins = []string{"https://www.example.com"}
+			st.Programs["partners"].SiteOrigins = []string{"https://www.example.com"}
 			req := jsonReq(body)
 			if c.origin != "" {
 				req.Headers["origin"] = c.origin
@@ -683,7 +598,7 @@ func TestProgramSiteOrigins(t *testing.T) {
 				if e := errorOf(t, resp); e.Code != "origin_not_allowed" {
 					t.Fatalf("code %q", e.Code)
 				}
-				if len(st.created) != 0 {
+				if len(st.Created) != 0 {
 					t.Fatal("a refused post was stored")
 				}
 			}
@@ -698,13 +613,6 @@ func TestProgramSiteOrigins(t *testing.T) {
 	}
 }
 
-// referrerReadFails is a store whose referrer reads fail.
-type referrerReadFails struct{ *fakeStore }
-
-func (referrerReadFails) Referrer(context.Context, string, string) (*referral.Referrer, error) {
-	return nil, errors.New("dynamodb: throttled")
-}
-
 // errReader fails every read.
 type errReader struct{}
 
@@ -714,8 +622,8 @@ func (errReader) Read([]byte) (int, error) { return 0, errors.New("entropy exhau
 // nothing stored or started.
 func TestReferrerAndIDFailuresAre503(t *testing.T) {
 	cases := map[string]func(h *Handler, st *fakeStore){
-		"referrer read": func(h *Handler, st *fakeStore) { h.Store = referrerReadFails{st} },
-		"referral id":   func(h *Handler, _ *fakeStore) { h.Random = errReader{} },
+		"referrer read": func(h *Handler, st *fakeStore) { st.PartnerErr = errors.New("dynamodb: throttled") },
+		"referral id":   func(h *Handler, _ *fakeStore) { h.Intake.Random = errReader{} },
 	}
 	for name, mod := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -725,7 +633,7 @@ func TestReferrerAndIDFailuresAre503(t *testing.T) {
 			if resp.StatusCode != 503 || errorOf(t, resp).Code != "temporarily_unavailable" {
 				t.Fatalf("got %d %s", resp.StatusCode, resp.Body)
 			}
-			if len(st.created) != 0 || len(s.calls) != 0 {
+			if len(st.Created) != 0 || len(s.calls) != 0 {
 				t.Fatal("a referral was stored or started")
 			}
 		})

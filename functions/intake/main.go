@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/referflow/referflow/internal/config"
+	"github.com/referflow/referflow/internal/intake"
 	"github.com/referflow/referflow/internal/logging"
 	"github.com/referflow/referflow/internal/metrics"
 	"github.com/referflow/referflow/internal/privacy"
@@ -22,8 +23,8 @@ import (
 	"github.com/referflow/referflow/internal/workflow"
 )
 
-// The DynamoDB store is what the handler reads and writes.
-var _ Store = (*store.Store)(nil)
+// The DynamoDB store is what intake reads and writes.
+var _ intake.Store = (*store.Store)(nil)
 
 func main() {
 	log := logging.New()
@@ -46,7 +47,7 @@ func main() {
 	// Dedupe and lookup keys are keyed hashes of the referee's email and
 	// domain, under the secrets of the REFERFLOW_KEY_HASH_SECRET setting.
 	secrets := settings.New(ssm.NewFromConfig(cfg), prefix, time.Now)
-	h := &Handler{
+	svc := &intake.Service{
 		Store: store.New(dynamodb.NewFromConfig(cfg), table).WithKeys(privacy.FromSetting(secrets.Values)),
 		Start: func(ctx context.Context, id string) error {
 			return workflow.Start(ctx, sfnClient, machine, id)
@@ -60,5 +61,6 @@ func main() {
 		Metrics:        metrics.New(os.Stdout, "intake", time.Now),
 		Retention:      retention,
 	}
+	h := &Handler{Intake: svc, Log: log, Random: rand.Reader}
 	lambda.Start(h.Handle)
 }

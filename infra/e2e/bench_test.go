@@ -40,6 +40,8 @@ const (
 	priceWriteUnit    = 0.625 / 1_000_000 // DynamoDB on-demand, per write request unit
 	priceReadUnit     = 0.125 / 1_000_000 // DynamoDB on-demand, per read request unit
 	priceHTTPRequest  = 1.00 / 1_000_000  // API Gateway HTTP API, per request
+	priceEventEntry   = 1.00 / 1_000_000  // EventBridge custom events, per PutEvents entry (up to 64 KB); reading the table's stream from Lambda is free
+	priceEmail        = 0.10 / 1000       // Amazon SES, per email sent
 	transactItemsEach = 4                 // items per TransactWriteItems assumed for capacity (2 WRU each)
 )
 
@@ -88,6 +90,9 @@ func BenchmarkReferralJourney(b *testing.B) {
 	for err := range errs {
 		b.Fatal(err)
 	}
+	// The last journeys' events reach the bus and its rules' targets a
+	// moment later (the stream's batching window is 1 s): count them too.
+	time.Sleep(3 * time.Second)
 	snap, err := s.Stats()
 	if err != nil {
 		b.Fatal(err)
@@ -109,7 +114,7 @@ func BenchmarkReferralJourney(b *testing.B) {
 	// Only the functions' own calls count: the shared endpoint also serves
 	// the state machine's Lambda invokes (billed as transitions and Lambda
 	// requests) and this benchmark's polling, both under the "states" caller.
-	reads, writes, transacts, other := 0, 0, 0, 0
+	reads, writes, transacts, other, emails := 0, 0, 0, 0, 0
 	for caller, ops := range snap.AWSCalls {
 		if _, isFunction := snap.Functions[caller]; !isFunction {
 			continue
@@ -122,6 +127,8 @@ func BenchmarkReferralJourney(b *testing.B) {
 				writes += c
 			case strings.HasPrefix(op, "dynamodb/GetItem"), strings.HasPrefix(op, "dynamodb/Query"):
 				reads += c
+			case strings.HasSuffix(op, "/SendEmail"), strings.HasSuffix(op, "/v2/email/outbound-emails"): // SES v1 / v2
+				emails += c
 			default:
 				other += c
 			}
@@ -131,15 +138,23 @@ func BenchmarkReferralJourney(b *testing.B) {
 	for _, c := range snap.Routes {
 		requests += c
 	}
+	entries := 0
+	for caller, n := range snap.EventEntries {
+		if _, isFunction := snap.Functions[caller]; isFunction {
+			entries += n
+		}
+	}
 	wru := float64(writes + transacts*2*transactItemsEach)
 	cost := float64(transitions)*priceTransition + gbs*priceGBSecond + float64(invocations)*priceInvoke +
-		wru*priceWriteUnit + float64(reads)*priceReadUnit + float64(requests)*priceHTTPRequest
+		wru*priceWriteUnit + float64(reads)*priceReadUnit + float64(requests)*priceHTTPRequest + float64(entries)*priceEventEntry + float64(emails)*priceEmail
 	b.ReportMetric(float64(transitions)/n, "transitions/referral")
 	b.ReportMetric(float64(invocations)/n, "invocations/referral")
 	b.ReportMetric(gbs/n, "GB-s/referral")
 	b.ReportMetric(float64(reads)/n, "ddb-reads/referral")
 	b.ReportMetric(float64(writes+transacts)/n, "ddb-writes/referral")
 	b.ReportMetric(float64(requests)/n, "api-requests/referral")
+	b.ReportMetric(float64(entries)/n, "events/referral")
+	b.ReportMetric(float64(emails)/n, "emails/referral")
 	b.ReportMetric(cost/n*1000, "USD/1000-referrals")
 	b.ReportMetric(0, "ns/op")
 
@@ -156,21 +171,23 @@ func BenchmarkReferralJourney(b *testing.B) {
 		"  Lambda GB-seconds       %8.4f ($0.0000133334 per GB-s, arm64; local run times, see note)\n"+
 		"  DynamoDB reads          %6.1f   (GetItem/Query; 1 RRU each, $0.125 per million)\n"+
 		"  DynamoDB writes         %6.1f   (%d single writes + %d transactions per %d referrals; 1 WRU per write, 2 WRU x %d items per transaction, $0.625 per million)\n"+
-		"  other AWS calls         %6.1f   (by the functions: Step Functions callbacks and starts, SSM reads; not billed per call)\n"+
+		"  other AWS calls         %6.1f   (by the functions: Step Functions callbacks and starts, SSM reads, PutEvents calls; not billed per call)\n"+
 		"  HTTP API requests       %6.1f   ($1.00 per million)\n"+
+		"  EventBridge events      %6.1f   (PutEvents entries; $1.00 per million; the stream reads are free)\n"+
+		"  emails (SES)            %6.1f   ($0.10 per 1,000)\n"+
 		"  cost per 1,000 referrals: $%.4f\n"+
 		"by function:\n%s\n"+
 		"note: GB-seconds use the run times measured here (x86 host, no Lambda CPU cap) at the template's memory sizes; CloudWatch Logs and X-Ray are not included.\n",
 		b.N, defaultProgram,
 		float64(transitions)/n, float64(transitions)/n*priceTransition*1000,
 		float64(invocations)/n, gbs/n, float64(reads)/n, float64(writes+transacts)/n, writes, transacts, b.N, transactItemsEach,
-		float64(other)/n, float64(requests)/n, cost/n*1000, strings.Join(rows, "\n"))
+		float64(other)/n, float64(requests)/n, float64(entries)/n, float64(emails)/n, cost/n*1000, strings.Join(rows, "\n"))
 }
 
 // init completes an env made by a benchmark (start needs a *testing.T).
 func (e *env) init(testing.TB) {
 	cfg := e.stack.AWSConfig()
-	e.st = newStore(cfg, e.stack.Tables["Table"])
+	e.st = newStore(cfg, e.stack.Tables["Table"]).WithKeys(localKeys)
 	e.sfn = newSFN(cfg)
 }
 

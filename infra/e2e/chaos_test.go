@@ -86,9 +86,13 @@ func (e *env) chaosPrograms() {
 	e.publish(chaosProgram("chaos-review-timeout", "review: {deadline: 3s, default: reject}\n"), seed.Overrides{ReviewDeadlineSeconds: 3})
 	e.publish(chaosProgram("chaos-budget", "caps: {period: month, budget: 300, on_exhausted: review}\n"), seed.Overrides{})
 	for _, p := range []string{"chaos", "chaos-expire", "chaos-review", "chaos-review-timeout", "chaos-budget"} {
-		e.addReferrer(p, "CHAOS", "pat@chaos-partner.example")
+		e.addReferrer(p, chaosCode(p), "pat@chaos-partner.example")
 	}
 }
+
+// chaosCode is the soak's partner code in program p: a code names one
+// program (a link /r/<code> names none), so each program has its own.
+func chaosCode(p string) string { return strings.ToUpper(p) }
 
 func (j journey) program() string {
 	switch j {
@@ -235,7 +239,7 @@ type chaosReferral struct {
 
 // refer submits a referral with an Idempotency-Key, retried until stored.
 func (d *chaosDriver) refer(j journey, n int) (string, error) {
-	fields := map[string]string{"program": j.program(), "referrer_code": "CHAOS",
+	fields := map[string]string{"program": j.program(), "referrer_code": chaosCode(j.program()),
 		"referee_email": fmt.Sprintf("ann.lee@chaos-co-%d-%d.example", n, time.Now().UnixNano()%1e9),
 		"referee_name":  "Ann Lee", "referee_company": fmt.Sprintf("Chaos Co %d", n), "referee_country": "DE"}
 	if j == jReviewApprove || j == jReviewReject || j == jReviewTimeout {

@@ -121,7 +121,8 @@ func assertNoEgress(t *testing.T, api string) {
 // seedDemo loads the default program and the demo referrer, as the
 // command's seed hook does.
 func seedDemo(ctx context.Context, s *stack.Stack) error {
-	st := store.New(dynamodb.NewFromConfig(s.AWS), s.Tables["Table"])
+	// Partners are filed for sign-in under the keyed hash of their email.
+	st := store.New(dynamodb.NewFromConfig(s.AWS), s.Tables["Table"]).WithKeys(localKeys)
 	now := time.Now()
 	def, err := seed.PublishProgram(ctx, st, programs.Default(), seed.Overrides{HoldSeconds: 2, DeadlineSeconds: 600, ReviewDeadlineSeconds: 120}, now)
 	if err != nil {

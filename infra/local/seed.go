@@ -9,9 +9,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/referflow/referflow/infra/local/stack"
 	programseed "github.com/referflow/referflow/infra/seed"
+	"github.com/referflow/referflow/internal/privacy"
 	"github.com/referflow/referflow/internal/referral"
+	"github.com/referflow/referflow/internal/settings"
 	"github.com/referflow/referflow/internal/store"
 	"github.com/referflow/referflow/programs"
 )
@@ -33,14 +37,18 @@ func seed(ctx context.Context, s *Stack) error {
 	if table == "" {
 		return fmt.Errorf("template has no Table resource")
 	}
-	st := store.New(dynamodb.NewFromConfig(s.AWS), table)
+	// Partners are filed for sign-in under the keyed hash of their email,
+	// under the stack's REFERFLOW_KEY_HASH_SECRET (as the functions read it).
+	secrets := settings.New(ssm.NewFromConfig(s.AWS), s.SettingsPrefix, time.Now)
+	st := store.New(dynamodb.NewFromConfig(s.AWS), table).WithKeys(privacy.FromSetting(secrets.Values))
 	o := programseed.Overrides{
 		HoldSeconds:           envInt("REFERFLOW_LOCAL_HOLD_SECONDS", defaultHoldSeconds),
 		DeadlineSeconds:       envInt("REFERFLOW_LOCAL_DEADLINE_SECONDS", defaultDeadlineSeconds),
 		ReviewDeadlineSeconds: envInt("REFERFLOW_LOCAL_REVIEW_DEADLINE_SECONDS", defaultReviewDeadlineSec),
 	}
 	now := time.Now()
-	def, err := programseed.PublishProgram(ctx, st, programs.Default(), o, now)
+	// The example programs name the example site at its default origin.
+	def, err := programseed.PublishProgram(ctx, st, stack.SiteProgram(programs.Default(), s.SiteURL), o, now)
 	if err != nil {
 		return fmt.Errorf("default program: %w", err)
 	}
@@ -54,7 +62,7 @@ func seed(ctx context.Context, s *Stack) error {
 		if name == programs.DefaultFile {
 			continue
 		}
-		if _, err := programseed.PublishProgram(ctx, st, files[name], o, now); err != nil {
+		if _, err := programseed.PublishProgram(ctx, st, stack.SiteProgram(files[name], s.SiteURL), o, now); err != nil {
 			return fmt.Errorf("program %s: %w", name, err)
 		}
 	}

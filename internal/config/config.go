@@ -41,6 +41,13 @@ const (
 	// personal data is kept (the PersonalDataRetentionDays parameter);
 	// intake records it on each referral it stores.
 	PersonalDataRetentionDays = "REFERFLOW_PERSONAL_DATA_RETENTION_DAYS"
+	// EventBus is the EventBridge bus domain events are published to
+	// (functions/publish).
+	EventBus = "REFERFLOW_EVENT_BUS"
+	// MailFrom is the sender of the emails of programs that name none
+	// (their emails.from); an address at the SES identity of the
+	// EmailDomain parameter.
+	MailFrom = "REFERFLOW_MAIL_FROM"
 )
 
 // Problem is one variable at fault and what is wrong with it.

@@ -67,6 +67,9 @@ func ActorWebhook(provider string) string { return "webhook:" + provider }
 
 // Event is one thing that happened to a referral or one of its rewards.
 type Event struct {
+	// ID is unique to this event, assigned when it is recorded (the store):
+	// consumers are idempotent on it (one email, one delivery per event).
+	ID             string            `dynamodbav:"id,omitempty" json:"id,omitempty"`
 	Type           Type              `dynamodbav:"type" json:"type"`
 	Version        int               `dynamodbav:"version" json:"version"`
 	At             time.Time         `dynamodbav:"at" json:"at"`

@@ -29,6 +29,7 @@ type fileProgram struct {
 	Currency            string          `json:"currency" yaml:"currency"`
 	SiteOrigins         []string        `json:"site_origins" yaml:"site_origins"`
 	ThankYouURL         string          `json:"thank_you_url" yaml:"thank_you_url"`
+	Links               fileLinks       `json:"links" yaml:"links"`
 	Eligibility         fileEligibility `json:"eligibility" yaml:"eligibility"`
 	Review              fileReview      `json:"review" yaml:"review"`
 	Milestones          []fileMilestone `json:"milestones" yaml:"milestones"`
@@ -43,6 +44,10 @@ type fileProgram struct {
 	// Deals in other currencies and events about unlinked deals (deals.go).
 	CurrencyRates     map[string]scalar `json:"currency_rates" yaml:"currency_rates"`
 	UnlinkedEventsTTL scalar            `json:"unlinked_events_ttl" yaml:"unlinked_events_ttl"`
+
+	Emails fileEmails `json:"emails" yaml:"emails"` // emails.go
+
+	Partners filePartners `json:"partners" yaml:"partners"` // partners.go
 }
 
 type fileEligibility struct {
@@ -100,44 +105,6 @@ type fileCaps struct {
 
 type fileApproval struct {
 	AutoBelow scalar `json:"auto_below" yaml:"auto_below"`
-}
-
-// scalar keeps a number or string exactly as written, so that amounts are
-// never rounded through a float; it is parsed later with the field's path.
-type scalar struct {
-	Text string
-	Set  bool
-}
-
-func (s *scalar) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case string(b) == "null":
-		*s = scalar{}
-	case len(b) > 0 && b[0] == '"':
-		var str string
-		if err := json.Unmarshal(b, &str); err != nil {
-			return err
-		}
-		*s = scalar{Text: str, Set: true}
-	case len(b) > 0 && (b[0] == '-' || (b[0] >= '0' && b[0] <= '9')):
-		*s = scalar{Text: string(b), Set: true}
-	default:
-		return fmt.Errorf("want a number or a string, got %s", b)
-	}
-	return nil
-}
-
-func (s *scalar) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: want a number or a string", n.Line)
-	}
-	if n.Tag == "!!null" {
-		*s = scalar{}
-		return nil
-	}
-	*s = scalar{Text: n.Value, Set: true}
-	return nil
 }
 
 // LoadFile reads a program file (YAML or JSON) and returns the validated
@@ -310,6 +277,7 @@ func (f *fileProgram) plainFields() *Program {
 		Currency:            strings.ToUpper(strings.TrimSpace(f.Currency)),
 		SiteOrigins:         f.SiteOrigins,
 		ThankYouURL:         f.ThankYouURL,
+		Links:               f.Links.convert(),
 		Lost:                f.Lost,
 		LaterImpliesEarlier: f.LaterImpliesEarlier,
 		Payout:              f.Payout,
@@ -317,6 +285,8 @@ func (f *fileProgram) plainFields() *Program {
 		Review:              Review{Default: f.Review.Default},
 		Eligibility:         f.Eligibility.convert(),
 		Caps:                Caps{Period: f.Caps.Period, OnExhausted: f.Caps.OnExhausted},
+		Emails:              f.Emails.convert(),
+		Partners:            f.Partners.convert(),
 	}
 	if p.Currency == "" {
 		p.Currency = DefaultCurrency

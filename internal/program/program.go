@@ -19,6 +19,8 @@ type Program struct {
 	Currency    string   `json:"currency"`      // ISO 4217 default for rewards
 	SiteOrigins []string `json:"site_origins"`  // CORS origins of the marketing sites
 	ThankYouURL string   `json:"thank_you_url"` // 303 target for HTML form posts
+	// Links: referral links /r/{code} and the embed's attribution (links.go).
+	Links Links `json:"links,omitzero"`
 
 	Eligibility Eligibility `json:"eligibility"`
 	Review      Review      `json:"review"`
@@ -51,6 +53,14 @@ type Program struct {
 	// UnlinkedEventsTTLSeconds is how long CRM events about deals not yet
 	// linked to a referral are kept; 0 = DefaultUnlinkedEventsTTL.
 	UnlinkedEventsTTLSeconds int64 `json:"unlinked_events_ttl_seconds,omitempty"`
+
+	// Emails is who sends and receives the program's emails, which are
+	// switched off and their wording (emails.go).
+	Emails EmailSettings `json:"emails"`
+
+	// Partners is who may join as a partner, the portal's leaderboard and
+	// how long sign-in links and portal sessions last (partners.go).
+	Partners Partners `json:"partners"`
 }
 
 // Eligibility decides what a valid referral is.

@@ -97,7 +97,8 @@ func (p *Program) Validate(opts ...Option) error {
 
 // validate checks every rule and returns every problem, in a fixed order:
 // top-level fields, eligibility, review, milestones, lost, stage overlaps,
-// tiers, caps, approval, payout, then currency rates and the unlinked-events TTL.
+// tiers, caps, approval, payout, currency rates and the unlinked-events TTL,
+// links, emails, then partners.
 func (p *Program) validate(r rules) problems {
 	var ps problems
 	p.validateHeader(&ps)
@@ -112,6 +113,9 @@ func (p *Program) validate(r rules) problems {
 	p.validateCaps(&ps)
 	p.validatePayout(&ps)
 	p.validateDeals(&ps)
+	p.validateLinks(&ps)
+	p.validateEmails(&ps)
+	p.validatePartners(&ps)
 	return ps
 }
 

@@ -129,14 +129,43 @@ func (r *Referral) Reached(name string) bool {
 
 // Referrer is a person or partner who refers companies to a program.
 type Referrer struct {
-	ProgramID string    `dynamodbav:"program_id" json:"program_id"`
-	Code      string    `dynamodbav:"code" json:"code"`
-	Email     string    `dynamodbav:"email" json:"email"`
-	Name      string    `dynamodbav:"name,omitempty" json:"name,omitempty"`
-	Company   string    `dynamodbav:"company,omitempty" json:"company,omitempty"`
-	Domain    string    `dynamodbav:"domain,omitempty" json:"domain,omitempty"`
-	CreatedAt time.Time `dynamodbav:"created_at" json:"created_at"`
+	ProgramID string `dynamodbav:"program_id" json:"program_id"`
+	Code      string `dynamodbav:"code" json:"code"`
+	Email     string `dynamodbav:"email" json:"email"`
+	Name      string `dynamodbav:"name,omitempty" json:"name,omitempty"`
+	Company   string `dynamodbav:"company,omitempty" json:"company,omitempty"`
+	Domain    string `dynamodbav:"domain,omitempty" json:"domain,omitempty"`
+	// Status is the partner's standing (ReferrerActive when empty: referrers
+	// created before partners had one are active).
+	Status ReferrerStatus `dynamodbav:"status,omitempty" json:"status,omitempty"`
+	// DisplayName is how the partner appears where other partners can see
+	// it (a leaderboard); empty = anonymised there.
+	DisplayName string    `dynamodbav:"display_name,omitempty" json:"display_name,omitempty"`
+	CreatedAt   time.Time `dynamodbav:"created_at" json:"created_at"`
 }
+
+// ReferrerStatus is where a partner stands in a program.
+type ReferrerStatus string
+
+// Partner statuses. Only an active partner's code attributes referrals and
+// clicks; the others answer like an unknown code.
+const (
+	ReferrerActive   ReferrerStatus = "active"
+	ReferrerPending  ReferrerStatus = "pending"  // asked to join; an operator approves
+	ReferrerInvited  ReferrerStatus = "invited"  // invited; active once they sign in
+	ReferrerDisabled ReferrerStatus = "disabled" // an operator turned them off
+)
+
+// State is the referrer's status, ReferrerActive when none was recorded.
+func (r *Referrer) State() ReferrerStatus {
+	if r.Status == "" {
+		return ReferrerActive
+	}
+	return r.Status
+}
+
+// Active reports whether the referrer's code attributes referrals.
+func (r *Referrer) Active() bool { return r.State() == ReferrerActive }
 
 // DealUpdate is what a CRM event teaches about a referral's deal.
 type DealUpdate struct {

@@ -9,7 +9,8 @@
 //
 // Every reward has a deterministic id (referral, milestone, party) so that
 // retries, redrives and duplicate webhooks can never create a second one; a
-// paid reward is never changed (a reversal is a new ledger entry). Nothing
+// paid reward's status and amount never change (a reversal is a new ledger
+// entry, and marks the reward with its time: ReversedAt). Nothing
 // here reads a clock or a table directly: both are injected.
 package rewards
 
@@ -59,6 +60,10 @@ type Reward struct {
 	CreatedAt     time.Time  `dynamodbav:"created_at" json:"created_at"`
 	UpdatedAt     time.Time  `dynamodbav:"updated_at" json:"updated_at"`
 	PaidAt        *time.Time `dynamodbav:"paid_at,omitempty" json:"paid_at,omitempty"`
+	// ReversedAt is when a reversal entry clawed the paid reward back (its
+	// whole amount); nil when it was not (or was reversed before rewards
+	// recorded it: the ledger has the entry).
+	ReversedAt *time.Time `dynamodbav:"reversed_at,omitempty" json:"reversed_at,omitempty"`
 	// IdempotencyKey is what a payout provider is called with; derived from
 	// the reward id so a repeated call can only ever find the first payout.
 	IdempotencyKey string `dynamodbav:"idempotency_key" json:"idempotency_key"`
@@ -143,8 +148,9 @@ func PayableEntry(r Reward, now time.Time) Entry {
 }
 
 // ReversalEntry is the ledger entry that claws back paid reward r (a refund
-// after payout): the same amount, negative. The paid reward itself is never
-// changed; the reversal is written at most once per reward.
+// after payout): the same amount, negative. The paid reward keeps its
+// status and amount (ReversedAt records the reversal); the reversal is
+// written at most once per reward.
 func ReversalEntry(r Reward, now time.Time) Entry {
 	e := PayableEntry(r, now)
 	e.ID = r.ID + ":" + string(EntryReversal)

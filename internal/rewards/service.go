@@ -41,7 +41,8 @@ type Repository interface {
 	// without their limit, and r.Reserved is stored on the paid reward.
 	PayReward(ctx context.Context, r Reward, e Entry, ev events.Event, now time.Time, check DealCheck) (bool, error)
 	// ReverseReward writes the reversal entry e of a paid r, at most once,
-	// giving r.Reserved back to its counters in the same transaction.
+	// giving r.Reserved back to its counters and recording e's time as the
+	// reward's ReversedAt in the same transaction.
 	ReverseReward(ctx context.Context, r Reward, e Entry, ev events.Event) (bool, error)
 }
 

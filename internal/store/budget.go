@@ -49,7 +49,9 @@ func spendKey(programID, counter string) map[string]types.AttributeValue {
 //     (in the order given) are the ones left out;
 //   - each reward is Put with attribute_not_exists(PK): when the milestone's
 //     rewards exist already (a retried step) nothing is written and nothing
-//     is reserved twice; the stored rewards are returned.
+//     is reserved twice; the stored rewards are returned;
+//   - a referrer reward is filed under the partner its referral is filed
+//     under (GSI1, read back by RewardsByPartner; partner_rewards.go).
 //
 // created, when not nil, gives the event of each reward as it is finally
 // written (its status tells whether it was reserved); the events are
@@ -58,10 +60,14 @@ func (st *Store) CreateRewards(ctx context.Context, referralID, milestone string
 	if len(rws) == 0 {
 		return st.MilestoneRewards(ctx, referralID, milestone)
 	}
+	partnerKey, err := st.rewardsPartner(ctx, referralID, rws)
+	if err != nil {
+		return nil, err
+	}
 	plan := rewards.NewPlan(rws, limits)
 	for {
 		final, counters := plan.Apply()
-		tx, err := st.createTx(final, counters, created)
+		tx, err := st.createTx(final, counters, created, partnerKey)
 		if err != nil {
 			return nil, err
 		}
@@ -92,9 +98,10 @@ func (st *Store) CreateRewards(ctx context.Context, referralID, milestone string
 	}
 }
 
-// createTx is the transaction that creates the rewards final, reserves
-// counters and records each reward's event (created, when not nil).
-func (st *Store) createTx(final []rewards.Reward, counters []rewards.CounterAdd, created func(rewards.Reward) events.Event) ([]types.TransactWriteItem, error) {
+// createTx is the transaction that creates the rewards final (a referrer
+// reward filed under partnerKey), reserves counters and records each
+// reward's event (created, when not nil).
+func (st *Store) createTx(final []rewards.Reward, counters []rewards.CounterAdd, created func(rewards.Reward) events.Event, partnerKey string) ([]types.TransactWriteItem, error) {
 	tx := make([]types.TransactWriteItem, 0, len(final)*2+len(counters))
 	for _, r := range final {
 		item, err := attributevalue.MarshalMap(r)
@@ -104,6 +111,7 @@ func (st *Store) createTx(final []rewards.Reward, counters []rewards.CounterAdd,
 		for k, v := range rewardKey(r.ReferralID, r.Milestone, r.Party) {
 			item[k] = v
 		}
+		indexReward(item, r, partnerKey)
 		tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: &st.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}})
 	}
 	now := s(ts(time.Now()))

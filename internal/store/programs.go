@@ -9,12 +9,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/referflow/referflow/internal/program"
-	"github.com/referflow/referflow/internal/referral"
 )
 
 func programVersionKey(id string, v int) map[string]types.AttributeValue {
@@ -100,35 +98,4 @@ func (st *Store) readProgram(ctx context.Context, k map[string]types.AttributeVa
 		return nil, fmt.Errorf("store: decode program %s: %w", what, err)
 	}
 	return &p, nil
-}
-
-// PutReferrer creates or replaces a referrer.
-func (st *Store) PutReferrer(ctx context.Context, r referral.Referrer) error {
-	item, err := attributevalue.MarshalMap(r)
-	if err != nil {
-		return fmt.Errorf("store: marshal referrer: %w", err)
-	}
-	for k, v := range key("PROGRAM#"+r.ProgramID, "REFERRER#"+r.Code) {
-		item[k] = v
-	}
-	if _, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &st.table, Item: item}); err != nil {
-		return fmt.Errorf("store: put referrer: %w", err)
-	}
-	return nil
-}
-
-// Referrer reads the referrer with code in program, or ErrNotFound.
-func (st *Store) Referrer(ctx context.Context, programID, code string) (*referral.Referrer, error) {
-	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.table, Key: key("PROGRAM#"+programID, "REFERRER#"+code)})
-	if err != nil {
-		return nil, fmt.Errorf("store: get referrer: %w", err)
-	}
-	if out.Item == nil {
-		return nil, fmt.Errorf("store: referrer %s: %w", code, ErrNotFound)
-	}
-	var r referral.Referrer
-	if err := attributevalue.UnmarshalMap(out.Item, &r); err != nil {
-		return nil, fmt.Errorf("store: decode referrer: %w", err)
-	}
-	return &r, nil
 }

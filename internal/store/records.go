@@ -75,7 +75,12 @@ func eventItem(ev events.Event) (map[string]types.AttributeValue, error) {
 	}
 	// Within one millisecond, events one process writes keep their order
 	// (a sequence); the random part keeps processes apart.
-	sk := fmt.Sprintf("EVENT#%s#%08x%04x", ts(ev.At), eventSeq.Add(1), rand.Uint32N(1<<16))
+	suffix := fmt.Sprintf("%08x%04x", eventSeq.Add(1), rand.Uint32N(1<<16))
+	sk := "EVENT#" + ts(ev.At) + "#" + suffix
+	// The id names the referral, the instant and the suffix: unique, and
+	// stable across every consumer's retries.
+	ev.ID = "evt_" + ev.ReferralID + "_" + ev.At.UTC().Format("20060102T150405.000") + "_" + suffix
+	item["id"] = s(ev.ID)
 	for k, v := range key("REFERRAL#"+ev.ReferralID, sk) {
 		item[k] = v
 	}

@@ -35,10 +35,17 @@ type NewReferral struct {
 	// Retention is how long the referral's personal data is kept once it
 	// is closed (0: DefaultRetention).
 	Retention time.Duration
+	// PartnerKey is the key of the partner the referral is filed under
+	// (Partner.Key; "" = the referrer code): ReferralsByPartner lists it.
+	PartnerKey string
+	// CountsMilestone is the milestone whose first recording counts the
+	// referral on its program's monthly leaderboard ("" = never counted).
+	CountsMilestone string
 }
 
-// CreateReferral writes the referral, its dedupe keys, its email link, the
-// idempotency record and its received event in one transaction. The keys
+// CreateReferral writes the referral, its dedupe keys, its email link, its
+// entry in its partner's list (partners.go), the idempotency record and
+// its received event in one transaction. The keys
 // hold keyed hashes of the email and domain (WithKeys); the same values
 // hashed under older secrets must be free too. A dedupe key past its
 // expiry (a closed referral's, TTL deletes lazily) is free.
@@ -65,6 +72,7 @@ func (st *Store) CreateReferral(ctx context.Context, nr NewReferral) error {
 	if nr.Retention > 0 {
 		item[attrRetention] = n(int64(nr.Retention / time.Second))
 	}
+	partnerFields(item, nr)
 	tx := []types.TransactWriteItem{{Put: &types.Put{TableName: &st.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}}}
 	keys, isDedupe := st.personKeys(h, r, item)
 	dedupeAt := map[int]bool{}
@@ -89,7 +97,7 @@ func (st *Store) CreateReferral(ctx context.Context, nr NewReferral) error {
 	if err != nil {
 		return err
 	}
-	tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: &st.table, Item: act}})
+	tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: &st.table, Item: act}}, st.partnerIndexItem(r, nr.PartnerKey))
 
 	_, err = st.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: tx})
 	if reasons := cancelReasons(err); reasons != nil && onlyConditionFailed(err) {
@@ -353,6 +361,13 @@ func (st *Store) RecordDeal(ctx context.Context, id string, u referral.DealUpdat
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: record deal: %w", err)
+	}
+	if len(u.Milestones) > 0 {
+		// The leaderboard counts the referral once its counted milestone is
+		// reached (partners.go); a failure is retried with the event.
+		if err := st.countOnBoard(ctx, out.Attributes, now); err != nil {
+			return nil, err
+		}
 	}
 	return decodeWaiting(out.Attributes)
 }

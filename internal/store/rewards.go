@@ -158,18 +158,22 @@ func (st *Store) LedgerPeriod(ctx context.Context, period string) ([]rewards.Ent
 // reserved for it, or counted by an override) back to those counters: at
 // most one reversal per reward, however often the refund is reported. It
 // reports reversed=false when the reward is not paid or was reversed
-// already. The paid reward itself does not change.
+// already. The paid reward keeps its status and amount; the same
+// transaction records reversed_at on it (the entry's time), so a
+// partner's rewards tell their reversals without reading the ledger
+// (RewardsByPartner).
 func (st *Store) ReverseReward(ctx context.Context, r rewards.Reward, e rewards.Entry, ev events.Event) (reversed bool, err error) {
 	entry, evItem, err := entryItems(e, ev)
 	if err != nil {
 		return false, err
 	}
 	tx := []types.TransactWriteItem{
-		{ConditionCheck: &types.ConditionCheck{
+		{Update: &types.Update{
 			TableName: &st.table, Key: rewardKey(r.ReferralID, r.Milestone, r.Party),
+			UpdateExpression:          aws.String("SET reversed_at = :at"),
 			ConditionExpression:       aws.String("#st = :paid"),
 			ExpressionAttributeNames:  map[string]string{"#st": "status"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":paid": s(string(rewards.StatusPaid))},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":paid": s(string(rewards.StatusPaid)), ":at": s(e.CreatedAt.UTC().Format(time.RFC3339Nano))},
 		}},
 		{Put: &types.Put{TableName: &st.table, Item: entry, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 		{Put: &types.Put{TableName: &st.table, Item: evItem}},

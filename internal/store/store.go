@@ -7,10 +7,23 @@
 //	PROGRAM#<id>          / CURRENT                 current published version
 //	PROGRAM#<id>          / V#<000001>              an immutable program version
 //	PROGRAM#<id>          / REFERRER#<code>         a referrer
+//	PROGRAM#<id>          / MAILPREF#<subscriber>   email kinds a partner or referee switched off (mail.go)
+//	PROGRAM#<id>          / MAILMONTH#<m>#<key>     a partner's activity in a month, for its summary (TTL; mail.go)
+//	MAILMONTH#<m>         / PROGRAM#<id>            programs with partner activity in a month (TTL; mail.go)
+//	MAIL#<key>#<h>        / MAIL                    one email's claim: sent once per event and recipient (TTL 30 days; mail.go)
+//	CODE#<code>           / CODE                    reserves a referral code across programs (referrers.go)
+//	PARTNER-EMAIL#<h>     / PROGRAM#<program>       a partner's email → its code in the program (sign-in; referrers.go)
+//	PARTNER#<program>#<key> / REFERRAL#<created>#<id> a partner's referrals (partners.go)
+//	PROGRAM#<id>          / BOARD#<yyyy-mm>#<key>   the month's leaderboard count of a partner (TTL; partners.go)
+//	SIGNIN#<sha256>       / SIGNIN                  a portal sign-in link's token (TTL; portal.go)
+//	RATE#<scope>#<h>#<t>  / RATE                    portal sign-in requests in a window (TTL; portal.go)
+//	SESSION#<sha256>      / SESSION                 a portal session (TTL; sessions.go)
+//	CLICKS#<program>#<code> / DAY#<yyyy-mm-dd>      clicks on a referral link that day (clicks.go)
+//	CLICKS#<program>#<code> / VISITOR#<day>#<h>     a visitor counted that day (TTL 2 days; <h> hashes IP, User-Agent, day)
 //	REFERRAL#<id>         / REFERRAL                the referral (GSI1: STATUS#<status>)
 //	REFERRAL#<id>         / PERSON                  a closed referral's personal data (TTL: retention)
-//	REFERRAL#<id>         / REWARD#<milestone>#<party>
-//	REFERRAL#<id>         / ACTIVITY#<time>#<seq>   the activity log
+//	REFERRAL#<id>         / REWARD#<milestone>#<party> a reward (referrer rewards, GSI1: PARTNER-REWARDS#<program>#<key>; partner_rewards.go)
+//	REFERRAL#<id>         / EVENT#<time>#<suffix>   a domain event: the activity log; the table's stream publishes it to EventBridge (GSI1: EVENTS#<yyyy-mm-dd>; records.go)
 //	DEDUPE#<program>#<k>  / DEDUPE                  one referral per email / company domain (<k>: email#<h>, domain#<h>)
 //	EMAIL#<h>             / REFERRAL#<id>           referee email → referrals (webhook linking, erasure)
 //	CRM#<provider>#<rec>  / LINK                    CRM record → referral
@@ -19,6 +32,8 @@
 //	PARKED-EMAIL#<h>      / <provider>#<g>          where events were parked under an email (TTL)
 //	IDEMPOTENCY#<key>     / IDEMPOTENCY             intake Idempotency-Key answers (TTL)
 //	LEDGER#<reward>       / ENTRY#<type>            ledger entries (GSI1: LEDGER#<period>)
+//	WEBHOOKS              / ENDPOINT#<id>           an outbound webhook endpoint (outbound.go)
+//	WEBHOOK#<endpoint>    / DELIVERY#<id>           a delivery and its attempts (TTL 30 days; GSI1 while pending: WEBHOOK-DUE / <due>#…)
 //
 // <h> is a keyed hash of the referee's email or domain (internal/privacy),
 // never the value: see people.go for personal data, its retention and
@@ -48,6 +63,7 @@ type DynamoDB interface {
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 }
 
@@ -80,7 +96,9 @@ const (
 	attrGSI1PK  = "GSI1PK"
 	attrGSI1SK  = "GSI1SK"
 	attrExpires = "expires_at"
-	// IndexByStatus is GSI1: referrals by status, ledger entries by period.
+	// IndexByStatus is GSI1: referrals by status, ledger entries by
+	// period, events by day, due webhook deliveries, a partner's referrer
+	// rewards.
 	IndexByStatus = "GSI1"
 )
 

@@ -8,6 +8,8 @@
 //	referflow ledger export    -table T -period 2026-11   (CSV on stdout)
 //	referflow referral resume  -table T [-state-machine ARN] ID
 //	referflow person erase     -table T [-settings-prefix /referflow/<stack>/] EMAIL
+//	referflow webhooks add|list|show|update|remove|rotate|deliveries|replay ... (outbound webhooks)
+//	referflow partners invite|list|approve|disable|enable|code ... (partners.go)
 //
 // It uses the standard AWS configuration (AWS_PROFILE, AWS_REGION, and
 // AWS_ENDPOINT_URL to reach a local stack).
@@ -44,10 +46,12 @@ func main() {
 const usage = `usage:
   referflow program validate FILE...
   referflow program publish -table TABLE FILE
-  referflow referrer add -table TABLE -program ID -code CODE -email EMAIL [-name NAME] [-company NAME]
+  referflow referrer add -table TABLE -program ID -code CODE -email EMAIL [-name NAME] [-company NAME] [-settings-prefix P]
   referflow ledger export -table TABLE -period YYYY-MM
   referflow referral resume -table TABLE [-state-machine ARN] ID
-  referflow person erase -table TABLE [-settings-prefix /referflow/<stack>/] EMAIL`
+  referflow person erase -table TABLE [-settings-prefix /referflow/<stack>/] EMAIL
+  referflow webhooks add|list|show|update|remove|rotate|deliveries|replay ...   (referflow webhooks help)
+  referflow partners invite|list|approve|disable|enable|code ...   (referflow partners help)`
 
 func run(ctx context.Context, args []string) error {
 	if len(args) < 2 {
@@ -83,10 +87,11 @@ func run(ctx context.Context, args []string) error {
 		email := fs.String("email", "", "referrer's email")
 		name := fs.String("name", "", "referrer's name")
 		company := fs.String("company", "", "referrer's company")
+		prefix := fs.String("settings-prefix", os.Getenv("REFERFLOW_SETTINGS_PREFIX"), "SSM prefix of the stack's settings (the referrer's email is filed under its keyed hash)")
 		if err := fs.Parse(rest); err != nil {
 			return err
 		}
-		st, err := open(ctx, *table)
+		st, err := openKeyed(ctx, *table, *prefix) // partners.go
 		if err != nil {
 			return err
 		}
@@ -97,6 +102,14 @@ func run(ctx context.Context, args []string) error {
 		return nil
 	case "person erase":
 		return personErase(ctx, fs, table, rest)
+	case "webhooks add", "webhooks list", "webhooks show", "webhooks update", "webhooks remove", "webhooks rotate", "webhooks deliveries", "webhooks replay":
+		return runWebhooks(ctx, sub, fs, table, rest, os.Stdout) // webhooks.go
+	case "webhooks help":
+		return errors.New(webhooksUsage)
+	case "partners invite", "partners list", "partners approve", "partners disable", "partners enable", "partners code":
+		return runPartners(ctx, sub, fs, table, rest, os.Stdout) // partners.go
+	case "partners help":
+		return errors.New(partnersUsage)
 	case "referral resume":
 		machine := fs.String("state-machine", os.Getenv("REFERFLOW_STATE_MACHINE_ARN"), "the stack's StateMachineArn output")
 		if err := fs.Parse(rest); err != nil || fs.NArg() != 1 {

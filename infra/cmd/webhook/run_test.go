@@ -19,6 +19,7 @@ import (
 	"github.com/referflow/referflow/internal/crm/pipedrive"
 	"github.com/referflow/referflow/internal/crm/providers"
 	"github.com/referflow/referflow/internal/crm/salesforce"
+	"github.com/referflow/referflow/internal/stdwebhooks"
 )
 
 const (
@@ -184,5 +185,36 @@ func TestEveryProviderIsSigned(t *testing.T) {
 	run(context.Background(), []string{"-provider", "hubspot", "-url", "https://x"}, env(nil), strings.NewReader("{}"), io.Discard, &errOut, nil, time.Now)
 	if want := "hubspot needs -secret or $" + hubspot.SettingClientSecret; !strings.Contains(errOut.String(), want) {
 		t.Fatalf("stderr %q lacks %q", errOut.String(), want)
+	}
+}
+
+// A generic delivery the CLI sends verifies with the Standard Webhooks
+// verifier itself (internal/stdwebhooks), the one every receiver of
+// Referflow's outbound webhooks uses too: one scheme, one implementation.
+func TestGenericDeliveryVerifiesWithStdwebhooks(t *testing.T) {
+	v, err := stdwebhooks.NewVerifier([]string{whSecret}, 0, func() time.Time { return fixedNow })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var verr error
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if verr = v.Verify(r.Header, body); verr != nil {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	for _, c := range []struct {
+		secret string
+		code   int
+	}{{whSecret, 0}, {"whsec_d3Jvbmctc2VjcmV0LWtleS0zMi1ieXRlcy4uLi4=", 1}} {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), []string{"-provider", "generic", "-url", srv.URL, "-secret", c.secret, "-id", "msg_cli"}, env(nil),
+			strings.NewReader(`{"type":"deal.stage_changed","data":{"referral_id":"r1","stage":"won"}}`), &out, &errOut, srv.Client(), func() time.Time { return fixedNow })
+		if code != c.code {
+			t.Fatalf("secret %s: code %d (verify: %v), stdout %q, stderr %q", c.secret, code, verr, out.String(), errOut.String())
+		}
 	}
 }

@@ -39,6 +39,18 @@ type Endpoint struct {
 	asyncCtx context.Context
 	// Faults injects the failures of a fault plan (nil: none).
 	Faults *fault.Injector
+	// Events also gets every PutEvents call moto accepts (nil: none), to
+	// deliver the events to rule targets as EventBridge would.
+	Events EventsSink
+	// Mail also gets every SES v2 SendEmail call moto accepts (nil: none),
+	// to show the message in the local mailbox (mail.go).
+	Mail MailSink
+}
+
+// EventsSink is handed every PutEvents call moto answered 200 with the
+// call's request and response bodies; it returns how many entries it took.
+type EventsSink interface {
+	PutEvents(request, response []byte) (int, error)
 }
 
 // New returns an endpoint proxying to the moto server at motoURL.
@@ -103,8 +115,56 @@ func (e *Endpoint) Handler(caller string, current func() string) http.Handler {
 		if caller != meter.StatesCaller && e.injected(w, r, op) {
 			return
 		}
+		if e.Mail != nil && isSendEmail(r) {
+			e.serveSendEmail(w, r, caller)
+			return
+		}
+		if op == "events/PutEvents" && e.Events != nil {
+			e.servePutEvents(w, r, caller)
+			return
+		}
 		e.proxy.ServeHTTP(w, r)
 	})
+}
+
+// servePutEvents proxies a PutEvents call to moto and hands what moto
+// accepted to Events; the entries are metered (EventBridge bills each).
+func (e *Endpoint) servePutEvents(w http.ResponseWriter, r *http.Request, caller string) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))
+	if err != nil {
+		writeAWSError(w, http.StatusBadRequest, "InvalidRequest", err.Error())
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	e.proxy.ServeHTTP(rec, r)
+	if rec.status != http.StatusOK {
+		return
+	}
+	n, err := e.Events.PutEvents(body, rec.body.Bytes())
+	if err != nil {
+		e.log.Printf("PutEvents from %s: %v", caller, err)
+	}
+	if e.meter != nil {
+		e.meter.EventEntries(caller, n)
+	}
+}
+
+// recorder passes a response on and keeps a copy of its status and body.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.body.Write(b)
+	return r.ResponseWriter.Write(b)
 }
 
 // injected answers a function's request with the failure the fault plan

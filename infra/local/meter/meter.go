@@ -26,6 +26,7 @@ type Meter struct {
 	names       map[string]string // function logical id -> function name
 	functions   map[string]*FunctionStats
 	calls       map[string]map[string]int // caller -> "service/Operation" -> n
+	entries     map[string]int            // caller -> EventBridge entries put
 	routes      map[string]int
 	referrals   map[string]*ReferralStats
 	inflight    map[string]*Invocation // request id -> invocation
@@ -74,12 +75,15 @@ type Invocation struct {
 
 // Snapshot is the JSON document GET /__referflow/stats serves.
 type Snapshot struct {
-	Since       time.Time                 `json:"since"`
-	Functions   map[string]*FunctionStats `json:"functions"`
-	AWSCalls    map[string]map[string]int `json:"aws_calls"` // caller -> op -> n
-	Routes      map[string]int            `json:"routes"`
-	Referrals   map[string]*ReferralStats `json:"referrals"`
-	Invocations []*Invocation             `json:"invocations"`
+	Since     time.Time                 `json:"since"`
+	Functions map[string]*FunctionStats `json:"functions"`
+	AWSCalls  map[string]map[string]int `json:"aws_calls"` // caller -> op -> n
+	// EventEntries counts the EventBridge entries each caller put
+	// (PutEvents is billed per entry, not per call).
+	EventEntries map[string]int            `json:"event_entries"`
+	Routes       map[string]int            `json:"routes"`
+	Referrals    map[string]*ReferralStats `json:"referrals"`
+	Invocations  []*Invocation             `json:"invocations"`
 	// InvocationsDropped counts old invocations left out of Invocations.
 	InvocationsDropped int `json:"invocations_dropped"`
 }
@@ -101,6 +105,7 @@ func (m *Meter) Reset() {
 		m.functions[id] = &FunctionStats{Name: name, MemoryMB: m.memory[id], AWSCalls: map[string]int{}}
 	}
 	m.calls = map[string]map[string]int{}
+	m.entries = map[string]int{}
 	m.routes = map[string]int{}
 	m.referrals = map[string]*ReferralStats{}
 	if m.inflight == nil {
@@ -129,15 +134,22 @@ func (m *Meter) referral(id string) *ReferralStats {
 }
 
 // ReferralID returns the top-level "referral_id" string of a JSON object
-// payload, or "".
+// payload, or that of its "detail" (an EventBridge event carrying a domain
+// event), or "".
 func ReferralID(payload []byte) string {
 	var v struct {
 		ReferralID any `json:"referral_id"`
+		Detail     struct {
+			ReferralID any `json:"referral_id"`
+		} `json:"detail"`
 	}
 	if json.Unmarshal(payload, &v) != nil {
 		return ""
 	}
-	s, _ := v.ReferralID.(string)
+	if s, ok := v.ReferralID.(string); ok {
+		return s
+	}
+	s, _ := v.Detail.ReferralID.(string)
 	return s
 }
 
@@ -224,6 +236,17 @@ func (m *Meter) AWSCall(caller, requestID, op string) {
 	}
 }
 
+// EventEntries counts n EventBridge entries put by caller (the entries of
+// a PutEvents call that EventBridge accepted).
+func (m *Meter) EventEntries(caller string, n int) {
+	if n <= 0 {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.entries[caller] += n
+}
+
 // Route counts one HTTP API request for a route key ("POST /referrals", or
 // "404" for requests that matched no route).
 func (m *Meter) Route(routeKey string) {
@@ -238,7 +261,7 @@ func (m *Meter) Snapshot() Snapshot {
 	defer m.mu.Unlock()
 	// A JSON round trip is the simplest correct deep copy.
 	s := Snapshot{
-		Since: m.since, Functions: m.functions, AWSCalls: m.calls, Routes: m.routes,
+		Since: m.since, Functions: m.functions, AWSCalls: m.calls, EventEntries: m.entries, Routes: m.routes,
 		Referrals: m.referrals, Invocations: m.invocations, InvocationsDropped: m.dropped,
 	}
 	b, _ := json.Marshal(s)

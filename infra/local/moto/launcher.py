@@ -112,6 +112,66 @@ def _transact_write_items(self, transact_items):
 
 _ddb_models.DynamoDBBackend.transact_write_items = _transact_write_items
 
+
+# Defect 4: every write a transaction applies adds a record to the table's
+# stream, and so does the rollback above when it puts items back: a
+# cancelled transaction left INSERT/MODIFY/REMOVE records in the stream, so
+# the stack's stream poller published domain events of changes that never
+# happened. DynamoDB shows a transaction in the stream only when it
+# succeeds. The stream is cut back to where it was when the transaction
+# fails, and stream reads take the DynamoDB lock so they never see a
+# transaction half applied. Iterators are kept for the last 1000 reads only
+# (moto kept every one it ever issued; on AWS they expire after 15 minutes).
+from moto.dynamodbstreams import models as _streams_models
+from moto.dynamodbstreams import responses as _streams_responses
+
+
+def _stream_lengths(backend, transact_items):
+    lengths = {}
+    for entry in transact_items:
+        _, op = next(iter(entry.items()))
+        table = backend.tables.get(op.get("TableName"))
+        if table is not None and table.stream_shard is not None:
+            lengths[table.name] = len(table.stream_shard.items)
+    return lengths
+
+
+def _transact_write_items_streams(self, transact_items):
+    lengths = _stream_lengths(self, transact_items)
+    try:
+        return _transact_write_items(self, transact_items)
+    except Exception:
+        for name, n in lengths.items():
+            shard = self.tables[name].stream_shard
+            if shard is not None:
+                del shard.items[n:]
+        raise
+
+
+_ddb_models.DynamoDBBackend.transact_write_items = _transact_write_items_streams
+
+_streams_call_action = _streams_responses.DynamoDBStreamsHandler.call_action
+
+
+def _serialised_streams_call_action(self):
+    with _ddb_lock:
+        return _streams_call_action(self)
+
+
+_streams_responses.DynamoDBStreamsHandler.call_action = _serialised_streams_call_action
+
+_streams_get_records = _streams_models.DynamoDBStreamsBackend.get_records
+
+
+def _get_records_bounded(self, iterator_arn, limit):
+    result = _streams_get_records(self, iterator_arn, limit)
+    while len(self.shard_iterators) > 1000:
+        self.shard_iterators.pop(next(iter(self.shard_iterators)))
+    return result
+
+
+_streams_models.DynamoDBStreamsBackend.get_records = _get_records_bounded
+
 if __name__ == "__main__":
     from moto.server import main
 

@@ -499,6 +499,8 @@ func (t *Template) resourceRef(r *resource, depth int) (any, error) {
 		return t.physicalName(r, "AlarmName", StackName+"-"+id, depth)
 	case "AWS::S3::Bucket":
 		return t.physicalName(r, "BucketName", strings.ToLower(StackName+"-"+id), depth)
+	case "AWS::Events::EventBus":
+		return t.physicalName(r, "Name", StackName+"-"+id, depth)
 	}
 	return StackName + "-" + id, nil
 }
@@ -565,6 +567,13 @@ func (t *Template) getAtt(resName, attr string, depth int) (any, error) {
 	case "AWS::Logs::LogGroup":
 		if attr == "Arn" {
 			return fmt.Sprintf("arn:aws:logs:%s:%s:log-group:%s:*", Region, AccountID, ref), nil
+		}
+	case "AWS::Events::EventBus":
+		switch attr {
+		case "Arn":
+			return EventBusARN(ref), nil
+		case "Name":
+			return ref, nil
 		}
 	case "AWS::SSM::Parameter":
 		switch attr {

@@ -18,12 +18,14 @@ type Template struct {
 	// Parameters holds the effective value of every template parameter.
 	Parameters map[string]string
 
-	// Functions, Tables, StateMachines and HTTPAPIs are the typed, resolved
-	// views of the resources the local stack runs, sorted by logical id.
+	// Functions, Tables, StateMachines, HTTPAPIs and EventBuses are the
+	// typed, resolved views of the resources the local stack runs, sorted
+	// by logical id.
 	Functions     []Function
 	Tables        []Table
 	StateMachines []StateMachine
 	HTTPAPIs      []HTTPAPI
+	EventBuses    []EventBus
 
 	params     map[string]any
 	resources  map[string]*resource

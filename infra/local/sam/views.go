@@ -24,6 +24,13 @@ type Function struct {
 	Environment   map[string]string
 	HTTPEvents    []HTTPEvent
 	Schedules     []ScheduleEvent
+	// Streams are DynamoDB stream event sources; Rules EventBridge rules
+	// targeting the function.
+	Streams []StreamEvent
+	Rules   []RuleEvent
+	// AsyncRetries is EventInvokeConfig.MaximumRetryAttempts: how often
+	// Lambda retries a failed asynchronous invocation (default 2).
+	AsyncRetries int
 }
 
 // HTTPEvent is a function event of Type HttpApi.
@@ -239,6 +246,12 @@ func (t *Template) buildViews() error {
 			if err == nil {
 				t.HTTPAPIs = append(t.HTTPAPIs, a)
 			}
+		case "AWS::Events::EventBus":
+			var b EventBus
+			b, err = t.eventBus(r)
+			if err == nil {
+				t.EventBuses = append(t.EventBuses, b)
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("resource %s: %w", id, err)
@@ -302,6 +315,17 @@ func (t *Template) function(r *resource) (Function, error) {
 	for k, v := range asMap(asMap(p["Environment"])["Variables"]) {
 		f.Environment[k] = toString(v)
 	}
+	if f.AsyncRetries, err = asInt(asMap(p["EventInvokeConfig"])["MaximumRetryAttempts"], 2); err != nil {
+		return Function{}, fmt.Errorf("EventInvokeConfig.MaximumRetryAttempts: %w", err)
+	}
+	if err := t.functionEvents(r, p, &f); err != nil {
+		return Function{}, err
+	}
+	return f, nil
+}
+
+// functionEvents reads a function's Events into f.
+func (t *Template) functionEvents(r *resource, p map[string]any, f *Function) error {
 	events := asMap(p["Events"])
 	for _, name := range sortedKeys(events) {
 		ev := asMap(events[name])
@@ -346,9 +370,21 @@ func (t *Template) function(r *resource) (Function, error) {
 				e.Enabled = false
 			}
 			f.Schedules = append(f.Schedules, e)
+		case "DynamoDB":
+			e, err := streamEvent(name, ep)
+			if err != nil {
+				return err
+			}
+			f.Streams = append(f.Streams, e)
+		case "EventBridgeRule", "CloudWatchEvent":
+			e, err := ruleEvent(name, ep)
+			if err != nil {
+				return err
+			}
+			f.Rules = append(f.Rules, e)
 		}
 	}
-	return f, nil
+	return nil
 }
 
 func (t *Template) table(r *resource) (Table, error) {

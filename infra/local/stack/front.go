@@ -24,7 +24,7 @@ type front struct {
 // newFront builds the HTTP API front from every function's HttpApi events.
 // All apis of the template share the one port; CORS comes from the api the
 // routes belong to (the first one with a CorsConfiguration if several).
-func newFront(tpl *sam.Template, ep *awsapi.Endpoint, m *meter.Meter, getenv func(string) string, logger *log.Logger, pools []*lambdaemu.Pool) (*front, error) {
+func newFront(tpl *sam.Template, ep *awsapi.Endpoint, m *meter.Meter, getenv func(string) string, logger *log.Logger, pools []*lambdaemu.Pool, runNow *scheduleRunner) (*front, error) {
 	var routes []httpapi.Route
 	var api sam.HTTPAPI
 	seen := map[string]string{}
@@ -68,7 +68,7 @@ func newFront(tpl *sam.Template, ep *awsapi.Endpoint, m *meter.Meter, getenv fun
 		AdminToken: admin,
 		Meter:      m,
 		Log:        logger,
-		Internal:   internalHandler(m, pools, ready, ep),
+		Internal:   internalHandler(m, pools, ready, ep, runNow),
 		Invoke: func(ctx context.Context, function string, payload []byte) (lambdaemu.Result, error) {
 			p, ok := ep.Pool(function)
 			if !ok {
@@ -84,11 +84,20 @@ func newFront(tpl *sam.Template, ep *awsapi.Endpoint, m *meter.Meter, getenv fun
 	return &front{Handler: srv, routes: router.Routes(), ready: ready}, nil
 }
 
-// internalHandler serves /__referflow/stats, /__referflow/stats/reset,
+// internalHandler serves POST /__referflow/schedules/{function}/run (fire
+// a function's schedules now), /__referflow/stats, /__referflow/stats/reset,
 // /__referflow/health and /__referflow/ready (the READY document, for tools
 // such as `make demo` that attach to a running stack).
-func internalHandler(m *meter.Meter, pools []*lambdaemu.Pool, ready *atomic.Pointer[Ready], ep *awsapi.Endpoint) http.Handler {
+func internalHandler(m *meter.Meter, pools []*lambdaemu.Pool, ready *atomic.Pointer[Ready], ep *awsapi.Endpoint, runNow *scheduleRunner) http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("POST /__referflow/schedules/{function}/run", func(w http.ResponseWriter, r *http.Request) {
+		n := runNow.run(r.PathValue("function"))
+		if n == 0 {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no scheduled function " + r.PathValue("function")})
+			return
+		}
+		writeJSON(w, http.StatusAccepted, map[string]int{"fired": n})
+	})
 	mux.HandleFunc("GET /__referflow/faults", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"injected": ep.Faults.Hits()})
 	})

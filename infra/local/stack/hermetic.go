@@ -9,9 +9,12 @@ import (
 	"sync/atomic"
 
 	"github.com/referflow/referflow/infra/local/egress"
+	"github.com/referflow/referflow/infra/local/eventbus"
 	"github.com/referflow/referflow/infra/local/fakes"
 	"github.com/referflow/referflow/infra/local/httpapi"
+	"github.com/referflow/referflow/infra/local/mailbox"
 	"github.com/referflow/referflow/internal/apigw"
+	"github.com/referflow/referflow/internal/config"
 )
 
 // hermetic is what keeps the stack on this machine: a fake of every
@@ -25,6 +28,13 @@ type hermetic struct {
 	// local defaults (settingValues), with every faked API's URL setting
 	// pointing at its fake.
 	settings map[string]string
+	// events serves GET /_local/events: the local EventBridge bus (nil: none).
+	events http.Handler
+	// mail serves /_local/mail: the local mailbox (nil: none).
+	mail http.Handler
+	// apiURL is the local HTTP API: functions whose template gives the
+	// API's own execute-api URL as REFERFLOW_PUBLIC_BASE_URL get it.
+	apiURL string
 }
 
 // startHermetic starts the egress guard and the fakes. The fakes accept the
@@ -63,6 +73,9 @@ func (h *hermetic) functionEnv(logicalID string, template map[string]string, get
 		if u, ok := faked[k]; ok {
 			v = u
 		}
+		if k == config.PublicBaseURL && h.apiURL != "" && strings.Contains(v, ".execute-api.") {
+			v = h.apiURL // on AWS the API's own URL; locally the stack's front
+		}
 		if o := getenv(EnvOverridePrefix + k); o != "" {
 			v = o
 		}
@@ -81,6 +94,13 @@ func (h *hermetic) functionEnv(logicalID string, template map[string]string, get
 func (h *hermetic) handler(api http.Handler, ready *atomic.Pointer[Ready]) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(fakes.Prefix, h.fakes.Handler())
+	if h.events != nil {
+		mux.Handle("GET "+eventbus.Path, h.events)
+	}
+	if h.mail != nil {
+		mux.Handle(mailbox.Path, h.mail)
+		mux.Handle(mailbox.Path+"/", h.mail)
+	}
 	mux.HandleFunc("GET "+httpapi.InternalPrefix+"egress", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"attempts": h.guard.Attempts(), "dropped": h.guard.Dropped(), "proxy": h.guard.URL})
 	})
@@ -106,6 +126,9 @@ func (h *hermetic) printSummary(w io.Writer, api string) {
 	urls := h.fakes.URLs()
 	for _, name := range sortedKeys(urls) {
 		fmt.Fprintf(w, "  fake %-8s %s   (control: %s%s%s/)\n", name, urls[name], api, fakes.Prefix, name)
+	}
+	if h.mail != nil {
+		fmt.Fprintf(w, "  mailbox       %s%s   (every email the functions sent, newest first; JSON with Accept: application/json)\n", api, mailbox.Path)
 	}
 	fmt.Fprintf(w, "  egress guard  %s   (every function's HTTP(S) proxy; refused hosts: %s%segress)\n", h.guard.URL, api, httpapi.InternalPrefix)
 }

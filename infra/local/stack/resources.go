@@ -3,15 +3,21 @@ package stack
 import (
 	"context"
 	"fmt"
+	"log"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/referflow/referflow/infra/local/awsapi"
+	"github.com/referflow/referflow/infra/local/eventbus"
+	"github.com/referflow/referflow/infra/local/mailbox"
 	"github.com/referflow/referflow/infra/local/sam"
 )
 
@@ -135,6 +141,66 @@ func putSettings(ctx context.Context, cfg aws.Config, prefix string, values map[
 		if err != nil {
 			return fmt.Errorf("put setting %s%s: %w", prefix, name, err)
 		}
+	}
+	return nil
+}
+
+// createEventBuses creates the template's EventBridge buses in moto, so
+// PutEvents to them is accepted as on AWS.
+func createEventBuses(ctx context.Context, cfg aws.Config, tpl *sam.Template) error {
+	client := eventbridge.NewFromConfig(cfg)
+	for _, b := range tpl.EventBuses {
+		if _, err := client.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(b.Name)}); err != nil {
+			return fmt.Errorf("create event bus %s (%s): %w", b.LogicalID, b.Name, err)
+		}
+	}
+	return nil
+}
+
+// newEventBus returns the local bus that delivers what the functions put on
+// the template's buses to their EventBridgeRule targets, through the
+// function pools (a fault plan applies to those invocations too).
+func newEventBus(tpl *sam.Template, ep *awsapi.Endpoint, logger *log.Logger) (*eventbus.Bus, error) {
+	rules, err := eventbus.Rules(tpl)
+	if err != nil {
+		return nil, err
+	}
+	invoke := func(ctx context.Context, function string, payload []byte) (string, error) {
+		pool, ok := ep.Pool(function)
+		if !ok {
+			return "", fmt.Errorf("no function %s", function)
+		}
+		res, err := pool.Invoke(ctx, payload)
+		if err != nil {
+			return "", err
+		}
+		if res = ep.AfterInvoke(function, res); res.FunctionError != "" {
+			return truncate(res.Payload), nil
+		}
+		return "", nil
+	}
+	return eventbus.New(eventbus.Options{Rules: rules, Invoke: invoke, Log: logger}), nil
+}
+
+// busNames are the names of the template's buses.
+func busNames(tpl *sam.Template) []string {
+	names := make([]string, 0, len(tpl.EventBuses))
+	for _, b := range tpl.EventBuses {
+		names = append(names, b.Name)
+	}
+	return names
+}
+
+// createEmailIdentities creates the template's SES identities in moto, so
+// it accepts mail from their addresses (and refuses other senders, as SES
+// does from unverified ones).
+func createEmailIdentities(ctx context.Context, cfg aws.Config, tpl *sam.Template, logger *log.Logger) error {
+	ids, err := mailbox.CreateIdentities(ctx, sesv2.NewFromConfig(cfg), tpl)
+	if err != nil {
+		return err
+	}
+	if len(ids) > 0 {
+		logger.Printf("SES identities: %v (mail from them is kept at %s)", ids, mailbox.Path)
 	}
 	return nil
 }

@@ -15,6 +15,37 @@ import (
 	"github.com/referflow/referflow/infra/local/sam"
 )
 
+// scheduleRunner fires a function's schedules now, on request
+// (POST /__referflow/schedules/{function}/run: a monthly summary need not
+// wait for the 1st).
+type scheduleRunner struct {
+	mu    sync.Mutex
+	fires map[string][]func(time.Time)
+}
+
+func (r *scheduleRunner) add(function string, fire func(time.Time)) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fires == nil {
+		r.fires = map[string][]func(time.Time){}
+	}
+	r.fires[function] = append(r.fires[function], fire)
+}
+
+// run fires every schedule of function (a logical id) and reports how many.
+func (r *scheduleRunner) run(function string) int {
+	r.mu.Lock()
+	fires := r.fires[function]
+	r.mu.Unlock()
+	for _, f := range fires {
+		f(time.Now())
+	}
+	return len(fires)
+}
+
 // ParseRate returns the period of an EventBridge schedule expression:
 // rate(N minute[s]|hour[s]|day[s]). cron(...) is not evaluated locally and
 // gives one minute (ok is false so the caller can say so).
@@ -71,9 +102,10 @@ func newUUID() string {
 }
 
 // startSchedules invokes every function with Schedule events on its rate
-// (REFERFLOW_LOCAL_SCHEDULE_SECONDS overrides every rate). The returned
+// (REFERFLOW_LOCAL_SCHEDULE_SECONDS overrides every rate) or at its cron
+// times, and registers each schedule with runNow. The returned
 // func stops them and waits for running invocations.
-func startSchedules(ctx context.Context, tpl *sam.Template, ep *awsapi.Endpoint, getenv func(string) string, logger *log.Logger) func() {
+func startSchedules(ctx context.Context, tpl *sam.Template, ep *awsapi.Endpoint, getenv func(string) string, logger *log.Logger, runNow *scheduleRunner) func() {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	override := time.Duration(0)
@@ -98,40 +130,57 @@ func startSchedules(ctx context.Context, tpl *sam.Template, ep *awsapi.Endpoint,
 				logger.Printf("function %s schedule %s: %v (not scheduled)", f.LogicalID, s.Name, err)
 				continue
 			}
+			var cron *Cron
 			if !isRate {
-				logger.Printf("function %s schedule %s: %s is not evaluated locally; running it every minute", f.LogicalID, s.Name, s.Schedule)
-			}
-			if override > 0 {
+				// A cron schedule fires when EventBridge would (the override is
+				// for rates): a monthly summary stays monthly.
+				if cron, err = ParseCron(s.Schedule); err != nil {
+					logger.Printf("function %s schedule %s: %v (not scheduled)", f.LogicalID, s.Name, err)
+					continue
+				}
+			} else if override > 0 {
 				period = override
 			}
 			rule := fmt.Sprintf("arn:aws:events:%s:%s:rule/%s-%s%s", sam.Region, sam.AccountID, sam.StackName, f.LogicalID, s.Name)
 			fn, input := f.LogicalID, s.Input
+			fire := func(now time.Time) {
+				payload := []byte(input)
+				if input == "" {
+					payload = ScheduledEvent(rule, now)
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					ictx, icancel := context.WithTimeout(ctx, 15*time.Minute)
+					defer icancel()
+					res, err := pool.Invoke(ictx, payload)
+					if err != nil {
+						logger.Printf("scheduled invoke of %s: %v", fn, err)
+					} else if res.FunctionError != "" {
+						logger.Printf("scheduled invoke of %s failed: %s", fn, res.Payload)
+					}
+				}()
+			}
+			runNow.add(fn, fire)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				t := time.NewTicker(period)
-				defer t.Stop()
 				for {
+					wait := period
+					if cron != nil {
+						next := cron.Next(time.Now())
+						if next.IsZero() {
+							return
+						}
+						wait = time.Until(next)
+					}
+					t := time.NewTimer(wait)
 					select {
 					case <-ctx.Done():
+						t.Stop()
 						return
 					case now := <-t.C:
-						payload := []byte(input)
-						if input == "" {
-							payload = ScheduledEvent(rule, now)
-						}
-						wg.Add(1)
-						go func() {
-							defer wg.Done()
-							ictx, icancel := context.WithTimeout(ctx, 15*time.Minute)
-							defer icancel()
-							res, err := pool.Invoke(ictx, payload)
-							if err != nil {
-								logger.Printf("scheduled invoke of %s: %v", fn, err)
-							} else if res.FunctionError != "" {
-								logger.Printf("scheduled invoke of %s failed: %s", fn, res.Payload)
-							}
-						}()
+						fire(now)
 					}
 				}
 			}()

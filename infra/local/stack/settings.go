@@ -2,6 +2,7 @@ package stack
 
 import (
 	"github.com/referflow/referflow/internal/crm/providers"
+	"github.com/referflow/referflow/internal/notify"
 	"github.com/referflow/referflow/internal/privacy"
 )
 
@@ -22,11 +23,16 @@ type Setting struct {
 var Settings = append(providerSettings(),
 	Setting{"REFERFLOW_ADMIN_TOKEN", "local-admin-token", "Bearer token that stands in for SigV4 on AWS_IAM routes locally."},
 	Setting{privacy.SecretSetting, LocalKeyHashSecret, "Secret(s) of the keyed hashes in dedupe and email lookup keys (comma-separated, newest first)."},
+	Setting{notify.LinkSecretSetting, LocalLinkSecret, "Secret(s) signing the preference links of emails (comma-separated, newest first)."},
 )
 
 // LocalKeyHashSecret is the local stack's key-hash secret (not a real
 // one): tests that read the table's keys hash with it.
 const LocalKeyHashSecret = "local-key-hash-secret-not-for-production"
+
+// LocalLinkSecret is the local stack's link secret (not a real one): tests
+// that check preference links verify them with it.
+const LocalLinkSecret = "local-link-secret-not-for-production"
 
 // providerSettings lists every provider's settings, in registry order.
 func providerSettings() []Setting {
@@ -44,7 +50,8 @@ func providerSettings() []Setting {
 // names <NAME> (e.g. to point a CRM API URL at a fake).
 const EnvOverridePrefix = "REFERFLOW_LOCAL_ENV_"
 
-// ScheduleSecondsEnv overrides the rate of every Schedule event (seconds).
+// ScheduleSecondsEnv overrides the rate of every rate(...) Schedule event
+// (seconds); cron(...) schedules keep their times.
 const ScheduleSecondsEnv = "REFERFLOW_LOCAL_SCHEDULE_SECONDS"
 
 // settingValues returns every setting's value from getenv or its default

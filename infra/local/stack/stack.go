@@ -26,6 +26,7 @@ import (
 	"github.com/referflow/referflow/infra/local/fault"
 	"github.com/referflow/referflow/infra/local/httpapi"
 	"github.com/referflow/referflow/infra/local/lambdaemu"
+	"github.com/referflow/referflow/infra/local/mailbox"
 	"github.com/referflow/referflow/infra/local/meter"
 	"github.com/referflow/referflow/infra/local/moto"
 	"github.com/referflow/referflow/infra/local/sam"
@@ -66,6 +67,8 @@ type Stack struct {
 	Tables        map[string]string
 	StateMachines map[string]string
 	Functions     map[string]string
+	// SiteURL is the example marketing site's origin (site.go).
+	SiteURL string
 	// AWS is an SDK configuration pointed at AWSEndpoint with static
 	// "testing" credentials.
 	AWS aws.Config
@@ -85,6 +88,11 @@ type Ready struct {
 	Fakes map[string]string `json:"fakes"`
 	// EgressProxy is the guard the functions' HTTP(S) goes through.
 	EgressProxy string `json:"egress_proxy"`
+	// Site is the example marketing site's origin (site.go).
+	Site string `json:"site"`
+	// EventBuses maps each EventBridge bus's logical id to its name; what
+	// is put on them is shown at <api>/_local/events.
+	EventBuses map[string]string `json:"event_buses"`
 }
 
 // AWSConfig returns an SDK configuration for endpoint with the local
@@ -120,10 +128,11 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		}
 	}()
 
-	tpl, err := sam.Load(cfg.Template, sam.Options{})
+	site, tpl, err := loadWithSite(cfg, logger) // the example site's origin joins CorsAllowOrigins
 	if err != nil {
 		return err
 	}
+	cleanups = append(cleanups, site.Close)
 
 	// Function binaries.
 	var bins map[string]string
@@ -242,6 +251,8 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		}
 		wg.Wait()
 	})
+	// Links the functions write (emails) name the local API (functionEnv).
+	herm.apiURL = fmt.Sprintf("http://%s", apiLn.Addr())
 	for _, f := range tpl.Functions {
 		env := herm.functionEnv(f.LogicalID, f.Environment, cfg.Getenv)
 		p, err := lambdaemu.NewPool(lambdaemu.Function{
@@ -259,6 +270,17 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		pools = append(pools, p)
 		endpoint.AddPool(p)
 	}
+	// EventBridge: what moto accepts also goes to the local bus, which
+	// delivers it to the rules' targets and shows it at /_local/events.
+	bus, err := newEventBus(tpl, endpoint, logger)
+	if err != nil {
+		return err
+	}
+	cleanups = append(cleanups, bus.Close)
+	endpoint.Events, herm.events = bus, bus.Handler()
+	// SES v2: what moto accepts is kept in the local mailbox (/_local/mail).
+	box := mailbox.New()
+	endpoint.Mail, herm.mail = box, box.Handler()
 	awsSrv := &http.Server{Handler: endpoint.Handler(meter.StatesCaller, nil), ReadHeaderTimeout: 10 * time.Second, ErrorLog: logger}
 	go func() { _ = awsSrv.Serve(awsLn) }()
 	cleanups = append(cleanups, func() { _ = awsSrv.Close() })
@@ -274,8 +296,10 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		Tables:         map[string]string{},
 		StateMachines:  map[string]string{},
 		Functions:      names,
+		SiteURL:        site.Origin,
 	}
 	st.AWS = AWSConfig(st.AWSEndpoint)
+	site.serve(st, logger)
 	direct := AWSConfig(motoSrv.URL) // set-up calls go to moto, unmetered
 	if err := createTables(ctx, direct, tpl, st); err != nil {
 		return err
@@ -286,9 +310,21 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err := putSettings(ctx, direct, st.SettingsPrefix, herm.settings); err != nil {
 		return err
 	}
+	if err := createEventBuses(ctx, direct, tpl); err != nil {
+		return err
+	}
+	if err := createEmailIdentities(ctx, direct, tpl, logger); err != nil {
+		return err
+	}
+	stopStreams, err := startStreams(runCtx, direct, tpl, endpoint, logger)
+	if err != nil {
+		return err
+	}
+	cleanups = append(cleanups, stopStreams)
 
 	// HTTP API front.
-	front, err := newFront(tpl, endpoint, m, cfg.Getenv, logger, pools)
+	runNow := &scheduleRunner{}
+	front, err := newFront(tpl, endpoint, m, cfg.Getenv, logger, pools, runNow)
 	if err != nil {
 		return err
 	}
@@ -296,7 +332,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	go func() { _ = apiSrv.Serve(apiLn) }()
 	cleanups = append(cleanups, func() { _ = apiSrv.Close() })
 
-	stopSchedules := startSchedules(runCtx, tpl, endpoint, cfg.Getenv, logger)
+	stopSchedules := startSchedules(runCtx, tpl, endpoint, cfg.Getenv, logger, runNow)
 	cleanups = append(cleanups, stopSchedules)
 
 	if cfg.Seed != nil {
@@ -309,7 +345,11 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	doc := Ready{
 		API: st.APIURL, AWS: st.AWSEndpoint, Moto: st.MotoURL, Region: st.Region,
 		Tables: st.Tables, StateMachines: st.StateMachines, Functions: st.Functions,
-		SettingsPrefix: st.SettingsPrefix, Fakes: herm.fakes.URLs(), EgressProxy: herm.guard.URL,
+		SettingsPrefix: st.SettingsPrefix, Fakes: herm.fakes.URLs(), EgressProxy: herm.guard.URL, Site: st.SiteURL,
+		EventBuses: map[string]string{},
+	}
+	for _, b := range tpl.EventBuses {
+		doc.EventBuses[b.LogicalID] = b.Name
 	}
 	front.ready.Store(&doc)
 	ready, err := json.Marshal(doc)
@@ -319,6 +359,8 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	fmt.Fprintf(cfg.Stdout, "READY %s\n", ready)
 	printSummary(cfg.Stdout, st, front.routes)
 	herm.printSummary(cfg.Stdout, st.APIURL)
+	site.printSummary(cfg.Stdout)
+	bus.PrintSummary(cfg.Stdout, st.APIURL, busNames(tpl))
 
 	select {
 	case <-ctx.Done():

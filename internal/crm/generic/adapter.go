@@ -6,9 +6,6 @@ package generic
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,21 +15,22 @@ import (
 
 	"github.com/referflow/referflow/internal/crm"
 	"github.com/referflow/referflow/internal/money"
+	"github.com/referflow/referflow/internal/stdwebhooks"
 )
 
 // Name is the provider name, the path segment of POST /webhooks/generic.
 const Name = "generic"
 
-// Standard Webhooks headers.
+// Standard Webhooks headers (internal/stdwebhooks holds the scheme).
 const (
-	HeaderID        = "webhook-id"
-	HeaderTimestamp = "webhook-timestamp"
-	HeaderSignature = "webhook-signature"
+	HeaderID        = stdwebhooks.HeaderID
+	HeaderTimestamp = stdwebhooks.HeaderTimestamp
+	HeaderSignature = stdwebhooks.HeaderSignature
 )
 
 // DefaultTolerance is how far webhook-timestamp may be from the clock, in
 // either direction.
-const DefaultTolerance = 5 * time.Minute
+const DefaultTolerance = stdwebhooks.DefaultTolerance
 
 // Event types of the generic format.
 const (
@@ -53,9 +51,7 @@ type Config struct {
 // Adapter authenticates and parses Standard Webhooks deliveries. It
 // implements crm.Adapter and is safe for concurrent use.
 type Adapter struct {
-	keys      [][]byte
-	tolerance time.Duration
-	now       func() time.Time
+	verifier *stdwebhooks.Verifier
 }
 
 var _ crm.Adapter = (*Adapter)(nil)
@@ -64,59 +60,35 @@ var _ crm.Adapter = (*Adapter)(nil)
 // standard base64 (the prefix is optional). now is the clock for the
 // timestamp check.
 func New(cfg Config, now func() time.Time) (*Adapter, error) {
-	a := &Adapter{tolerance: cfg.Tolerance, now: now}
-	for _, s := range cfg.Secrets {
-		if strings.TrimSpace(s) == "" {
-			continue
-		}
-		k, err := DecodeSecret(s)
-		if err != nil {
-			return nil, err
-		}
-		a.keys = append(a.keys, k)
+	v, err := stdwebhooks.NewVerifier(cfg.Secrets, cfg.Tolerance, now)
+	if err != nil {
+		return nil, fmt.Errorf("generic: %w", err)
 	}
-	if len(a.keys) == 0 {
-		return nil, errors.New("generic: at least one signing secret is required")
-	}
-	if now == nil {
-		return nil, errors.New("generic: a clock is required")
-	}
-	if a.tolerance <= 0 {
-		a.tolerance = DefaultTolerance
-	}
-	return a, nil
+	return &Adapter{verifier: v}, nil
 }
 
 // DecodeSecret returns the HMAC key of a Standard Webhooks secret: the
-// base64 decoding of the secret without its "whsec_" prefix.
+// base64 decoding of the secret without its "whsec_" prefix
+// (stdwebhooks.ParseSecret).
 func DecodeSecret(secret string) ([]byte, error) {
-	k, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(strings.TrimSpace(secret), "whsec_"))
-	if err != nil || len(k) == 0 {
-		return nil, errors.New("generic: signing secret is not whsec_ followed by base64")
+	k, err := stdwebhooks.ParseSecret(secret)
+	if err != nil {
+		return nil, fmt.Errorf("generic: %w", err)
 	}
 	return k, nil
 }
 
 // Sign returns the webhook-signature header value ("v1,<base64>") for a
 // delivery: base64 HMAC-SHA256, keyed with the decoded secret, of
-// id + "." + Unix seconds of ts + "." + body. A secret that is not valid
-// base64 is used as raw bytes (such a secret is refused by New).
+// id + "." + Unix seconds of ts + "." + body (stdwebhooks). A secret that
+// is not valid base64 is used as raw bytes (such a secret is refused by
+// New), so a test can sign with a wrong one.
 func Sign(secret, id string, ts time.Time, body []byte) string {
-	key, err := DecodeSecret(secret)
+	key, err := stdwebhooks.ParseSecret(secret)
 	if err != nil {
-		key = []byte(secret)
+		key = stdwebhooks.Key(secret)
 	}
-	return "v1," + base64.StdEncoding.EncodeToString(mac(key, id, strconv.FormatInt(ts.Unix(), 10), body))
-}
-
-func mac(key []byte, id, ts string, body []byte) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(id))
-	m.Write([]byte{'.'})
-	m.Write([]byte(ts))
-	m.Write([]byte{'.'})
-	m.Write(body)
-	return m.Sum(nil)
+	return key.Sign(id, stdwebhooks.Timestamp(ts), body)
 }
 
 // Authenticate checks the Standard Webhooks signature: webhook-id,
@@ -124,55 +96,10 @@ func mac(key []byte, id, ts string, body []byte) []byte {
 // webhook-signature (space-separated "v1,<base64>" entries, any of which
 // may match any configured secret). Failures wrap crm.ErrUnauthorized.
 func (a *Adapter) Authenticate(r crm.Request) error {
-	id := crm.Header(r.Headers, HeaderID)
-	tsText := crm.Header(r.Headers, HeaderTimestamp)
-	sigs := crm.Header(r.Headers, HeaderSignature)
-	switch {
-	case id == "":
-		return fmt.Errorf("%w: missing %s", crm.ErrUnauthorized, HeaderID)
-	case tsText == "":
-		return fmt.Errorf("%w: missing %s", crm.ErrUnauthorized, HeaderTimestamp)
-	case sigs == "":
-		return fmt.Errorf("%w: missing %s", crm.ErrUnauthorized, HeaderSignature)
+	if err := a.verifier.Verify(r.Headers, r.Body); err != nil {
+		return fmt.Errorf("%w: %s", crm.ErrUnauthorized, strings.TrimPrefix(err.Error(), stdwebhooks.ErrUnverified.Error()+": "))
 	}
-	ts, err := strconv.ParseInt(tsText, 10, 64)
-	if err != nil {
-		return fmt.Errorf("%w: bad %s", crm.ErrUnauthorized, HeaderTimestamp)
-	}
-	now := a.now().Unix()
-	tol := int64(a.tolerance / time.Second)
-	if now-ts > tol {
-		return fmt.Errorf("%w: timestamp too old", crm.ErrUnauthorized)
-	}
-	if ts-now > tol {
-		return fmt.Errorf("%w: timestamp in the future", crm.ErrUnauthorized)
-	}
-	expected := make([][]byte, len(a.keys))
-	for i, k := range a.keys {
-		expected[i] = mac(k, id, tsText, r.Body)
-	}
-	ok, decoded := false, 0
-	for _, entry := range strings.Fields(sigs) {
-		version, sig, found := strings.Cut(entry, ",")
-		if !found || version != "v1" {
-			continue // other schemes (e.g. v1a) are not supported
-		}
-		got, err := base64.StdEncoding.DecodeString(sig)
-		if err != nil {
-			continue
-		}
-		decoded++
-		for _, want := range expected {
-			ok = hmac.Equal(got, want) || ok
-		}
-	}
-	switch {
-	case ok:
-		return nil
-	case decoded == 0:
-		return fmt.Errorf("%w: no readable v1 signature", crm.ErrUnauthorized)
-	}
-	return fmt.Errorf("%w: signature mismatch", crm.ErrUnauthorized)
+	return nil
 }
 
 // FieldError is a malformed generic payload naming the field at fault. It

@@ -5,10 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/referflow/referflow/internal/crm"
+	"github.com/referflow/referflow/internal/stdwebhooks"
 )
 
 // Settings the generic provider reads by name (docs/crm/generic.md).
@@ -57,7 +57,8 @@ func signDelivery(ctx context.Context, r *crm.Request, s crm.Settings, o crm.Sig
 	if err != nil {
 		return err
 	}
-	if _, err := DecodeSecret(secret); err != nil {
+	key, err := DecodeSecret(secret)
+	if err != nil {
 		return err
 	}
 	id := o.ID
@@ -68,8 +69,8 @@ func signDelivery(ctx context.Context, r *crm.Request, s crm.Settings, o crm.Sig
 		}
 		id = "msg_" + hex.EncodeToString(b[:])
 	}
-	r.Headers.Set(HeaderID, id)
-	r.Headers.Set(HeaderTimestamp, strconv.FormatInt(o.Now.Unix(), 10))
-	r.Headers.Set(HeaderSignature, Sign(secret, id, o.Now, r.Body))
+	for k, v := range stdwebhooks.Headers(id, o.Now, r.Body, key) {
+		r.Headers[k] = v
+	}
 	return nil
 }

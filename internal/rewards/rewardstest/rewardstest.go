@@ -24,7 +24,8 @@
 //     in another order);
 //   - a reward is paid exactly once (one payable ledger entry, only while it
 //     is payable) and a paid reward is reversed at most once (one reversal
-//     entry; the paid reward itself never changes);
+//     entry; the paid reward keeps its status and amount, and records the
+//     entry's time in ReversedAt);
 //   - a payment under rewards.DealOpen checks the referral's deal in the
 //     same step: once Lose recorded the deal lost (as the store's
 //     RecordDeal does, first loss wins) nothing is paid and a
@@ -96,6 +97,10 @@ func cloneReward(r rewards.Reward) rewards.Reward {
 	if r.PaidAt != nil {
 		at := *r.PaidAt
 		r.PaidAt = &at
+	}
+	if r.ReversedAt != nil {
+		at := *r.ReversedAt
+		r.ReversedAt = &at
 	}
 	return r
 }
@@ -318,6 +323,9 @@ func (m *Repo) ReverseReward(ctx context.Context, r rewards.Reward, e rewards.En
 	if _, dup := m.entries[entryKey(e.RewardID, e.Type)]; !ok || dup || cur.Status != rewards.StatusPaid {
 		return false, nil
 	}
+	at := e.CreatedAt.UTC()
+	cur.ReversedAt = &at
+	m.rewards[keyOf(r)] = cur
 	m.add(r.ProgramID, r.Reserved, -1)
 	m.writeEntry(e, ev)
 	return true, nil
