@@ -72,6 +72,13 @@ func seed(ctx context.Context, s *Stack) error {
 	}
 	fmt.Fprintf(os.Stderr, "seeded: program %s v%d (holds %ds, deadlines %ds), referrer %s <%s>\n",
 		def.ID, def.Version, o.HoldSeconds, o.DeadlineSeconds, code, defaultDemoEmail)
+	fmt.Fprintf(os.Stderr, "the partner's side:\n"+
+		"  referral link   %[1]s/r/%[2]s   (lands on the example marketing site with the code)\n"+
+		"  marketing site  %[3]s/   (the one-tag embedded form; /plain works without JavaScript)\n"+
+		"  partner portal  %[1]s/portal   (sign in as %[4]s: the link arrives in the mailbox)\n"+
+		"  mailbox         %[1]s/_local/mail   (every email sent)\n"+
+		"  events          %[1]s/_local/events   (every event on the EventBridge bus)\n",
+		s.APIURL, code, s.SiteURL, defaultDemoEmail)
 	fmt.Fprintf(os.Stderr, "try:\n  curl -s -X POST %s/referrals -H 'content-type: application/json' \\\n    -d '{\"referrer_code\":\"%s\",\"referee_email\":\"jane@acme-robotics.example\",\"referee_name\":\"Jane Doe\",\"referee_company\":\"Acme Robotics\"}'\n  make demo\n  curl -s -X POST %s/_local/hubspot/deals -d '{\"id\":\"1101\",\"stage\":\"qualifiedtobuy\",\"contacts\":[{\"id\":\"301\",\"email\":\"jane@acme-robotics.example\"}]}'   # a deal in the fake HubSpot API\n", s.APIURL, code, s.APIURL)
 	return nil
 }

@@ -17,7 +17,9 @@
 //     expiring after the program's session_days.
 //   - Every POST carries a CSRF token (per session once signed in; a
 //     signed double-submit token before) and is refused from another
-//     origin (Origin, else Referer).
+//     origin (Origin, else Referer). One exception: a sign-in request with
+//     neither a token nor Origin/Referer (a script, never a browser's
+//     form) is answered like any other, the same page known email or not.
 //   - A partner sees only their own referrals, and of each only the
 //     company and email they submitted: another partner's referral is 404.
 //   - Every answer is HTML (never JSON), with a strict

@@ -44,6 +44,28 @@ func TestSignInAnswersTheSamePageForKnownAndUnknownEmails(t *testing.T) {
 	}
 }
 
+// A script posting just an email (no page, so no token, Origin or
+// Referer) gets the same page, known email or not; a browser's post
+// without a token is still refused (TestCSRFAndOriginAreChecked).
+func TestSignInFromAScriptAnswersTheSamePage(t *testing.T) {
+	w := newWorld(t)
+	script := w.browser()
+	script.origin = ""
+	known := script.do(http.MethodPost, "/portal/sign-in", url.Values{"email": {annEmail}})
+	unknown := script.do(http.MethodPost, "/portal/sign-in", url.Values{"email": {"nobody@agency.example"}})
+	mustStatus(t, known, 200)
+	mustStatus(t, unknown, 200)
+	if normalize(known.body, annEmail) != normalize(unknown.body, "nobody@agency.example") {
+		t.Fatalf("the answers differ:\n%s\n----\n%s", known.body, unknown.body)
+	}
+	if len(w.mail.to(annEmail)) != 1 || len(w.mail.to("nobody@agency.example")) != 0 {
+		t.Fatalf("emails sent: %+v", w.mail.sent)
+	}
+	// A token that is there but wrong is refused, Origin or not.
+	forged := script.do(http.MethodPost, "/portal/sign-in", url.Values{"email": {annEmail}, "csrf": {"x.00"}})
+	mustStatus(t, forged, 403)
+}
+
 func TestSignInLinkIsSingleUseAndStartsASession(t *testing.T) {
 	w := newWorld(t)
 	b := w.browser()
