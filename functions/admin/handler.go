@@ -310,16 +310,12 @@ func (h *Handler) review(ctx context.Context, req apigw.Request) apigw.Response 
 	}
 	// Decided now, or the same decision repeated: make sure it is applied
 	// (every step below is idempotent, so a repeat finishes a cut-short one).
-	if r.Status != to {
-		ev := events.New(events.ReferralReviewed, r.ID, events.ActorAdmin, now).WithStatus(string(to)).With("outcome", outcome).With("by", "admin")
-		ev.ProgramID, ev.ProgramVersion = r.ProgramID, r.ProgramVersion
-		if err := h.Store.Transition(ctx, r.ID, to, now, map[string]any{"decision": outcome}, ev); err != nil {
-			if errors.Is(err, store.ErrConflict) {
-				return apigw.Error(http.StatusConflict, "not_in_review", "the referral moved on before the decision applied", nil)
-			}
-			log.Error("apply review failed", "error", err)
-			return apigw.Unavailable()
+	if err := workflow.ApplyReview(ctx, h.Store, w, events.ActorAdmin, "admin", now); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return apigw.Error(http.StatusConflict, "not_in_review", "the decision is recorded, but the referral moved on before it applied: it applies when the referral is resumed", nil)
 		}
+		log.Error("apply review failed", "error", err)
+		return apigw.Unavailable()
 	}
 	resumed, err := workflow.ResumeReview(ctx, h.SFN, w)
 	if err != nil {

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/referflow/referflow/internal/events"
 	"github.com/referflow/referflow/internal/logging"
+	"github.com/referflow/referflow/internal/referral"
 	"github.com/referflow/referflow/internal/workflow"
 )
 
@@ -16,6 +18,9 @@ type Store interface {
 	SetWait(ctx context.Context, id, milestone, token string, now time.Time) (*workflow.Waiting, error)
 	SetReviewWait(ctx context.Context, id, token string, now time.Time) (*workflow.Waiting, error)
 	StartWait(ctx context.Context, id, milestone string, now time.Time) (time.Time, error)
+	// Transition applies a review decision recorded before the wait began
+	// whose status change was cut short (workflow.ApplyReview).
+	Transition(ctx context.Context, id string, to referral.Status, now time.Time, set map[string]any, ev events.Event) error
 }
 
 // Handler is the callback step of "Wait for milestone" and "Wait for manual
@@ -99,6 +104,15 @@ func (h *Handler) Handle(ctx context.Context, in workflow.CallbackInput) (map[st
 		r, err := h.Store.SetReviewWait(ctx, in.ReferralID, in.TaskToken, now)
 		if err != nil {
 			return nil, err
+		}
+		// A decision recorded before this wait (its status change cut short
+		// when the referral needed attention) is applied before resuming.
+		by := "admin"
+		if r.ReviewNote == workflow.ReviewDeadlineNote {
+			by = "deadline"
+		}
+		if err := workflow.ApplyReview(ctx, h.Store, r, events.ActorWorkflow, by, now); err != nil {
+			return nil, fmt.Errorf("await: apply the recorded review: %w", err)
 		}
 		resumed, err := workflow.ResumeReview(ctx, h.SFN, r)
 		log.Info("waiting for manual review", "resumed_at_once", resumed)

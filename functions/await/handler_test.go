@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/referflow/referflow/internal/events"
 	"github.com/referflow/referflow/internal/referral"
 	"github.com/referflow/referflow/internal/store"
 	"github.com/referflow/referflow/internal/workflow"
@@ -21,6 +22,17 @@ type fakeStore struct {
 	r   *referral.Referral
 	cb  workflow.Callbacks // the callbacks stored beside the referral
 	err error
+	// moved records each Transition: the status and its event.
+	moved []events.Event
+}
+
+func (f *fakeStore) Transition(_ context.Context, id string, to referral.Status, now time.Time, _ map[string]any, ev events.Event) error {
+	if f.r == nil || f.r.ID != id {
+		return store.ErrNotFound
+	}
+	f.r.Status, f.r.UpdatedAt = to, now
+	f.moved = append(f.moved, ev)
+	return nil
 }
 
 func (f *fakeStore) SetWait(_ context.Context, id, milestone, token string, now time.Time) (*workflow.Waiting, error) {
@@ -158,6 +170,42 @@ func TestAwaitReview(t *testing.T) {
 	out, err = h.Handle(context.Background(), workflow.CallbackInput{ReferralID: id, Kind: "review", TaskToken: "tok-r"})
 	if err != nil || out["waiting"] != true || len(s.successes) != 0 || st.cb.ReviewToken != "tok-r" {
 		t.Fatalf("%v %v %d", out, err, len(s.successes))
+	}
+}
+
+// An operator's decision recorded while the referral was in review, whose
+// status change was cut short (the referral needed attention meanwhile and
+// was resumed), is applied when the review wait begins again: the
+// workflow goes on with the referral in progress (or rejected), never
+// leaving it "in review" behind it.
+func TestRecordedReviewIsAppliedWhenTheWaitBegins(t *testing.T) {
+	for _, tc := range []struct {
+		outcome, note string
+		want          referral.Status
+		by            string
+	}{
+		{"approved", "looks good", referral.StatusInProgress, "admin"},
+		{"rejected", "not our market", referral.StatusRejected, "admin"},
+		{"approved", workflow.ReviewDeadlineNote, referral.StatusInProgress, "deadline"},
+	} {
+		h, st, s := setup(func(r *referral.Referral) {
+			r.Status, r.ReviewOutcome, r.ReviewNote = referral.StatusInReview, tc.outcome, tc.note
+		})
+		out, err := h.Handle(context.Background(), workflow.CallbackInput{ReferralID: id, Kind: "review", TaskToken: "tok-r"})
+		if err != nil || out["waiting"] != false || len(s.successes) != 1 {
+			t.Fatalf("%s: %v %v, successes %d", tc.outcome, out, err, len(s.successes))
+		}
+		if st.r.Status != tc.want || len(st.moved) != 1 {
+			t.Fatalf("%s: status %s after %d transitions, want %s", tc.outcome, st.r.Status, len(st.moved), tc.want)
+		}
+		if ev := st.moved[0]; ev.Type != events.ReferralReviewed || ev.Get("outcome") != tc.outcome || ev.Get("by") != tc.by || ev.Status != string(tc.want) {
+			t.Errorf("%s: event %+v", tc.outcome, ev)
+		}
+	}
+	// Applied already (the operator's call did it): nothing moves twice.
+	h, st, _ := setup(func(r *referral.Referral) { r.Status, r.ReviewOutcome = referral.StatusInProgress, "approved" })
+	if _, err := h.Handle(context.Background(), workflow.CallbackInput{ReferralID: id, Kind: "review", TaskToken: "tok-r"}); err != nil || len(st.moved) != 0 {
+		t.Fatalf("an applied decision moved again: %v %d", err, len(st.moved))
 	}
 }
 

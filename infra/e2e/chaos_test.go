@@ -329,8 +329,22 @@ func (d *chaosDriver) review(id string, approve bool) error {
 	decision := map[bool]string{true: "approve", false: "reject"}[approve]
 	body, _ := json.Marshal(map[string]string{"decision": decision, "reason": "chaos soak"})
 	auth := func() map[string]string { return map[string]string{"Authorization": "Bearer " + adminToken} }
-	if status, b, err := d.send("/admin/referrals/"+id+"/review", body, auth); err != nil || status != http.StatusOK {
-		return fmt.Errorf("review %s = %d %s: %v", id, status, b, err)
+	// As an operator does: a referral that needs attention cannot be
+	// reviewed (409); resume it, wait for it to be back in review, decide again.
+	for attempt := 1; ; attempt++ {
+		status, b, err := d.send("/admin/referrals/"+id+"/review", body, auth)
+		if err == nil && status == http.StatusOK {
+			break
+		}
+		if err != nil || status != http.StatusConflict || d.statusOf(id) != "needs_attention" || attempt == 5 {
+			return fmt.Errorf("review %s = %d %s: %v", id, status, b, err)
+		}
+		if !d.resume(id) {
+			return fmt.Errorf("review %s: resume failed", id)
+		}
+		if err := d.await(id, 150*time.Second, func() bool { return d.statusOf(id) != "needs_attention" }); err != nil {
+			return err
+		}
 	}
 	if approve {
 		return d.stages(id, "qualified", "won")
