@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strings"
 
 	"github.com/referflow/referflow/internal/apigw"
 	"github.com/referflow/referflow/internal/intake"
@@ -87,8 +88,21 @@ func errorPage(req *apigw.Request, r *intake.Refusal) apigw.Response {
 		title = "We could not take your referral"
 	}
 	return page(r.Status, "error.html", map[string]any{
-		"CSS": template.CSS(pageCSS), "Title": title, "Message": r.Message, "Problems": probs, "Back": backLink(req),
+		"CSS": template.CSS(pageCSS), "Title": title, "Message": sentence(r.Message), "Problems": probs, "Back": backLink(req),
 	})
+}
+
+// sentence writes an API message ("this company ... program") as a
+// sentence for people: a capital first letter and a full stop.
+func sentence(msg string) string {
+	if msg == "" {
+		return msg
+	}
+	msg = strings.ToUpper(msg[:1]) + msg[1:]
+	if !strings.HasSuffix(msg, ".") {
+		msg += "."
+	}
+	return msg
 }
 
 // backLink is the page that posted the form (its Referer, when it is an

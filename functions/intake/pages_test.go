@@ -121,6 +121,10 @@ func TestBrowserRefusalsArePagesWithTheContractsStatus(t *testing.T) {
 	if !strings.Contains(page, "Already referred") || strings.Contains(page, "ann") {
 		t.Fatalf("duplicate page:\n%s", page)
 	}
+	// The message reads as a sentence for people, not as the API's text.
+	if !strings.Contains(page, "<p>This company or person has already been referred to this program.</p>") {
+		t.Errorf("the duplicate page's message is not a sentence:\n%s", page)
+	}
 	// Without a Referer the page says how to go back.
 	h, _, _ = newHandler()
 	page = assertPage(t, call(t, h, formReq("referrer_code=ann-42", "accept", browserAccept)), 400)

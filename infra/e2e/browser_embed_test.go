@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +15,9 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/referflow/referflow/infra/browser"
+	"github.com/referflow/referflow/infra/local/build"
+	"github.com/referflow/referflow/infra/local/stack"
+	"github.com/referflow/referflow/infra/seed"
 	"github.com/referflow/referflow/web/embed"
 )
 
@@ -41,10 +47,27 @@ func TestBrowserReferralLinkEmbedFormAndStatusPage(t *testing.T) {
 	}
 	t.Run("links and script over HTTP", func(t *testing.T) { linksOverHTTP(t, e, site) })
 	var made []personAt
+	// A program without a thank-you URL of its own, on the same site.
+	root, err := build.RepoRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	example, err := os.ReadFile(filepath.Join(root, "programs", "b2b-example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	noThanks := regexp.MustCompile(`(?m)^thank_you_url:.*$`).ReplaceAllString(string(example), "")
+	noThanks = regexp.MustCompile(`(?m)^id: b2b-partners`).ReplaceAllString(noThanks, "id: b2b-no-thanks")
+	if !strings.Contains(noThanks, "id: b2b-no-thanks") || strings.Contains(noThanks, "thank_you_url:") {
+		t.Fatal("the example program is not shaped as the test expects")
+	}
+	e.publish(string(stack.SiteProgram([]byte(noThanks), site)), seed.Overrides{})
+	e.addReferrer("b2b-no-thanks", "NOTHANKS", "partner@no-thanks.example")
 	for _, vp := range browser.Viewports {
 		t.Run(vp.Name, func(t *testing.T) {
 			made = append(made, embedJourney(t, e, b, vp, site))
 			made = append(made, plainForm(t, e, b, vp, site))
+			made = append(made, productThanks(t, e, b, vp, site, "b2b-no-thanks", "NOTHANKS"))
 		})
 	}
 	t.Run("site form enhanced", func(t *testing.T) { made = append(made, ownForm(t, e, b, site)) })
@@ -210,6 +233,46 @@ func plainForm(t *testing.T, e *env, b *browser.Browser, vp browser.Viewport, si
 	ids, err := e.st.ReferralsByEmail(context.Background(), email)
 	if err != nil || len(ids) != 1 {
 		t.Fatalf("referrals of the plain form's email: %v %v", ids, err)
+	}
+
+	// The same company again: the product's own error page, for people.
+	tab.Do(chromedp.Navigate(site + "/plain?ref=" + url.QueryEscape(demoCode)))
+	tab.Do(
+		chromedp.SendKeys(chromedp.CSS("#referee_email"), email),
+		chromedp.SendKeys(chromedp.CSS("#referee_company"), companyName),
+		chromedp.Click(chromedp.CSS(".plain button")),
+	)
+	tab.WaitURL(e.api + "/referrals")
+	if h := tab.Text("h1"); !strings.Contains(strings.ToLower(h), "already") {
+		t.Errorf("duplicate referral page heading %q", h)
+	}
+	tab.Screenshot("intake-duplicate")
+	tab.AssertAccessible()
+	return personAt{id: ids[0], email: email, company: companyName}
+}
+
+// productThanks posts the plain form to a program without a thank-you URL
+// of its own: the product's thank-you page answers, with the link to the
+// referral's status page.
+func productThanks(t *testing.T, e *env, b *browser.Browser, vp browser.Viewport, site, programID, code string) personAt {
+	tab := b.Tab(t, vp)
+	tab.Do(chromedp.Navigate(site + "/plain?ref=" + url.QueryEscape(code)))
+	companyName, email := browserPerson()
+	tab.Do(
+		chromedp.SetValue(chromedp.CSS(`input[name=program]`), programID),
+		chromedp.SendKeys(chromedp.CSS("#referee_email"), email),
+		chromedp.SendKeys(chromedp.CSS("#referee_company"), companyName),
+		chromedp.Click(chromedp.CSS(".plain button")),
+	)
+	tab.WaitURL(e.api + "/referrals")
+	if h := tab.Text("h1"); h != "Thank you for your referral" {
+		t.Fatalf("the product's thank-you page heading %q", h)
+	}
+	tab.Screenshot("intake-thanks")
+	tab.AssertAccessible()
+	ids, err := e.st.ReferralsByEmail(context.Background(), email)
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("referrals of the form's email: %v %v", ids, err)
 	}
 	return personAt{id: ids[0], email: email, company: companyName}
 }
