@@ -310,7 +310,7 @@ func (h *Handler) review(ctx context.Context, req apigw.Request) apigw.Response 
 	}
 	// Decided now, or the same decision repeated: make sure it is applied
 	// (every step below is idempotent, so a repeat finishes a cut-short one).
-	if err := workflow.ApplyReview(ctx, h.Store, w, events.ActorAdmin, "admin", now); err != nil {
+	if err := workflow.ApplyReview(ctx, h.Store, w, events.ActorAdmin, now); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return apigw.Error(http.StatusConflict, "not_in_review", "the decision is recorded, but the referral moved on before it applied: it applies when the referral is resumed", nil)
 		}

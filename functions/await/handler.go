@@ -107,11 +107,7 @@ func (h *Handler) Handle(ctx context.Context, in workflow.CallbackInput) (map[st
 		}
 		// A decision recorded before this wait (its status change cut short
 		// when the referral needed attention) is applied before resuming.
-		by := "admin"
-		if r.ReviewNote == workflow.ReviewDeadlineNote {
-			by = "deadline"
-		}
-		if err := workflow.ApplyReview(ctx, h.Store, r, events.ActorWorkflow, by, now); err != nil {
+		if err := workflow.ApplyReview(ctx, h.Store, r, events.ActorWorkflow, now); err != nil {
 			return nil, fmt.Errorf("await: apply the recorded review: %w", err)
 		}
 		resumed, err := workflow.ResumeReview(ctx, h.SFN, r)

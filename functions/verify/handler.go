@@ -127,11 +127,10 @@ func (h *Handler) reviewDeadline(ctx context.Context, r *referral.Referral, p *p
 	if err != nil {
 		return out, err
 	}
-	by := "deadline"
 	if !decided {
 		switch {
 		case w.ReviewOutcome != "": // an admin decided first
-			outcome, by = w.ReviewOutcome, "admin"
+			outcome = w.ReviewOutcome
 		case w.Status == referral.StatusInReview:
 			return out, fmt.Errorf("verify: review of %s neither recorded nor decided", r.ID)
 		default: // decided and applied before review outcomes were recorded
@@ -139,15 +138,9 @@ func (h *Handler) reviewDeadline(ctx context.Context, r *referral.Referral, p *p
 		}
 	}
 	out.Outcome = outcome
-	to := referral.StatusRejected
-	if outcome == workflow.Approved {
-		to = referral.StatusInProgress
-	}
-	if w.Status == to {
-		return out, nil // applied already (by the admin, or a first attempt of this step)
-	}
-	ev := event(events.ReferralReviewed, r, now).WithStatus(string(to)).With("outcome", outcome).With("by", by)
-	return out, h.Store.Transition(ctx, r.ID, to, now, map[string]any{"decision": outcome}, ev)
+	// Applied already (by the admin, or a first attempt of this step) when
+	// the referral is no longer in review.
+	return out, workflow.ApplyReview(ctx, h.Store, w, events.ActorWorkflow, now)
 }
 
 func outcomeOf(r *referral.Referral) string {

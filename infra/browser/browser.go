@@ -97,7 +97,7 @@ type Browser struct {
 func Start(t testing.TB) *Browser {
 	t.Helper()
 	if os.Getenv(SkipEnv) == "1" {
-		t.Skip(SkipEnv + "=1: browser tests skipped")
+		t.Skip(SkipEnv + "=1: browser tests skipped, so the pages are not checked in a browser (unset it and run make browser-deps)")
 	}
 	bin, err := Chromium()
 	if err != nil {

@@ -77,7 +77,7 @@ type pending struct {
 // response names the first record still unpublished (if any): Lambda
 // retries the batch from it.
 func (p *Publisher) Handle(ctx context.Context, batch lambdaevents.DynamoDBEvent) (lambdaevents.DynamoDBEventResponse, error) {
-	var todo []pending
+	var entries []pending
 	for _, rec := range batch.Records {
 		ev, detail, err := Decode(rec)
 		if errors.Is(err, errNotAnEvent) {
@@ -87,7 +87,7 @@ func (p *Publisher) Handle(ctx context.Context, batch lambdaevents.DynamoDBEvent
 			p.reject(rec.Change.SequenceNumber, err.Error(), "pk", rec.Change.Keys["PK"].String(), "sk", rec.Change.Keys["SK"].String())
 			continue
 		}
-		todo = append(todo, pending{
+		entries = append(entries, pending{
 			seq: rec.Change.SequenceNumber,
 			entry: types.PutEventsRequestEntry{
 				Source: aws.String(Source), DetailType: aws.String(string(ev.Type)), Detail: aws.String(string(detail)),
@@ -97,7 +97,7 @@ func (p *Publisher) Handle(ctx context.Context, batch lambdaevents.DynamoDBEvent
 		})
 	}
 	published := 0
-	for _, chunk := range p.chunks(todo) {
+	for _, chunk := range p.chunks(entries) {
 		failed, n := p.put(ctx, chunk)
 		published += n
 		if failed >= 0 {
@@ -114,11 +114,11 @@ func (p *Publisher) Handle(ctx context.Context, batch lambdaevents.DynamoDBEvent
 // chunks cuts events into PutEvents calls of at most MaxEntries entries and
 // MaxRequestBytes, keeping their order. An entry larger than a whole call
 // can never be put: it is rejected.
-func (p *Publisher) chunks(todo []pending) [][]pending {
+func (p *Publisher) chunks(entries []pending) [][]pending {
 	var out [][]pending
 	var cur []pending
 	size := 0
-	for _, e := range todo {
+	for _, e := range entries {
 		n := EntrySize(e.entry)
 		if n > MaxRequestBytes {
 			p.reject(e.seq, "entry larger than a PutEvents request", append([]any{"bytes", n}, e.log...)...)

@@ -15,16 +15,21 @@ type Transitioner interface {
 
 // ApplyReview moves a referral still in review to the status its recorded
 // decision means (in_progress when approved, rejected otherwise), with its
-// referral.reviewed event by actor. It does nothing when no decision is
+// referral.reviewed event by actor ("by" says who decided: the deadline's
+// default, or an operator). It does nothing when no decision is
 // recorded or the referral is no longer in review (applied already, or
 // moved to needs_attention: resuming it brings it back to review, and the
 // review wait applies the decision then). Every path that resumes a review
 // calls it first, so a decision recorded whose status change was cut short
 // (a crash, a referral that needed attention meanwhile) is applied by the
 // next one.
-func ApplyReview(ctx context.Context, st Transitioner, w *Waiting, actor, by string, now time.Time) error {
+func ApplyReview(ctx context.Context, st Transitioner, w *Waiting, actor string, now time.Time) error {
 	if w == nil || w.ReviewOutcome == "" || w.Status != referral.StatusInReview {
 		return nil
+	}
+	by := "admin"
+	if w.ReviewNote == ReviewDeadlineNote {
+		by = "deadline"
 	}
 	to := referral.StatusRejected
 	if w.ReviewOutcome == Approved {
