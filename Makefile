@@ -51,6 +51,15 @@ prereqs: ## check the tools the local stack and tests need, installing moto and 
 	  $(PYTHON) -m pip install --user cfn-lint >/dev/null || $(PYTHON) -m pip install --user --break-system-packages cfn-lint >/dev/null || { \
 	    echo "could not install cfn-lint with pip: install it yourself (pip install cfn-lint), then run make again"; exit 1; }; }
 
+# Request shapes of the Stripe rail (internal/rewards/stripe) are checked
+# against stripe-mock, which the tests start.
+STRIPE_MOCK = $(shell $(GO) env GOPATH)/bin/stripe-mock
+
+.PHONY: stripe-mock
+stripe-mock: ## install stripe-mock (go install) when missing
+	@test -x $(STRIPE_MOCK) || { echo "installing stripe-mock: go install github.com/stripe/stripe-mock@v0.203.0"; \
+	  $(GO) install github.com/stripe/stripe-mock@v0.203.0 || { echo "could not install stripe-mock (is the Go module proxy reachable?)"; exit 1; }; }
+
 # Browser tests (infra/browser): Debian's Chromium and axe-core from npm.
 AXE := .cache/npm/node_modules/axe-core/axe.min.js
 

@@ -1,0 +1,33 @@
+package rewards
+
+import (
+	"context"
+	"errors"
+)
+
+// Rail is a payout rail that moves money itself (Stripe, PayPal, gift
+// cards): besides sending, it can look a reward's payment up by the
+// reward's idempotency key (or the metadata and group it was sent with),
+// which is how an unknown outcome is resolved without paying again.
+type Rail interface {
+	Payout
+	// Find looks the payment of r up at the rail, never paying: found is
+	// false when the rail has none for r. A payment found but reversed
+	// returns found with its Transfer and an error wrapping ErrReversed.
+	Find(ctx context.Context, r Reward) (Transfer, bool, error)
+}
+
+// Errors a Rail's Send and Find wrap, so the caller knows what to do next.
+var (
+	// ErrRefused: the rail definitely refused the payment (an invalid
+	// account, insufficient funds, ...): nothing was paid; the wrapping
+	// error carries the rail's reason. Retrying the same call cannot help.
+	ErrRefused = errors.New("rewards: the rail refused the payment")
+	// ErrUnknownOutcome: the call may or may not have paid (a timeout, a
+	// hang-up, a 5xx, 409 or 429): resolve it with Find, never by sending
+	// again.
+	ErrUnknownOutcome = errors.New("rewards: the payment's outcome is unknown")
+	// ErrReversed: the rail paid, then reversed the payment (all of it):
+	// it must never be recorded as paid.
+	ErrReversed = errors.New("rewards: the payment was reversed at the rail")
+)
