@@ -45,6 +45,7 @@ type Store interface {
 //	POST /admin/people/erase (erase.go)
 //	/admin/webhooks... (webhooks.go)
 //	/admin/partners... (partners.go)
+//	PUT|GET|DELETE /admin/partners/{program}/{code}/payee, /admin/referrals/{id}/payee (payees.go)
 type Handler struct {
 	Store   Store
 	People  People // erases a person's personal data
@@ -57,8 +58,10 @@ type Handler struct {
 	// Partners invites, lists, approves, disables, enables partners and
 	// changes their codes (partners.go).
 	Partners Partners
-	Now      func() time.Time
-	Log      *slog.Logger
+	// Payees records who partners and referees are paid to (payees.go).
+	Payees Payees
+	Now    func() time.Time
+	Log    *slog.Logger
 }
 
 // maxBody bounds request bodies.
@@ -67,6 +70,8 @@ const maxBody = 16 << 10
 // Handle routes one request by its route key.
 func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response, error) {
 	switch {
+	case strings.HasSuffix(req.RouteKey, "/payee"):
+		return h.payee(ctx, req), nil // payees.go
 	case strings.Contains(req.RouteKey, " /admin/webhooks"):
 		return h.webhooks(ctx, req), nil // webhooks.go
 	case strings.Contains(req.RouteKey, " /admin/partners"):

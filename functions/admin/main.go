@@ -1,8 +1,9 @@
 // Command admin is the admin API: GET /admin/referrals/{id}, the manual
 // review decision, reward approvals and the erasure of a person's personal
-// data, the outbound webhook endpoints with their deliveries, and the
-// programs' partners. Its routes are IAM-authorised in template.yaml; the
-// function does no authentication of its own.
+// data, the outbound webhook endpoints with their deliveries, the
+// programs' partners, and who partners and referees are paid to. Its
+// routes are IAM-authorised in template.yaml; the function does no
+// authentication of its own.
 package main
 
 import (
@@ -25,6 +26,7 @@ import (
 	"github.com/referflow/referflow/internal/notify"
 	"github.com/referflow/referflow/internal/outbound"
 	"github.com/referflow/referflow/internal/partners"
+	"github.com/referflow/referflow/internal/payees"
 	"github.com/referflow/referflow/internal/privacy"
 	"github.com/referflow/referflow/internal/recovery"
 	"github.com/referflow/referflow/internal/rewards"
@@ -44,6 +46,9 @@ var (
 	// Partner operations, over the store; SES sends their emails.
 	_ Partners       = (*partners.Service)(nil)
 	_ partners.Store = (*store.Store)(nil)
+	// Payee operations, over the store.
+	_ Payees       = (*payees.Service)(nil)
+	_ payees.Store = (*store.Store)(nil)
 )
 
 func main() {
@@ -82,6 +87,7 @@ func main() {
 		Webhooks: &outbound.Service{Store: st, Client: outbound.NewClient(), Now: time.Now, Rand: rand.Reader,
 			DisableAfter: outbound.DefaultDisableAfter, Log: log, Metrics: metrics.New(os.Stdout, "admin", time.Now)},
 		Partners: partnerOps,
+		Payees:   &payees.Service{Store: st, Now: time.Now},
 		Now:      time.Now, Log: log,
 	}
 	lambda.Start(h.Handle)

@@ -15,12 +15,13 @@ import (
 // ErasePerson erases the personal data of every referral whose referee
 // has email (found through its EMAIL# lookup keys, under every key-hash
 // secret) and returns how many referrals it erased. For each referral it
-// deletes the personal attributes of the referral item and its PERSON
-// item, its dedupe keys and its email lookup key, and records a
-// referral.erased event by actor; ids, statuses, amounts, milestones,
-// rewards, ledger entries and events stay. Workflows still running go on
-// (they carry ids only). A repeated call finds nothing left: it erases 0.
-// A call cut short is finished by the next one (the lookup key goes last).
+// deletes the personal attributes of the referral item, its PERSON item
+// and the referee's payee (payees.go), its dedupe keys and its email
+// lookup key, and records a referral.erased event by actor; ids,
+// statuses, amounts, milestones, rewards, ledger entries and events
+// stay. Workflows still running go on (they carry ids only). A repeated
+// call finds nothing left: it erases 0. A call cut short is finished by
+// the next one (the lookup key goes last).
 func (st *Store) ErasePerson(ctx context.Context, email, actor string, now time.Time) (int, error) {
 	h, err := st.hasher(ctx)
 	if err != nil {
@@ -91,6 +92,7 @@ func (st *Store) eraseReferral(ctx context.Context, id, emailPK, actor string, n
 		{Update: &types.Update{TableName: &st.table, Key: referralKey(id), UpdateExpression: aws.String(u.expr()),
 			ConditionExpression: aws.String("attribute_exists(PK)"), ExpressionAttributeNames: u.names, ExpressionAttributeValues: u.values}},
 		{Delete: &types.Delete{TableName: &st.table, Key: personKey(id)}},
+		{Delete: &types.Delete{TableName: &st.table, Key: refereePayeeKey(id)}}, // payees.go
 		put,
 	}
 	if k := emailKey; k != "" && k != emailPK {

@@ -7,6 +7,7 @@
 //	PROGRAM#<id>          / CURRENT                 current published version
 //	PROGRAM#<id>          / V#<000001>              an immutable program version
 //	PROGRAM#<id>          / REFERRER#<code>         a referrer
+//	PROGRAM#<id>          / PAYEE#<key>             a partner's payout method and details (personal data; payees.go)
 //	PROGRAM#<id>          / MAILPREF#<subscriber>   email kinds a partner or referee switched off (mail.go)
 //	PROGRAM#<id>          / MAILMONTH#<m>#<key>     a partner's activity in a month, for its summary (TTL; mail.go)
 //	MAILMONTH#<m>         / PROGRAM#<id>            programs with partner activity in a month (TTL; mail.go)
@@ -22,6 +23,7 @@
 //	CLICKS#<program>#<code> / VISITOR#<day>#<h>     a visitor counted that day (TTL 2 days; <h> hashes IP, User-Agent, day)
 //	REFERRAL#<id>         / REFERRAL                the referral (GSI1: STATUS#<status>)
 //	REFERRAL#<id>         / PERSON                  a closed referral's personal data (TTL: retention)
+//	REFERRAL#<id>         / PAYEE                   the referee's payee: its Stripe customer (personal data, erased with the person; payees.go)
 //	REFERRAL#<id>         / REWARD#<milestone>#<party> a reward (referrer rewards, GSI1: PARTNER-REWARDS#<program>#<key>; partner_rewards.go)
 //	REFERRAL#<id>         / EVENT#<time>#<suffix>   a domain event: the activity log; the table's stream publishes it to EventBridge (GSI1: EVENTS#<yyyy-mm-dd>; records.go)
 //	DEDUPE#<program>#<k>  / DEDUPE                  one referral per email / company domain (<k>: email#<h>, domain#<h>)

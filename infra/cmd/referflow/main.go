@@ -10,6 +10,7 @@
 //	referflow person erase     -table T [-settings-prefix /referflow/<stack>/] EMAIL
 //	referflow webhooks add|list|show|update|remove|rotate|deliveries|replay ... (outbound webhooks)
 //	referflow partners invite|list|approve|disable|enable|code ... (partners.go)
+//	referflow payees set|show|remove ... (who partners and referees are paid to; payees.go)
 //
 // It uses the standard AWS configuration (AWS_PROFILE, AWS_REGION, and
 // AWS_ENDPOINT_URL to reach a local stack).
@@ -51,7 +52,8 @@ const usage = `usage:
   referflow referral resume -table TABLE [-state-machine ARN] ID
   referflow person erase -table TABLE [-settings-prefix /referflow/<stack>/] EMAIL
   referflow webhooks add|list|show|update|remove|rotate|deliveries|replay ...   (referflow webhooks help)
-  referflow partners invite|list|approve|disable|enable|code ...   (referflow partners help)`
+  referflow partners invite|list|approve|disable|enable|code ...   (referflow partners help)
+  referflow payees set|show|remove ...   (referflow payees help)`
 
 func run(ctx context.Context, args []string) error {
 	if len(args) < 2 {
@@ -110,6 +112,10 @@ func run(ctx context.Context, args []string) error {
 		return runPartners(ctx, sub, fs, table, rest, os.Stdout) // partners.go
 	case "partners help":
 		return errors.New(partnersUsage)
+	case "payees set", "payees show", "payees remove":
+		return runPayees(ctx, sub, fs, table, rest, os.Stdout) // payees.go
+	case "payees help":
+		return errors.New(payeesUsage)
 	case "referral resume":
 		machine := fs.String("state-machine", os.Getenv("REFERFLOW_STATE_MACHINE_ARN"), "the stack's StateMachineArn output")
 		if err := fs.Parse(rest); err != nil || fs.NArg() != 1 {
