@@ -4,6 +4,8 @@
 // URL setting pointed at it, and its control API mounted on the stack's HTTP
 // front under /_local/<provider>/. Adding a CRM whose functions call its API
 // means adding its fake here (TestEveryProviderThatCallsAnAPIHasAFake).
+// The payout rails' fakes (Stripe, PayPal Payouts, Tremendous; rails.go)
+// are listed in Rails and started the same way, after the CRM fakes.
 package fakes
 
 import (
@@ -50,28 +52,41 @@ var Specs = map[string]Spec{
 
 // Set is the running fakes.
 type Set struct {
-	names []string // registry order
-	fakes map[string]Fake
+	names    []string // registry order, then Rails order
+	fakes    map[string]Fake
+	settings map[string]string // each fake's URL setting, by name
 }
 
 // StartAll starts the fake of every registered provider that has one, in
-// registry order.
+// registry order, then the fake of every payout rail (Rails).
 func StartAll(settings map[string]string) (*Set, error) {
-	s := &Set{fakes: map[string]Fake{}}
+	s := &Set{fakes: map[string]Fake{}, settings: map[string]string{}}
 	for _, p := range providers.All() {
-		spec, ok := Specs[p.Name]
-		if !ok {
-			continue
+		if spec, ok := Specs[p.Name]; ok {
+			if err := s.start(p.Name, spec, settings); err != nil {
+				return nil, fmt.Errorf("fake %s API: %w", p.Title, err)
+			}
 		}
-		f, err := spec.Start(settings)
-		if err != nil {
-			s.Close()
-			return nil, fmt.Errorf("fake %s API: %w", p.Title, err)
+	}
+	for _, r := range Rails {
+		if err := s.start(r.Name, r.Spec, settings); err != nil {
+			return nil, fmt.Errorf("fake %s API: %w", r.Name, err)
 		}
-		s.names = append(s.names, p.Name)
-		s.fakes[p.Name] = f
 	}
 	return s, nil
+}
+
+// start starts one fake, closing every fake already started when it fails.
+func (s *Set) start(name string, spec Spec, settings map[string]string) error {
+	f, err := spec.Start(settings)
+	if err != nil {
+		s.Close()
+		return err
+	}
+	s.names = append(s.names, name)
+	s.fakes[name] = f
+	s.settings[name] = spec.URLSetting
+	return nil
 }
 
 // Close stops every fake.
@@ -101,7 +116,7 @@ func (s *Set) URLs() map[string]string {
 func (s *Set) Settings() map[string]string {
 	out := make(map[string]string, len(s.fakes))
 	for name, f := range s.fakes {
-		out[Specs[name].URLSetting] = f.URL()
+		out[s.settings[name]] = f.URL()
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"github.com/referflow/referflow/infra/local/fakes"
 	"github.com/referflow/referflow/internal/crm/providers"
 	"github.com/referflow/referflow/internal/notify"
 	"github.com/referflow/referflow/internal/privacy"
@@ -18,9 +19,10 @@ type Setting struct {
 }
 
 // Settings are the settings the local stack provides, with local defaults:
-// every CRM provider's (internal/crm/providers, crm.Setting.Local), then
-// the local stack's own. None of the defaults is a real credential.
-var Settings = append(providerSettings(),
+// every CRM provider's (internal/crm/providers, crm.Setting.Local), the
+// payout rails' credentials (fakes.Rails: the values their fakes accept),
+// then the local stack's own. None of the defaults is a real credential.
+var Settings = append(append(providerSettings(), railSettings()...),
 	Setting{"REFERFLOW_ADMIN_TOKEN", "local-admin-token", "Bearer token that stands in for SigV4 on AWS_IAM routes locally."},
 	Setting{privacy.SecretSetting, LocalKeyHashSecret, "Secret(s) of the keyed hashes in dedupe and email lookup keys (comma-separated, newest first)."},
 	Setting{notify.LinkSecretSetting, LocalLinkSecret, "Secret(s) signing the preference links of emails (comma-separated, newest first)."},
@@ -40,6 +42,18 @@ func providerSettings() []Setting {
 	for _, p := range providers.All() {
 		for _, s := range p.Settings {
 			out = append(out, Setting{Name: s.Name, Default: s.Local, Doc: s.Description})
+		}
+	}
+	return out
+}
+
+// railSettings lists every payout rail's credential settings with the
+// local values its fake accepts, in fakes.Rails order.
+func railSettings() []Setting {
+	var out []Setting
+	for _, r := range fakes.Rails {
+		for _, c := range r.Credentials {
+			out = append(out, Setting{Name: c.Name, Default: c.Local, Doc: c.Doc})
 		}
 	}
 	return out
