@@ -121,6 +121,8 @@ func samples() map[events.Type]events.Event {
 		events.ReferralNeedsAttention: referral(events.ReferralNeedsAttention, events.ActorReconciler).WithStatus("needs_attention").With("from", "in_progress").With("error", "States.Timeout").With("cause", "timed out").With("execution", id),
 		events.ReferralResumed:        referral(events.ReferralResumed, events.ActorOperator).WithStatus("in_progress").With("from", "needs_attention").With("execution", id+"-2"),
 		events.ReferralErased:         events.New(events.ReferralErased, id, events.ActorAdmin, at),
+		events.InvoicePaid:            referral(events.InvoicePaid, events.ActorWebhook("stripe")).With("invoice_id", "in_1").With("amount_minor", "4900").With("currency", "USD"),
+		events.InvoiceRefunded:        referral(events.InvoiceRefunded, events.ActorWebhook("stripe")).With("invoice_id", "in_1"),
 		events.RewardCreated:          reward(events.RewardCreated, "").With("rank", "3"),
 		events.RewardAwaitingApproval: reward(events.RewardAwaitingApproval, "pending"),
 		events.RewardApproved:         reward(events.RewardApproved, "approved").With("paid_later", "true"),

@@ -46,6 +46,8 @@ type Store interface {
 //	/admin/webhooks... (webhooks.go)
 //	/admin/partners... (partners.go)
 //	PUT|GET|DELETE /admin/partners/{program}/{code}/payee, /admin/referrals/{id}/payee (payees.go)
+//	/admin/programs/{program}/balances, /admin/partners/{program}/{code}/balance,
+//	/admin/payout-batches..., /admin/reconciliation (finance.go)
 type Handler struct {
 	Store   Store
 	People  People // erases a person's personal data
@@ -60,8 +62,10 @@ type Handler struct {
 	Partners Partners
 	// Payees records who partners and referees are paid to (payees.go).
 	Payees Payees
-	Now    func() time.Time
-	Log    *slog.Logger
+	// Finance: balances, payout batches, reconciliation (finance.go).
+	Finance Finance
+	Now     func() time.Time
+	Log     *slog.Logger
 }
 
 // maxBody bounds request bodies.
@@ -70,6 +74,8 @@ const maxBody = 16 << 10
 // Handle routes one request by its route key.
 func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response, error) {
 	switch {
+	case isFinanceRoute(req.RouteKey):
+		return h.finance(ctx, req), nil // finance.go
 	case strings.HasSuffix(req.RouteKey, "/payee"):
 		return h.payee(ctx, req), nil // payees.go
 	case strings.Contains(req.RouteKey, " /admin/webhooks"):

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/referflow/referflow/internal/config"
+	"github.com/referflow/referflow/internal/finance"
 	"github.com/referflow/referflow/internal/logging"
 	"github.com/referflow/referflow/internal/mail"
 	"github.com/referflow/referflow/internal/metrics"
@@ -28,6 +29,7 @@ import (
 	"github.com/referflow/referflow/internal/partners"
 	"github.com/referflow/referflow/internal/payees"
 	"github.com/referflow/referflow/internal/privacy"
+	"github.com/referflow/referflow/internal/rails"
 	"github.com/referflow/referflow/internal/recovery"
 	"github.com/referflow/referflow/internal/rewards"
 	"github.com/referflow/referflow/internal/settings"
@@ -49,6 +51,10 @@ var (
 	// Payee operations, over the store.
 	_ Payees       = (*payees.Service)(nil)
 	_ payees.Store = (*store.Store)(nil)
+	// Balances, payout batches and the reconciliation, over the store.
+	_ Finance        = (*finance.Service)(nil)
+	_ finance.Store  = (*store.Store)(nil)
+	_ finance.Payees = (*store.Store)(nil)
 )
 
 func main() {
@@ -76,10 +82,19 @@ func main() {
 	linkSecrets := func(ctx context.Context) ([]string, error) { return secrets.Values(ctx, notify.LinkSecretSetting) }
 	partnerOps := &partners.Service{Store: st, Mail: &mail.SES{Client: sesv2.NewFromConfig(cfg)}, SignIn: notify.SignIn,
 		Welcome: partners.NotifyWelcome(linkSecrets, time.Now), From: from, Now: time.Now, Random: rand.Reader}
+	// The reconciliation asks the payout rails (Find only, never Send).
+	rs, skipped, err := rails.New(context.Background(), secrets.Get, settings.ErrMissing, st, time.Now)
+	if err != nil {
+		log.Error("cold start: payout rails", "error", err)
+		os.Exit(1)
+	}
+	for _, why := range skipped {
+		log.Warn("payout rail left out", "why", why)
+	}
 	h := &Handler{
 		Store:   st,
 		People:  st,
-		Rewards: &rewards.Service{Repo: st, Payout: rewards.Ledger{}, Now: time.Now},
+		Rewards: &rewards.Service{Repo: st, Now: time.Now},
 		SFN:     client,
 		Resumer: &recovery.Service{Store: st, SFN: client, StateMachineARN: machine, Now: time.Now,
 			Metrics: metrics.New(os.Stdout, "admin", time.Now)},
@@ -88,6 +103,7 @@ func main() {
 			DisableAfter: outbound.DefaultDisableAfter, Log: log, Metrics: metrics.New(os.Stdout, "admin", time.Now)},
 		Partners: partnerOps,
 		Payees:   &payees.Service{Store: st, Now: time.Now},
+		Finance:  &finance.Service{Store: st, Payees: st, Rails: rs, Now: time.Now, Rand: rand.Reader},
 		Now:      time.Now, Log: log,
 	}
 	lambda.Start(h.Handle)

@@ -46,7 +46,7 @@ func main() {
 	st := store.New(dynamodb.NewFromConfig(cfg), table).WithKeys(privacy.FromSetting(secrets.Values))
 	ing := &crm.Ingester{
 		Store:   st,
-		Rewards: &rewards.Service{Repo: st, Payout: rewards.Ledger{}, Now: time.Now},
+		Rewards: &rewards.Service{Repo: st, Now: time.Now},
 		SFN:     sfnClient,
 		Now:     time.Now, Log: log,
 	}

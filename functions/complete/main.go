@@ -41,7 +41,7 @@ func main() {
 	client := sfn.NewFromConfig(cfg)
 	st := store.New(dynamodb.NewFromConfig(cfg), table)
 	h := &Handler{
-		Store: st, Rewards: &rewards.Service{Repo: st, Payout: rewards.Ledger{}, Now: time.Now}, Now: time.Now, Log: log,
+		Store: st, Rewards: &rewards.Service{Repo: st, Now: time.Now}, Now: time.Now, Log: log,
 		Continue: func(ctx context.Context, id, name string) error {
 			return workflow.StartNamed(ctx, client, machine, id, name)
 		},

@@ -106,7 +106,7 @@ func setup(t *testing.T) (*Handler, *fakeStore) {
 		programs: map[string]*program.Program{"partners#2": p},
 		repo:     rewardstest.New(),
 	}
-	svc := &rewards.Service{Repo: st.repo, Payout: rewards.Ledger{}, Now: func() time.Time { return t0 }}
+	svc := &rewards.Service{Repo: st.repo, Now: func() time.Time { return t0 }}
 	return &Handler{Store: st, Rewards: svc, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, st
 }
 

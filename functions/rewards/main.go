@@ -9,32 +9,50 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/referflow/referflow/internal/config"
 	"github.com/referflow/referflow/internal/logging"
 	"github.com/referflow/referflow/internal/metrics"
+	"github.com/referflow/referflow/internal/payees"
+	"github.com/referflow/referflow/internal/rails"
 	"github.com/referflow/referflow/internal/rewards"
+	"github.com/referflow/referflow/internal/settings"
 	"github.com/referflow/referflow/internal/store"
 )
 
 // The store is what the steps read and the rewards lifecycle writes.
-var _ Store = (*store.Store)(nil)
+var (
+	_ Store         = (*store.Store)(nil)
+	_ payees.Source = (*store.Store)(nil)
+)
 
 func main() {
 	log := logging.New()
 	env := config.FromOS()
 	table := env.String(config.Table)
+	prefix := env.String(config.SettingsPrefix)
 	if err := env.Err(); err != nil {
 		log.Error("cold start", "error", err)
 		os.Exit(1)
 	}
-	cfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	ctx := context.Background()
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
 		log.Error("aws config", "error", err)
 		os.Exit(1)
 	}
 	st := store.New(dynamodb.NewFromConfig(cfg), table)
-	h := &Handler{Store: st, Rewards: &rewards.Service{Repo: st, Payout: rewards.Ledger{}, Now: time.Now}, Log: log,
-		Metrics: metrics.New(os.Stdout, "rewards", time.Now)}
+	set := settings.New(ssm.NewFromConfig(cfg), prefix, time.Now)
+	rs, skipped, err := rails.New(ctx, set.Get, settings.ErrMissing, st, time.Now)
+	if err != nil {
+		log.Error("cold start: payout rails", "error", err)
+		os.Exit(1)
+	}
+	for _, why := range skipped {
+		log.Warn("payout rail left out", "why", why)
+	}
+	svc := &rewards.Service{Repo: st, Rails: rs, Payees: payees.Checker{Src: st}, Now: time.Now}
+	h := &Handler{Store: st, Rewards: svc, Log: log, Metrics: metrics.New(os.Stdout, "rewards", time.Now)}
 	lambda.Start(h.Handle)
 }

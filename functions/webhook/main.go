@@ -45,7 +45,7 @@ func main() {
 	st := store.New(dynamodb.NewFromConfig(cfg), table).WithKeys(privacy.FromSetting(set.Values))
 	ing := &crm.Ingester{
 		Store:     st,
-		Rewards:   &rewards.Service{Repo: st, Payout: rewards.Ledger{}, Now: time.Now},
+		Rewards:   &rewards.Service{Repo: st, Now: time.Now},
 		SFN:       sfn.NewFromConfig(cfg),
 		Enrichers: reg.Enrichers(log),
 		Now:       time.Now, Log: log,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/referflow/referflow/infra/local/stack"
 	programseed "github.com/referflow/referflow/infra/seed"
+	"github.com/referflow/referflow/internal/payees"
 	"github.com/referflow/referflow/internal/privacy"
 	"github.com/referflow/referflow/internal/referral"
 	"github.com/referflow/referflow/internal/settings"
@@ -28,6 +29,9 @@ const (
 	defaultHoldSeconds       = 5   // REFERFLOW_LOCAL_HOLD_SECONDS
 	defaultDeadlineSeconds   = 600 // REFERFLOW_LOCAL_DEADLINE_SECONDS
 	defaultReviewDeadlineSec = 120 // REFERFLOW_LOCAL_REVIEW_DEADLINE_SECONDS
+	// demoStripeAccount is the demo partner's connected account at the
+	// local Stripe fake.
+	demoStripeAccount = "acct_1DemoPartner00001"
 )
 
 // seed publishes every example program (the default one first) with local
@@ -69,6 +73,12 @@ func seed(ctx context.Context, s *Stack) error {
 	code := envString("REFERFLOW_DEMO_REFERRER_CODE", defaultDemoCode)
 	if err := programseed.AddReferrer(ctx, st, referral.Referrer{ProgramID: def.ID, Code: code, Email: defaultDemoEmail, Name: "Demo Partner", Company: "Demo Referrer Inc."}, now); err != nil {
 		return err
+	}
+	// The demo partner is paid through the Stripe rail's local fake.
+	pay := &payees.Service{Store: st, Now: time.Now}
+	if _, err := pay.SetPartner(ctx, def.ID, code, payees.Payee{Method: payees.MethodStripe,
+		Details: payees.Details{Account: demoStripeAccount}}, "local"); err != nil {
+		return fmt.Errorf("demo partner payee: %w", err)
 	}
 	fmt.Fprintf(os.Stderr, "seeded: program %s v%d (holds %ds, deadlines %ds), referrer %s <%s>\n",
 		def.ID, def.Version, o.HoldSeconds, o.DeadlineSeconds, code, defaultDemoEmail)

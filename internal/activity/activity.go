@@ -181,9 +181,9 @@ func reward(ev events.Event) string {
 	case events.RewardApproved:
 		return "Reward " + ev.RewardID + " approved by an admin; paid when its holding period ends"
 	case events.RewardPaid:
-		s := fmt.Sprintf("Reward %s paid to the %s: %s to the %s", ev.RewardID, d("method"), amount, d("party"))
+		s := fmt.Sprintf("Reward %s paid %s: %s to the %s", ev.RewardID, through(d("method"), d("reference")), amount, d("party"))
 		if ev.Actor == events.ActorAdmin {
-			s = fmt.Sprintf("Reward %s approved by an admin and paid to the %s: %s to the %s", ev.RewardID, d("method"), amount, d("party"))
+			s = fmt.Sprintf("Reward %s approved by an admin and paid %s: %s to the %s", ev.RewardID, through(d("method"), d("reference")), amount, d("party"))
 		}
 		if o := d("override"); o != "" {
 			s += " (an override: it did not fit the program's limits: " + o + ")"
@@ -197,6 +197,42 @@ func reward(ev events.Event) string {
 			why = "after the sale was taken back (" + r + ")"
 		}
 		return fmt.Sprintf("Reward %s reversed %s: -%s to the %s", ev.RewardID, why, amount, d("party"))
+	case events.InvoicePaid:
+		return fmt.Sprintf("Invoice %s of the new customer paid: %s", d("invoice_id"), amount)
+	case events.InvoiceRefunded:
+		return fmt.Sprintf("Invoice %s of the new customer refunded or credited: its reward is voided or reversed", d("invoice_id"))
+	case events.RewardWaiting:
+		if d("reason") == "scheduled" {
+			return fmt.Sprintf("Reward %s waits for the program's payout day (%s)", ev.RewardID, d("due"))
+		}
+		return fmt.Sprintf("Reward %s waits: %s for the %s (%s)", ev.RewardID, d("reason"), d("party"), railName(d("rail")))
+	case events.RewardFailed:
+		return fmt.Sprintf("Reward %s failed at %s: a person re-arms or voids it", ev.RewardID, railName(d("rail")))
+	case events.RewardRearmed:
+		return fmt.Sprintf("Reward %s re-armed by an admin (attempt %s)", ev.RewardID, d("generation"))
 	}
 	return string(ev.Type)
+}
+
+// railNames are the payout rails as people name them.
+var railNames = map[string]string{"ledger": "the ledger", "manual": "the ledger (paid by finance)", "stripe": "Stripe",
+	"paypal": "PayPal", "tremendous": "Tremendous (gift card)"}
+
+func railName(rail string) string {
+	if n, ok := railNames[rail]; ok {
+		return n
+	}
+	return rail
+}
+
+// through says how a reward was paid: "to the ledger", or "through
+// Stripe (tr_…)".
+func through(method, reference string) string {
+	switch {
+	case method == "ledger" || method == "manual" || method == "":
+		return "to " + railName(method)
+	case reference != "":
+		return "through " + railName(method) + " (" + reference + ")"
+	}
+	return "through " + railName(method)
 }

@@ -38,6 +38,10 @@ const (
 	ReferralResumed Type = "referral.resumed"
 	// The referee's personal data was erased on request (no Data).
 	ReferralErased Type = "referral.erased"
+
+	// A subscription's invoices (internal/billing).
+	InvoicePaid     Type = "invoice.paid"     // the referred customer paid a Stripe invoice; Data: invoice_id, amount_minor, currency
+	InvoiceRefunded Type = "invoice.refunded" // that invoice was refunded or credited; Data: invoice_id
 )
 
 // Reward events. Each carries RewardID and Data: milestone, party, kind,
@@ -49,6 +53,9 @@ const (
 	RewardPaid             Type = "reward.paid"              // Data: method, reference, override
 	RewardVoided           Type = "reward.voided"            // Data: reason
 	RewardReversed         Type = "reward.reversed"          // a paid reward clawed back by a reversal entry
+	RewardWaiting          Type = "reward.waiting"           // held for its payout day or its party's payout method; Data: reason, rail, due
+	RewardFailed           Type = "reward.failed"            // the rail refused it (or reversed it); Data: rail. A person re-arms or voids it
+	RewardRearmed          Type = "reward.rearmed"           // a person retries a failed reward; Data: generation
 )
 
 // Actors of events.

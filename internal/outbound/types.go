@@ -18,7 +18,8 @@ var Types = []events.Type{
 	events.ReferralReviewed, events.ReferralDealEvent, events.ReferralClosed, events.ReferralContinued,
 	events.ReferralNeedsAttention, events.ReferralResumed, events.ReferralErased,
 	events.RewardCreated, events.RewardAwaitingApproval, events.RewardApproved, events.RewardPaid,
-	events.RewardVoided, events.RewardReversed,
+	events.RewardVoided, events.RewardReversed, events.RewardWaiting, events.RewardFailed, events.RewardRearmed,
+	events.InvoicePaid, events.InvoiceRefunded,
 }
 
 // parseTypes reads an endpoint's subscription: event types or "*",

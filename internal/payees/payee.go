@@ -13,13 +13,13 @@
 package payees
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/referflow/referflow/internal/referral"
+	"github.com/referflow/referflow/internal/rewards"
 )
 
 // Method is how a payee is paid.
@@ -103,7 +103,7 @@ var (
 	// ErrNoPayoutMethod: the party has no payout method the rail can pay
 	// to (none recorded, or another method): the reward waits, on hold
 	// with the reason "no payout method", until an operator records one.
-	ErrNoPayoutMethod = errors.New("payees: no payout method")
+	ErrNoPayoutMethod = rewards.ErrNoPayoutMethod
 )
 
 // Invalid lists what is wrong with a payee, by field ("method",

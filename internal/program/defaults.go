@@ -19,6 +19,9 @@ func (p *Program) setDefaults(reviewDeadline bool) {
 	if p.Payout.Method == "" {
 		p.Payout.Method = PayoutLedger
 	}
+	if p.Payout.Schedule == "" {
+		p.Payout.Schedule = ScheduleAtOnce
+	}
 	if p.Review.Default == "" {
 		p.Review.Default = PolicyReject
 	}

@@ -40,6 +40,7 @@ type fileProgram struct {
 	Approval            fileApproval    `json:"approval" yaml:"approval"`
 	Payout              Payout          `json:"payout" yaml:"payout"`
 	RewardsOnLoss       string          `json:"rewards_on_loss" yaml:"rewards_on_loss"`
+	Subscription        *Subscription   `json:"subscription" yaml:"subscription"` // subscription.go
 
 	// Deals in other currencies and events about unlinked deals (deals.go).
 	CurrencyRates     map[string]scalar `json:"currency_rates" yaml:"currency_rates"`
@@ -282,6 +283,7 @@ func (f *fileProgram) plainFields() *Program {
 		LaterImpliesEarlier: f.LaterImpliesEarlier,
 		Payout:              f.Payout,
 		RewardsOnLoss:       f.RewardsOnLoss,
+		Subscription:        f.Subscription.normalized(),
 		Review:              Review{Default: f.Review.Default},
 		Eligibility:         f.Eligibility.convert(),
 		Caps:                Caps{Period: f.Caps.Period, OnExhausted: f.Caps.OnExhausted},

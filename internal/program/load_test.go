@@ -42,7 +42,7 @@ func TestLoadMinimalAppliesDefaults(t *testing.T) {
 			Rewards:         []Reward{{Party: "referrer", Kind: "cash", Currency: "USD", AmountMinor: 50000}},
 		}},
 		Caps:          Caps{Period: PeriodMonth, OnExhausted: PolicyReview},
-		Payout:        Payout{Method: PayoutLedger},
+		Payout:        Payout{Method: PayoutLedger, Schedule: ScheduleAtOnce},
 		RewardsOnLoss: RewardsOnLossKeep,
 	}
 	if !reflect.DeepEqual(p, want) {
@@ -171,7 +171,7 @@ tiers:
   - {from: 0, multiplier: 0, period: week}
   - {from: 0, multiplier: 1.5, counts_milestone: nope}
 caps: {period: fortnight, on_exhausted: shrug}
-payout: {method: paypal}
+payout: {method: cheques, schedule: daily}
 `, []string{
 			"schema: must be 1",
 			`id: "Demo_1" must be`,
@@ -204,6 +204,7 @@ payout: {method: paypal}
 			"caps.period: unknown period",
 			"caps.on_exhausted: unknown value",
 			"payout.method: unknown payout method",
+			"payout.schedule: unknown schedule",
 		}},
 		{"stage matched twice", base(`lost:
   - {provider: hubspot, stage: closedwon}

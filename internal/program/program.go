@@ -44,6 +44,9 @@ type Program struct {
 	// refund, or a loss after the last milestone, takes back the last
 	// milestone's rewards (internal/rewards, loss.go).
 	RewardsOnLoss string `json:"rewards_on_loss,omitempty"`
+	// Subscription pays a reward per paid invoice of the referred
+	// customer's Stripe subscription (subscription.go); nil: none.
+	Subscription *Subscription `json:"subscription,omitempty"`
 
 	// CurrencyRates converts deals in another currency into the program's
 	// (deals.go): currency code -> exact decimal rate, "1.08" meaning
@@ -164,10 +167,44 @@ type Approval struct {
 	AutoBelowMinor int64 `json:"auto_below_minor"`
 }
 
-// Payout names the payout method.
+// Payout says through which rail each kind of reward is paid, and when.
 type Payout struct {
-	Method string `json:"method"` // "ledger" (finance pays from the ledger export)
+	// Method is the rail of every kind Rails does not name: "ledger" (the
+	// default: finance pays from the ledger export), "manual" (finance pays
+	// payout batches with the payees' details), "stripe", "paypal" or
+	// "tremendous" (gift cards).
+	Method string `json:"method" yaml:"method"`
+	// Rails names the rail of a reward kind (cash, credit, discount,
+	// gift_card), e.g. {cash: stripe, discount: stripe, gift_card: tremendous}.
+	Rails map[string]string `json:"rails,omitempty" yaml:"rails,omitempty"`
+	// Schedule is when rewards whose hold is over are paid: "at_once" (the
+	// default), or gathered and paid "weekly" (Mondays) or "monthly" (the
+	// 1st), 00:00 UTC.
+	Schedule string `json:"schedule,omitempty" yaml:"schedule,omitempty"`
+	// MinimumMinor: a scheduled payout pays a party only once what it is
+	// owed in a currency reaches this amount (minor units); less waits for
+	// the next payout day. 0 = no minimum.
+	MinimumMinor int64 `json:"minimum_minor,omitempty" yaml:"minimum_minor,omitempty"`
 }
+
+// RailFor is the rail that pays rewards of kind under p (Payout.Rails, else
+// Payout.Method, else the ledger).
+func (p *Program) RailFor(kind string) string {
+	if r := p.Payout.Rails[kind]; r != "" {
+		return r
+	}
+	if p.Payout.Method != "" {
+		return p.Payout.Method
+	}
+	return PayoutLedger
+}
+
+// Payout schedules.
+const (
+	ScheduleAtOnce  = "at_once"
+	ScheduleWeekly  = "weekly"
+	ScheduleMonthly = "monthly"
+)
 
 // ProviderGeneric is the name of the generic provider (Standard Webhooks,
 // internal/crm/generic), whose stages are the sender's own words: Match
@@ -218,9 +255,16 @@ func (p *Program) KeepsRewardsOnLoss() bool { return p.RewardsOnLoss != RewardsO
 // period (the alternative is PolicyReview).
 const OnExhaustedNextPeriod = "next_period"
 
-// PayoutLedger: rewards are written to the ledger and finance pays from its
-// export. It is the only payout method so far and the default.
-const PayoutLedger = "ledger"
+// Payout rails a program may name (rewards.Rail* are the same names).
+const (
+	// PayoutLedger: rewards are written to the ledger and finance pays
+	// from its export. The default.
+	PayoutLedger     = "ledger"
+	PayoutManual     = "manual"
+	PayoutStripe     = "stripe"
+	PayoutPayPal     = "paypal"
+	PayoutTremendous = "tremendous"
+)
 
 // Defaults applied to a loaded program when the file leaves a field out.
 const (

@@ -71,7 +71,8 @@ var (
 	reviewDefs  = []string{PolicyApprove, PolicyReject}
 	exhausted   = []string{PolicyReview, OnExhaustedNextPeriod}
 	onLoss      = []string{RewardsOnLossKeep, RewardsOnLossVoid}
-	payouts     = []string{PayoutLedger}
+	payouts     = []string{PayoutLedger, PayoutManual, PayoutStripe, PayoutPayPal, PayoutTremendous}
+	schedules   = []string{ScheduleAtOnce, ScheduleWeekly, ScheduleMonthly}
 )
 
 func oneOf(v string, set []string) bool {
@@ -112,6 +113,7 @@ func (p *Program) validate(r rules) problems {
 	p.validateTiers(names, &ps)
 	p.validateCaps(&ps)
 	p.validatePayout(&ps)
+	p.validateSubscription(&ps)
 	p.validateDeals(&ps)
 	p.validateLinks(&ps)
 	p.validateEmails(&ps)

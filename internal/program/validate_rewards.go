@@ -2,6 +2,7 @@ package program
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/referflow/referflow/internal/money"
 )
@@ -143,5 +144,76 @@ func (p *Program) validatePayout(ps *problems) {
 	}
 	if !oneOf(p.Payout.Method, payouts) {
 		ps.add("payout.method", "unknown payout method %q (want %s)", p.Payout.Method, want(payouts))
+	} else {
+		p.validateRails(ps)
 	}
+	p.validateSchedule(ps)
+}
+
+// railKinds lists the reward kinds each rail can pay: Stripe pays cash
+// (a Connect transfer), credit (customer balance) and discounts (a coupon);
+// PayPal pays cash; Tremendous pays gift cards (and cash as a gift card);
+// the ledger and manual rails record anything for finance.
+var railKinds = map[string][]string{
+	PayoutLedger:     {KindCash, KindCredit, KindDiscount, KindGiftCard},
+	PayoutManual:     {KindCash, KindCredit, KindDiscount, KindGiftCard},
+	PayoutStripe:     {KindCash, KindCredit, KindDiscount},
+	PayoutPayPal:     {KindCash},
+	PayoutTremendous: {KindCash, KindGiftCard},
+}
+
+// validateRails checks payout.rails and that every reward the program
+// pays has a rail that can pay its kind.
+func (p *Program) validateRails(ps *problems) {
+	for _, kind := range sortedKeys(p.Payout.Rails) {
+		rail := p.Payout.Rails[kind]
+		switch {
+		case !oneOf(kind, kinds):
+			ps.add("payout.rails."+kind, "unknown reward kind %q (want %s)", kind, want(kinds))
+		case !oneOf(rail, payouts):
+			ps.add("payout.rails."+kind, "unknown rail %q (want %s)", rail, want(payouts))
+		}
+	}
+	for i, m := range p.Milestones {
+		for j, r := range m.Rewards {
+			rail := p.RailFor(r.Kind)
+			if oneOf(r.Kind, kinds) && oneOf(rail, payouts) && !oneOf(r.Kind, railKinds[rail]) {
+				ps.add(fmt.Sprintf("milestones[%d].rewards[%d].kind", i, j), "the %s rail cannot pay a %s reward (set payout.rails.%s to one of %s)",
+					rail, r.Kind, r.Kind, want(railsFor(r.Kind)))
+			}
+		}
+	}
+}
+
+// railsFor lists the rails that can pay kind.
+func railsFor(kind string) []string {
+	var out []string
+	for _, rail := range payouts {
+		if oneOf(kind, railKinds[rail]) {
+			out = append(out, rail)
+		}
+	}
+	return out
+}
+
+// validateSchedule checks payout.schedule and payout.minimum_minor.
+func (p *Program) validateSchedule(ps *problems) {
+	if !oneOf(p.Payout.Schedule, schedules) {
+		ps.add("payout.schedule", "unknown schedule %q (want %s)", p.Payout.Schedule, want(schedules))
+	}
+	switch {
+	case p.Payout.MinimumMinor < 0:
+		ps.add("payout.minimum_minor", "must not be negative")
+	case p.Payout.MinimumMinor > 0 && p.Payout.Schedule == ScheduleAtOnce:
+		ps.add("payout.minimum_minor", "a minimum needs a weekly or monthly schedule")
+	}
+}
+
+func sortedKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -31,3 +31,33 @@ var (
 	// it must never be recorded as paid.
 	ErrReversed = errors.New("rewards: the payment was reversed at the rail")
 )
+
+// ErrNoPayoutMethod: the party has no payout method the reward's rail can
+// pay to (none recorded, or another method). The reward waits on hold
+// with ReasonNoPayoutMethod until an operator records one.
+var ErrNoPayoutMethod = errors.New("rewards: no payout method")
+
+// ReasonNoPayoutMethod is the status reason of a reward waiting for its
+// party's payout method.
+const ReasonNoPayoutMethod = "no payout method"
+
+// Rail names, as a program's payout.rails names them per reward kind.
+const (
+	// RailLedger: the payable ledger entry is the payout; finance pays it
+	// from its own records (no payee needed). The default.
+	RailLedger = "ledger"
+	// RailManual: like the ledger, and the payee's recorded details are
+	// required: finance pays payout batches (CSV with payee details).
+	RailManual = "manual"
+	// Rails that move money themselves (a Rail each).
+	RailStripe     = "stripe"
+	RailPayPal     = "paypal"
+	RailTremendous = "tremendous"
+)
+
+// PayeeCheck says whether a reward's party can be paid through a rail:
+// nil when it can, an error wrapping ErrNoPayoutMethod when it cannot yet
+// (the payees store: internal/payees).
+type PayeeCheck interface {
+	Ready(ctx context.Context, rail string, r Reward) error
+}

@@ -29,9 +29,13 @@ const (
 	StatusPending  Status = "pending"  // computed, waiting
 	StatusOnHold   Status = "on_hold"  // in its holding period
 	StatusApproved Status = "approved" // cleared for payout
-	StatusPaid     Status = "paid"     // written to the ledger as payable / paid out
-	StatusFailed   Status = "failed"   // needs attention
-	StatusVoided   Status = "voided"   // cancelled before payout
+	// StatusSending: claimed for its rail and sent, or about to be; the
+	// outcome is being established. It is never sent again before the
+	// rail's records (Rail.Find) say it was not paid.
+	StatusSending Status = "sending"
+	StatusPaid    Status = "paid"   // written to the ledger as payable / paid out
+	StatusFailed  Status = "failed" // needs attention
+	StatusVoided  Status = "voided" // cancelled before payout
 )
 
 // Payable reports whether a reward in status s may still be paid.
@@ -67,6 +71,16 @@ type Reward struct {
 	// IdempotencyKey is what a payout provider is called with; derived from
 	// the reward id so a repeated call can only ever find the first payout.
 	IdempotencyKey string `dynamodbav:"idempotency_key" json:"idempotency_key"`
+	// Generation is bumped only by an operator's explicit re-arm of a
+	// failed reward (Service.Rearm): the key becomes KeyFor(ID, Generation).
+	Generation int `dynamodbav:"generation,omitempty" json:"generation,omitempty"`
+	// Rail is the rail the reward was claimed for ("" before its claim).
+	Rail string `dynamodbav:"rail,omitempty" json:"rail,omitempty"`
+	// Reference is the rail's id for the payment, once paid.
+	Reference string `dynamodbav:"reference,omitempty" json:"reference,omitempty"`
+	// InvoiceID is the Stripe invoice a subscription reward pays for (its
+	// Milestone is "invoice:<id>"); "" for a milestone's reward.
+	InvoiceID string `dynamodbav:"invoice_id,omitempty" json:"invoice_id,omitempty"`
 	// Limited is the reason the reward did not fit a spending limit of its
 	// program ("budget exhausted", "cap reached", "waits for the next
 	// period"), "" when it fitted: paying it anyway is an override.
@@ -95,7 +109,17 @@ func RewardID(referralID, milestone, party string) string {
 }
 
 // IdempotencyKey is the key a payout provider receives for reward id.
-func IdempotencyKey(rewardID string) string { return "referflow-" + rewardID }
+func IdempotencyKey(rewardID string) string { return KeyFor(rewardID, 0) }
+
+// KeyFor is the idempotency key of generation gen of reward id: the first
+// generation's key is "referflow-<id>", a re-armed one's "referflow-<id>-g<gen>".
+// At most 255 characters (Stripe's limit) for any id this package makes.
+func KeyFor(rewardID string, gen int) string {
+	if gen == 0 {
+		return "referflow-" + rewardID
+	}
+	return fmt.Sprintf("referflow-%s-g%d", rewardID, gen)
+}
 
 // EntryType says what a ledger entry records.
 type EntryType string

@@ -44,6 +44,25 @@ type Repository interface {
 	// giving r.Reserved back to its counters and recording e's time as the
 	// reward's ReversedAt in the same transaction.
 	ReverseReward(ctx context.Context, r Reward, e Entry, ev events.Event) (bool, error)
+
+	// ClaimReward moves a payable r to sending before its rail is called,
+	// recording r.Rail, r.Generation and r.IdempotencyKey, under check
+	// (as PayReward): false when r was no longer payable. No event: the
+	// claim is the lifecycle's own bookkeeping. PayReward also pays a
+	// sending reward (the claim checked the deal).
+	ClaimReward(ctx context.Context, r Reward, now time.Time, check DealCheck) (bool, error)
+	// FailReward moves a sending r to failed with the rail's reason,
+	// keeping its reservations, and files it for a person.
+	FailReward(ctx context.Context, r Reward, reason string, ev events.Event, now time.Time) (bool, error)
+	// ParkReward moves r from one of from to to with reason and files it
+	// for the payouts runner at due (ScheduleReward), in one transaction.
+	ParkReward(ctx context.Context, r Reward, from []Status, to Status, reason string, due time.Time, ev events.Event, now time.Time) (bool, error)
+	// ScheduleReward files r for the payouts runner at due (replacing an
+	// earlier filing). Paying, failing or voiding r removes the filing.
+	ScheduleReward(ctx context.Context, r Reward, due time.Time) error
+	// RearmReward moves a failed r to approved with r.Generation and
+	// r.IdempotencyKey, forgetting its rail, and files it to be paid now.
+	RearmReward(ctx context.Context, r Reward, ev events.Event, now time.Time) (bool, error)
 }
 
 // DealCheck is what paying a reward requires of its referral's deal,
@@ -79,9 +98,13 @@ const ReasonAwaitingApproval = "awaiting approval"
 // Service runs the lifecycle of rewards: hold, pay, approve, void, reverse.
 type Service struct {
 	Repo Repository
-	// Payout moves the money of a reward being paid; nil pays to the
-	// ledger (Ledger).
-	Payout Payout
+	// Rails are the rails that move money, by name (RailStripe, ...); a
+	// program naming a rail missing here cannot pay through it. The
+	// ledger and manual rails need none.
+	Rails map[string]Rail
+	// Payees says whether a reward's party can be paid through a rail yet;
+	// nil: always (the ledger needs no payee).
+	Payees PayeeCheck
 	Now    func() time.Time
 }
 
@@ -231,11 +254,17 @@ func (s *Service) Pay(ctx context.Context, r *referral.Referral, p *program.Prog
 // the deal check.
 func (s *Service) payMilestone(ctx context.Context, p *program.Program, out *Paid, now time.Time) error {
 	for _, rw := range out.Rewards {
-		if !rw.Status.Payable() {
+		if !rw.Status.Payable() && rw.Status != StatusSending {
 			continue
 		}
-		if rw.NeedsApproval && rw.Status != StatusApproved {
+		if rw.NeedsApproval && rw.Status != StatusApproved && rw.Status != StatusSending {
 			if err := s.awaitApproval(ctx, rw, now); err != nil {
+				return err
+			}
+			continue
+		}
+		if parked, err := s.scheduled(ctx, rw, p, events.ActorWorkflow, now); parked || err != nil {
+			if err != nil {
 				return err
 			}
 			continue
@@ -273,31 +302,6 @@ func (s *Service) awaitApproval(ctx context.Context, rw Reward, now time.Time) e
 	ev := Event(events.RewardAwaitingApproval, rw, events.ActorWorkflow, now).WithStatus(string(StatusPending))
 	_, err := s.Repo.SetRewardStatus(ctx, rw, from, StatusPending, ReasonAwaitingApproval, ev, now)
 	return err
-}
-
-// pay sends the money through the payout rail (idempotent on the reward's
-// key), then marks the reward paid with its ledger entry in one write,
-// under check. A reward that did not fit a limit is counted, as it is
-// paid, on the counters it did not fit (an override; see overrides).
-func (s *Service) pay(ctx context.Context, rw Reward, p *program.Program, check DealCheck, actor string, now time.Time) (bool, error) {
-	payout := s.Payout
-	if payout == nil {
-		payout = Ledger{}
-	}
-	if rw.Limited != "" && len(rw.Reserved) == 0 {
-		rw.Reserved = overrides(p, rw, now)
-	}
-	t, err := payout.Send(ctx, rw)
-	if err != nil {
-		return false, fmt.Errorf("rewards: pay %s: %w", rw.ID, err)
-	}
-	e := PayableEntry(rw, now)
-	e.Method, e.Reference = t.Method, t.Reference
-	ev := Event(events.RewardPaid, rw, actor, now).WithStatus(string(StatusPaid)).With("method", t.Method).With("reference", t.Reference)
-	// A reward that did not fit a limit is paid only by a person's
-	// approval: an override, recorded with the limit it did not fit.
-	ev = ev.With("override", rw.Limited)
-	return s.Repo.PayReward(ctx, rw, e, ev, now, check)
 }
 
 // Approve clears a reward that needs a person's approval, for referral r

@@ -32,7 +32,7 @@ var t0 = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 // which is at the approval threshold; renewed pays nothing.
 func testProgram() *program.Program {
 	return &program.Program{ID: "partners", Version: 3, Currency: "USD",
-		Approval: program.Approval{AutoBelowMinor: 100000},
+		Approval: program.Approval{AutoBelowMinor: 100000}, Payout: program.Payout{Method: "bank"},
 		Milestones: []program.Milestone{
 			{Name: "qualified", Rewards: []program.Reward{{Party: program.PartyReferrer, Kind: program.KindCash, AmountMinor: 10000}}},
 			{Name: "won", HoldSeconds: holdSecs, Rewards: []program.Reward{
@@ -56,6 +56,7 @@ func (c *clock) Now() time.Time { return c.t }
 type rail struct {
 	keys []string
 	err  error
+	sent map[string]bool // keys paid
 }
 
 func (p *rail) Send(_ context.Context, r rewards.Reward) (rewards.Transfer, error) {
@@ -63,7 +64,19 @@ func (p *rail) Send(_ context.Context, r rewards.Reward) (rewards.Transfer, erro
 	if p.err != nil {
 		return rewards.Transfer{}, p.err
 	}
+	if p.sent == nil {
+		p.sent = map[string]bool{}
+	}
+	p.sent[r.IdempotencyKey] = true
 	return rewards.Transfer{Method: "bank", Reference: "tr_" + r.ID}, nil
+}
+
+// Find answers the transfer of a key Send paid.
+func (p *rail) Find(_ context.Context, r rewards.Reward) (rewards.Transfer, bool, error) {
+	if !p.sent[r.IdempotencyKey] {
+		return rewards.Transfer{}, false, nil
+	}
+	return rewards.Transfer{Method: "bank", Reference: "tr_" + r.ID}, true, nil
 }
 
 type env struct {
@@ -75,7 +88,7 @@ type env struct {
 
 func newEnv() *env {
 	e := &env{repo: rewardstest.New(), clock: &clock{t0}, rail: &rail{}}
-	e.svc = &rewards.Service{Repo: e.repo, Payout: e.rail, Now: e.clock.Now}
+	e.svc = &rewards.Service{Repo: e.repo, Rails: map[string]rewards.Rail{"bank": e.rail}, Now: e.clock.Now}
 	return e
 }
 
@@ -340,6 +353,7 @@ type payCase struct {
 	want      []string // the milestone's rewards afterwards
 	events    []string // the events of this call: "type party"
 	method    string   // of the ledger entries and paid events
+	ledger    bool     // the program pays through the ledger rail
 }
 
 func putStatus(e *env, milestone, party string, st rewards.Status, reason string) {
@@ -361,9 +375,8 @@ func payCases() []payCase {
 			},
 			want:   []string{"referee paid approval: approved by an admin", "referrer paid"},
 			events: []string{"reward.paid referee", "reward.paid referrer"}, method: "bank"},
-		{name: "no payout rail: paid to the ledger", milestone: "qualified", paid: []string{"referrer"},
-			before: func(e *env, _ *referral.Referral) { e.svc.Payout = nil },
-			want:   []string{"referrer paid"}, events: []string{"reward.paid referrer"}, method: rewards.MethodLedger},
+		{name: "the ledger rail: paid to the ledger", milestone: "qualified", paid: []string{"referrer"}, ledger: true,
+			want: []string{"referrer paid"}, events: []string{"reward.paid referrer"}, method: rewards.MethodLedger},
 		{name: "deal lost during the hold: the unpaid are voided, the paid stay", milestone: "won", err: rewards.ErrDealLost, voided: 1,
 			before: func(e *env, r *referral.Referral) {
 				putStatus(e, "won", "referrer", rewards.StatusPaid, "")
@@ -372,9 +385,9 @@ func payCases() []payCase {
 			},
 			want:   []string{"referee voided approval: deal refunded during the holding period", "referrer paid"},
 			events: []string{"reward.voided referee"}},
-		{name: "the payout rail fails: nothing is marked paid", milestone: "qualified", err: errBank,
+		{name: "the payout rail fails: nothing is marked paid; the reward stays sending", milestone: "qualified", err: errBank,
 			before: func(e *env, _ *referral.Referral) { e.rail.err = errBank },
-			want:   []string{"referrer pending"}, events: []string{}},
+			want:   []string{"referrer sending"}, events: []string{}},
 		{name: "left out of a limit: stays pending for a person", milestone: "qualified",
 			before: func(e *env, _ *referral.Referral) {
 				rw, _ := e.repo.Get(refID, "qualified", "referrer")
@@ -399,8 +412,11 @@ var errBank = errors.New("bank down")
 func TestPay(t *testing.T) {
 	for _, c := range payCases() {
 		t.Run(c.name, func(t *testing.T) {
-			e, r := newEnv(), testReferral()
-			if _, err := e.svc.Hold(context.Background(), r, testProgram(), c.milestone); err != nil {
+			e, r, p := newEnv(), testReferral(), testProgram()
+			if c.ledger {
+				p.Payout.Method = program.PayoutLedger
+			}
+			if _, err := e.svc.Hold(context.Background(), r, p, c.milestone); err != nil {
 				t.Fatal(err)
 			}
 			if c.before != nil {
@@ -408,7 +424,7 @@ func TestPay(t *testing.T) {
 			}
 			e.clock.t = t0.Add(holdSecs * time.Second)
 			n := len(e.repo.AllEvents())
-			out, err := e.svc.Pay(context.Background(), r, testProgram(), c.milestone)
+			out, err := e.svc.Pay(context.Background(), r, p, c.milestone)
 			if !errors.Is(err, c.err) || (c.err == nil) != (err == nil) {
 				t.Fatalf("err = %v, want %v", err, c.err)
 			}
@@ -429,7 +445,7 @@ func TestPay(t *testing.T) {
 			}
 			checkPaid(t, e, c, out, evs)
 			entries, keys := len(e.repo.Entries()), len(e.rail.keys)
-			again, err := e.svc.Pay(context.Background(), r, testProgram(), c.milestone)
+			again, err := e.svc.Pay(context.Background(), r, p, c.milestone)
 			if !errors.Is(err, c.err) || len(again.Paid) != 0 || again.Voided != 0 || len(e.repo.AllEvents()) != n+len(evs) ||
 				len(e.repo.Entries()) != entries || (c.err == nil && len(e.rail.keys) != keys) {
 				t.Fatalf("repeated pay: %+v %v, %d entries, %d rail calls", again, err, len(e.repo.Entries()), len(e.rail.keys))

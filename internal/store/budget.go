@@ -165,6 +165,9 @@ func (st *Store) SetRewardStatus(ctx context.Context, r rewards.Reward, from []r
 		return false, err
 	}
 	tx = append(tx, put)
+	if to == rewards.StatusVoided || to == rewards.StatusFailed {
+		tx = append(tx, st.unfile(r))
+	}
 	if release {
 		tx = append(tx, counterAdds(st.table, r.ProgramID, r.Reserved, -1, vals[":u"])...)
 	}

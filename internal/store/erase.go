@@ -16,7 +16,8 @@ import (
 // has email (found through its EMAIL# lookup keys, under every key-hash
 // secret) and returns how many referrals it erased. For each referral it
 // deletes the personal attributes of the referral item, its PERSON item
-// and the referee's payee (payees.go), its dedupe keys and its email
+// and the referee's payee (payees.go), its Stripe customer links
+// (billing.go), its dedupe keys and its email
 // lookup key, and records a referral.erased event by actor; ids,
 // statuses, amounts, milestones, rewards, ledger entries and events
 // stay. Workflows still running go on (they carry ids only). A repeated
@@ -71,6 +72,9 @@ func (st *Store) eraseReferral(ctx context.Context, id, emailPK, actor string, n
 		if err != nil && !conditionFailed(err) {
 			return fmt.Errorf("store: erase dedupe key: %w", err)
 		}
+	}
+	if err := st.eraseStripeLinks(ctx, id); err != nil { // billing.go
+		return err
 	}
 	u := &statusUpdate{
 		set:   []string{"#u = :u", "#e = if_not_exists(#e, :u)"},

@@ -58,8 +58,9 @@ func (st *Store) PayReward(ctx context.Context, r rewards.Reward, e rewards.Entr
 		return false, err
 	}
 	at := s(now.UTC().Format(time.RFC3339Nano))
-	set := "SET #st = :paid, paid_at = :now, updated_at = :now"
-	vals := map[string]types.AttributeValue{":paid": s(string(rewards.StatusPaid)), ":now": at, ":p": s(string(rewards.StatusPending)), ":h": s(string(rewards.StatusOnHold)), ":a": s(string(rewards.StatusApproved))}
+	set := "SET #st = :paid, paid_at = :now, updated_at = :now, rail = :rail, #ref = :ref"
+	vals := map[string]types.AttributeValue{":paid": s(string(rewards.StatusPaid)), ":now": at, ":p": s(string(rewards.StatusPending)), ":h": s(string(rewards.StatusOnHold)), ":a": s(string(rewards.StatusApproved)),
+		":s": s(string(rewards.StatusSending)), ":rail": s(e.Method), ":ref": s(e.Reference)}
 	override := r.Limited != "" && len(r.Reserved) > 0
 	if override {
 		if vals[":res"], err = attributevalue.Marshal(r.Reserved); err != nil {
@@ -71,12 +72,13 @@ func (st *Store) PayReward(ctx context.Context, r rewards.Reward, e rewards.Entr
 		{Update: &types.Update{
 			TableName: &st.table, Key: rewardKey(r.ReferralID, r.Milestone, r.Party),
 			UpdateExpression:          &set,
-			ConditionExpression:       aws.String("#st IN (:p, :h, :a)"),
-			ExpressionAttributeNames:  map[string]string{"#st": "status"},
+			ConditionExpression:       aws.String("#st IN (:p, :h, :a, :s)"),
+			ExpressionAttributeNames:  map[string]string{"#st": "status", "#ref": "reference"},
 			ExpressionAttributeValues: vals,
 		}},
 		{Put: &types.Put{TableName: &st.table, Item: entry, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 		{Put: &types.Put{TableName: &st.table, Item: evItem}},
+		st.unfile(r),
 	}
 	if check == rewards.DealOpen {
 		// A missing referral item passes (nothing says its deal is lost).
@@ -92,7 +94,7 @@ func (st *Store) PayReward(ctx context.Context, r rewards.Reward, e rewards.Entr
 		return true, nil
 	case conditionFailedAt(err, 0) || conditionFailedAt(err, 1):
 		return false, nil
-	case check == rewards.DealOpen && conditionFailedAt(err, 3):
+	case check == rewards.DealOpen && conditionFailedAt(err, 4):
 		return false, st.lostError(ctx, r.ReferralID)
 	default:
 		return false, fmt.Errorf("store: pay reward: %w", err)

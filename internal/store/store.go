@@ -34,6 +34,8 @@
 //	PARKED-EMAIL#<h>      / <provider>#<g>          where events were parked under an email (TTL)
 //	IDEMPOTENCY#<key>     / IDEMPOTENCY             intake Idempotency-Key answers (TTL)
 //	LEDGER#<reward>       / ENTRY#<type>            ledger entries (GSI1: LEDGER#<period>)
+//	LEDGER#<reward>       / BATCHED#<entry>         claims a ledger entry for its payout batch (finance.go)
+//	PAYOUT-BATCH#<id>     / BATCH, LINE#<entry>     a payout batch and its lines (ids and amounts; finance.go)
 //	WEBHOOKS              / ENDPOINT#<id>           an outbound webhook endpoint (outbound.go)
 //	WEBHOOK#<endpoint>    / DELIVERY#<id>           a delivery and its attempts (TTL 30 days; GSI1 while pending: WEBHOOK-DUE / <due>#…)
 //

@@ -28,6 +28,7 @@ import (
 	"github.com/referflow/referflow/internal/activity"
 	"github.com/referflow/referflow/internal/crm/hubspot"
 	"github.com/referflow/referflow/internal/money"
+	"github.com/referflow/referflow/internal/payees"
 	"github.com/referflow/referflow/internal/store"
 )
 
@@ -83,6 +84,16 @@ func run(ctx context.Context, api, code, secret string) error {
 	}{&acc.ReferralID, &acc.StatusURL})
 	id := acc.ReferralID
 
+	// The new customer's discount is a Stripe coupon for their Stripe
+	// customer: a deployment links it from Stripe (metadata referral_id,
+	// docs/payouts.md); the demo records it as an operator would.
+	pay := &payees.Service{Store: st, Now: time.Now}
+	customer := fmt.Sprintf("cus_Demo%d", run)
+	if _, err := pay.SetReferee(ctx, id, payees.Payee{Method: payees.MethodStripe, Details: payees.Details{Customer: customer}}, "demo"); err != nil {
+		return fmt.Errorf("record the new customer's Stripe customer: %w", err)
+	}
+	fmt.Printf("   the new customer's payee: Stripe customer %s (PUT /admin/referrals/{id}/payee)\n", customer)
+
 	step("2. The workflow verifies it and waits for the deal to be qualified")
 	if err := waitFor(ctx, "the workflow to wait for \"qualified\"", func() (bool, error) {
 		r, err := st.Waiting(ctx, id)
@@ -119,7 +130,7 @@ func run(ctx context.Context, api, code, secret string) error {
 		return err
 	}
 
-	step("5. The won rewards wait out the holding period, then go to the ledger")
+	step("5. The won rewards wait out the holding period, then are paid through Stripe (the local fake)")
 	var view map[string]any
 	if err := waitFor(ctx, "the referral to complete", func() (bool, error) {
 		view = map[string]any{}
@@ -139,14 +150,15 @@ func run(ctx context.Context, api, code, secret string) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "   reward\tmilestone\tparty\tkind\tamount\tstatus\tledger entry")
+	fmt.Fprintln(tw, "   reward\tmilestone\tparty\tkind\tamount\tstatus\trail\tprovider reference\tledger entry")
 	for _, r := range rewards {
 		entries, _ := st.LedgerEntries(ctx, r.ID)
 		entry := "-"
 		for _, e := range entries {
 			entry = e.ID + " (" + string(e.Type) + ", " + e.Period + ")"
 		}
-		fmt.Fprintf(tw, "   %s\t%s\t%s\t%s\t%s %s\t%s\t%s\n", r.ID, r.Milestone, r.Party, r.Kind, money.FormatMinor(r.AmountMinor, r.Currency), r.Currency, r.Status, entry)
+		fmt.Fprintf(tw, "   %s\t%s\t%s\t%s\t%s %s\t%s\t%s\t%s\t%s\n", r.ID, r.Milestone, r.Party, r.Kind, money.FormatMinor(r.AmountMinor, r.Currency), r.Currency, r.Status,
+			orDash(r.Rail), orDash(r.Reference), entry)
 	}
 	tw.Flush()
 
@@ -168,8 +180,15 @@ func run(ctx context.Context, api, code, secret string) error {
 	for _, a := range activity.Log(evs) {
 		fmt.Printf("   %s  %-26s %s\n", a.At.Format("15:04:05.000"), a.Type, a.Detail)
 	}
-	fmt.Println("\ndone: referral", id, "completed; 3 rewards paid to the ledger exactly once")
+	fmt.Println("\ndone: referral", id, "completed; 3 rewards paid exactly once, each with its ledger entry and provider reference")
 	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func step(s string) { fmt.Printf("\n== %s\n", s) }

@@ -11,6 +11,7 @@
 //	referflow webhooks add|list|show|update|remove|rotate|deliveries|replay ... (outbound webhooks)
 //	referflow partners invite|list|approve|disable|enable|code ... (partners.go)
 //	referflow payees set|show|remove ... (who partners and referees are paid to; payees.go)
+//	referflow balances, payouts batch create|show|csv|paid, reconcile (finance; finance.go)
 //
 // It uses the standard AWS configuration (AWS_PROFILE, AWS_REGION, and
 // AWS_ENDPOINT_URL to reach a local stack).
@@ -53,11 +54,15 @@ const usage = `usage:
   referflow person erase -table TABLE [-settings-prefix /referflow/<stack>/] EMAIL
   referflow webhooks add|list|show|update|remove|rotate|deliveries|replay ...   (referflow webhooks help)
   referflow partners invite|list|approve|disable|enable|code ...   (referflow partners help)
-  referflow payees set|show|remove ...   (referflow payees help)`
+  referflow payees set|show|remove ...   (referflow payees help)
+  referflow balances|reconcile|payouts batch create|show|csv|paid ...   (referflow payouts help)`
 
 func run(ctx context.Context, args []string) error {
 	if len(args) < 2 {
 		return errors.New(usage)
+	}
+	if args[0] == "balances" || args[0] == "reconcile" || args[0] == "payouts" {
+		return runFinance(ctx, args, os.Stdout) // finance.go
 	}
 	cmd, sub, rest := args[0], args[1], args[2:]
 	fs := flag.NewFlagSet(cmd+" "+sub, flag.ContinueOnError)

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"github.com/referflow/referflow/infra/local/fakes"
+	"github.com/referflow/referflow/internal/billing"
 	"github.com/referflow/referflow/internal/crm/providers"
 	"github.com/referflow/referflow/internal/notify"
 	"github.com/referflow/referflow/internal/privacy"
@@ -26,7 +27,12 @@ var Settings = append(append(providerSettings(), railSettings()...),
 	Setting{"REFERFLOW_ADMIN_TOKEN", "local-admin-token", "Bearer token that stands in for SigV4 on AWS_IAM routes locally."},
 	Setting{privacy.SecretSetting, LocalKeyHashSecret, "Secret(s) of the keyed hashes in dedupe and email lookup keys (comma-separated, newest first)."},
 	Setting{notify.LinkSecretSetting, LocalLinkSecret, "Secret(s) signing the preference links of emails (comma-separated, newest first)."},
+	Setting{billing.SettingSecret, LocalStripeWebhookSecret, "Signing secret(s) of the Stripe Billing webhook endpoint, POST /webhooks/stripe (comma-separated during a rotation)."},
 )
+
+// LocalStripeWebhookSecret is the local stack's Stripe webhook signing
+// secret (not a real one): tests and the demo sign Stripe events with it.
+const LocalStripeWebhookSecret = "whsec_local_referflow_not_a_real_secret"
 
 // LocalKeyHashSecret is the local stack's key-hash secret (not a real
 // one): tests that read the table's keys hash with it.

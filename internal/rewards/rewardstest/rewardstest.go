@@ -69,6 +69,8 @@ type Repo struct {
 	limits  []rewards.Limit
 	created int
 	lost    map[string]rewards.LostError // referral id -> its deal's loss
+	due     map[string]rewards.Due       // reward id -> its filing for the payouts runner
+	failed  map[string]bool              // reward id -> filed for a person
 }
 
 // The Repo is a rewards.Repository.
@@ -77,7 +79,8 @@ var _ rewards.Repository = (*Repo)(nil)
 // New returns an empty repository.
 func New() *Repo {
 	return &Repo{rewards: map[string]rewards.Reward{}, entries: map[string]rewards.Entry{},
-		spent: map[string]int64{}, ranks: map[string]int{}, counts: map[string]int{}, lost: map[string]rewards.LostError{}}
+		spent: map[string]int64{}, ranks: map[string]int{}, counts: map[string]int{}, lost: map[string]rewards.LostError{},
+		due: map[string]rewards.Due{}, failed: map[string]bool{}}
 }
 
 // rewardKey orders rewards the way the store's sort key does
@@ -273,6 +276,8 @@ func (m *Repo) SetRewardStatus(ctx context.Context, r rewards.Reward, from []rew
 	m.rewards[keyOf(r)] = cur
 	if to == rewards.StatusVoided || to == rewards.StatusFailed {
 		m.add(r.ProgramID, r.Reserved, -1)
+		delete(m.due, cur.ID)
+		delete(m.failed, cur.ID)
 	}
 	m.events = append(m.events, cloneEvent(ev))
 	return true, nil
@@ -291,7 +296,7 @@ func (m *Repo) PayReward(ctx context.Context, r rewards.Reward, e rewards.Entry,
 		return false, err
 	}
 	cur, ok := m.rewards[keyOf(r)]
-	if _, dup := m.entries[entryKey(e.RewardID, e.Type)]; !ok || dup || !cur.Status.Payable() {
+	if _, dup := m.entries[entryKey(e.RewardID, e.Type)]; !ok || dup || !(cur.Status.Payable() || cur.Status == rewards.StatusSending) {
 		return false, nil
 	}
 	if lost, ok := m.lost[r.ReferralID]; ok && check == rewards.DealOpen {
@@ -299,6 +304,9 @@ func (m *Repo) PayReward(ctx context.Context, r rewards.Reward, e rewards.Entry,
 	}
 	at := now.UTC()
 	cur.Status, cur.PaidAt, cur.UpdatedAt = rewards.StatusPaid, &at, at
+	cur.Rail, cur.Reference = e.Method, e.Reference
+	delete(m.due, cur.ID)
+	delete(m.failed, cur.ID)
 	if r.Limited != "" && len(r.Reserved) > 0 {
 		cur.Reserved = slices.Clone(r.Reserved)
 		m.add(r.ProgramID, r.Reserved, 1)
