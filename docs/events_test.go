@@ -129,6 +129,11 @@ func samples() map[events.Type]events.Event {
 		events.RewardPaid:             reward(events.RewardPaid, "paid").With("method", "ledger"),
 		events.RewardVoided:           reward(events.RewardVoided, "voided").With("reason", "deal lost"),
 		events.RewardReversed:         reward(events.RewardReversed, "paid").With("reason", "deal refunded"),
+		events.RewardWaiting: reward(events.RewardWaiting, "approved").With("reason", "scheduled").
+			With("due", rewards.NextPayoutDay("weekly", at).Format(time.RFC3339)),
+		events.RewardFailed:       rewards.Event(events.RewardFailed, rw, "payouts", at).WithStatus("failed").With("rail", rewards.RailStripe),
+		events.RewardRearmed:      rewards.Event(events.RewardRearmed, rw, events.ActorAdmin, at).WithStatus("approved").With("generation", "1"),
+		events.RewardRailReversal: rewards.Event(events.RewardRailReversal, rw, "payouts", at).WithStatus("paid").With("rail", "stripe").With("outcome", "reversed").With("reference", "trr_1"),
 	}
 }
 

@@ -42,6 +42,7 @@ type Store interface {
 //	POST /admin/referrals/{id}/resume (resume.go)
 //	POST /admin/rewards/{referral_id}/{milestone}/{party}/approve
 //	POST /admin/rewards/{referral_id}/{milestone}/{party}/decline
+//	POST /admin/rewards/{referral_id}/{milestone}/{party}/rearm|void|reversal-recovered, GET /admin/rewards/failed (payouts.go)
 //	POST /admin/people/erase (erase.go)
 //	/admin/webhooks... (webhooks.go)
 //	/admin/partners... (partners.go)
@@ -62,6 +63,8 @@ type Handler struct {
 	Partners Partners
 	// Payees records who partners and referees are paid to (payees.go).
 	Payees Payees
+	// Failed lists the rewards their rail refused (payouts.go).
+	Failed FailedRewards
 	// Finance: balances, payout batches, reconciliation (finance.go).
 	Finance Finance
 	Now     func() time.Time
@@ -88,6 +91,9 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 		return h.review(ctx, req), nil
 	case req.RequestContext.HTTP.Method == http.MethodPost && strings.HasSuffix(req.RouteKey, "/admin/referrals/{id}/resume"):
 		return h.resume(ctx, req), nil
+	case strings.HasSuffix(req.RouteKey, "/rearm"), strings.HasSuffix(req.RouteKey, "/void"), strings.HasSuffix(req.RouteKey, "/reversal-recovered"),
+		strings.HasSuffix(req.RouteKey, " /admin/rewards/failed"):
+		return h.payouts(ctx, req), nil // payouts.go
 	case req.RequestContext.HTTP.Method == http.MethodPost && strings.HasSuffix(req.RouteKey, "/approve"):
 		return h.approve(ctx, req), nil
 	case req.RequestContext.HTTP.Method == http.MethodPost && strings.HasSuffix(req.RouteKey, "/decline"):
@@ -350,7 +356,7 @@ func (h *Handler) approve(ctx context.Context, req apigw.Request) apigw.Response
 			return err
 		}
 		return h.Rewards.Approve(ctx, r, p, rw, events.ActorAdmin)
-	}, rewards.StatusPaid, rewards.StatusApproved)
+	}, rewards.StatusPaid, rewards.StatusApproved, rewards.StatusSending, rewards.StatusFailed, rewards.StatusOnHold)
 }
 
 // DeclineRequest is the body of POST .../decline.

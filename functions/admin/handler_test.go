@@ -43,6 +43,7 @@ type fakeStore struct {
 	referrals map[string]*referral.Referral
 	callbacks map[string]workflow.Callbacks // stored beside each referral
 	fail      error
+	payout    program.Payout // the program's rails
 }
 
 func newFakeStore() *fakeStore {
@@ -67,7 +68,7 @@ func (f *fakeStore) Referral(_ context.Context, id string) (*referral.Referral, 
 }
 
 func (f *fakeStore) ProgramVersion(context.Context, string, int) (*program.Program, error) {
-	return &program.Program{Milestones: []program.Milestone{{Name: "qualified"}, {Name: "won"}}}, nil
+	return &program.Program{Milestones: []program.Milestone{{Name: "qualified"}, {Name: "won"}}, Payout: f.payout}, nil
 }
 
 func (f *fakeStore) Reward(_ context.Context, id, milestone, party string) (*rewards.Reward, error) {

@@ -82,7 +82,8 @@ func main() {
 	linkSecrets := func(ctx context.Context) ([]string, error) { return secrets.Values(ctx, notify.LinkSecretSetting) }
 	partnerOps := &partners.Service{Store: st, Mail: &mail.SES{Client: sesv2.NewFromConfig(cfg)}, SignIn: notify.SignIn,
 		Welcome: partners.NotifyWelcome(linkSecrets, time.Now), From: from, Now: time.Now, Random: rand.Reader}
-	// The reconciliation asks the payout rails (Find only, never Send).
+	// The reconciliation asks the payout rails (Find only, never Send);
+	// an approved or re-armed reward is paid through them.
 	rs, skipped, err := rails.New(context.Background(), secrets.Get, settings.ErrMissing, st, time.Now)
 	if err != nil {
 		log.Error("cold start: payout rails", "error", err)
@@ -92,9 +93,10 @@ func main() {
 		log.Warn("payout rail left out", "why", why)
 	}
 	h := &Handler{
-		Store:   st,
-		People:  st,
-		Rewards: &rewards.Service{Repo: st, Now: time.Now},
+		Store:  st,
+		People: st,
+		// Approving or re-arming a reward pays it through its rail.
+		Rewards: &rewards.Service{Repo: st, Rails: rs, Payees: payees.Checker{Src: st}, Now: time.Now},
 		SFN:     client,
 		Resumer: &recovery.Service{Store: st, SFN: client, StateMachineARN: machine, Now: time.Now,
 			Metrics: metrics.New(os.Stdout, "admin", time.Now)},
@@ -102,7 +104,8 @@ func main() {
 		Webhooks: &outbound.Service{Store: st, Client: outbound.NewClient(), Now: time.Now, Rand: rand.Reader,
 			DisableAfter: outbound.DefaultDisableAfter, Log: log, Metrics: metrics.New(os.Stdout, "admin", time.Now)},
 		Partners: partnerOps,
-		Payees:   &payees.Service{Store: st, Now: time.Now},
+		Payees:   &payees.Service{Store: st, Now: time.Now, Waiting: st},
+		Failed:   st,
 		Finance:  &finance.Service{Store: st, Payees: st, Rails: rs, Now: time.Now, Rand: rand.Reader},
 		Now:      time.Now, Log: log,
 	}

@@ -91,6 +91,7 @@ func (h *Handler) Event(ctx context.Context, ev events.Event) error {
 		log.Warn("event skipped: unknown version or no id", "version", ev.Version)
 		return nil
 	}
+	h.countRefusal(ev)
 	f, err := h.facts(ctx, ev)
 	if errors.Is(err, store.ErrNotFound) {
 		log.Info("event skipped: referral or program gone")
@@ -111,6 +112,34 @@ func (h *Handler) Event(ctx context.Context, ev events.Event) error {
 		return err
 	}
 	return h.deliverAll(ctx, log, out)
+}
+
+// Metrics of payments and reversals a rail refused, counted with
+// CountTotal: template.yaml alarms on their totals (PayoutsFailedAlarm,
+// RailReversalsRefusedAlarm).
+const (
+	MetricPayoutsFailed        = "PayoutsFailed"
+	MetricRailReversalsRefused = "RailReversalsRefused"
+)
+
+// countRefusal counts a reward.failed, or a reward.rail_reversal the rail
+// refused, for the alarms, before anything else can fail: this function
+// gets every such event whoever wrote it (the workflow's pay step, the
+// payouts runner, an operator's re-arm), also when the program lists no
+// operators or the referral is gone. An event retried after a failed send
+// is counted again: the alarms fire on one, so a repeat changes nothing.
+// Ids only: no personal datum reaches a metric.
+func (h *Handler) countRefusal(ev events.Event) {
+	name := ""
+	switch {
+	case ev.Type == events.RewardFailed:
+		name = MetricPayoutsFailed
+	case ev.Type == events.RewardRailReversal && ev.Get("outcome") == notify.ReversalRefused:
+		name = MetricRailReversalsRefused
+	default:
+		return
+	}
+	h.Metrics.CountTotal(name, 1, "program", ev.ProgramID, "rail", ev.Get("rail"), "reward_id", ev.RewardID, "event_id", ev.ID)
 }
 
 // facts loads what the event's emails are written from.

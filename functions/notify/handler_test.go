@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"github.com/referflow/referflow/infra/local/sam"
 	"github.com/referflow/referflow/internal/events"
 	"github.com/referflow/referflow/internal/mail"
+	"github.com/referflow/referflow/internal/metrics"
 	"github.com/referflow/referflow/internal/notify"
 	"github.com/referflow/referflow/internal/referral"
 	"github.com/referflow/referflow/internal/rewards"
@@ -106,12 +108,13 @@ func TestLogsHoldNoPersonalData(t *testing.T) {
 	for i, e := range []events.Event{
 		event("e1", events.ReferralReceived, "received"), event("e2", events.ReferralVerified, "in_progress"),
 		event("e3", events.ReferralClosed, "rejected"), event("e4", events.ReferralNeedsAttention, "needs_attention", "error", "X", "cause", "jane@acme-robotics.example failed"),
+		event("e5", events.RewardFailed, "failed", "milestone", "won", "party", "referrer", "rail", "stripe"),
 	} {
 		if err := f.h.Handle(context.Background(), bridge(t, e)); err != nil {
 			t.Fatalf("event %d: %v", i, err)
 		}
 	}
-	if len(f.sender.to()) != 5 {
+	if len(f.sender.to()) != 6 {
 		t.Fatalf("sent %v", f.sender.to())
 	}
 	for _, pii := range []string{partnerEmail, refereeEmail, "Jane Doe", "Ann Partner", "Acme Robotics", "acme-robotics.example"} {
@@ -341,5 +344,76 @@ func TestSampleEvents(t *testing.T) {
 	}
 	if got := f.sender.to(); len(got) != 3 || got[2] != "monthly_summary>"+partnerEmail {
 		t.Fatalf("sent %v", got)
+	}
+}
+
+// A payout or a reversal a rail refused is counted for its alarm (ids
+// only, also when no email can be written) and mailed to the operators
+// once per event; a reversal the rail made is neither.
+func TestRailRefusalsAreCountedAndMailedToOperators(t *testing.T) {
+	f := newFixture(t)
+	var metricsOut bytes.Buffer
+	f.h.Metrics = metrics.New(&metricsOut, "notify", f.h.Now)
+	rewardEvent := func(id string, typ events.Type, status string, data ...string) events.Event {
+		e := event(id, typ, status, append([]string{"milestone", "won", "party", "referrer", "kind", "cash", "amount_minor", "50000", "currency", "USD"}, data...)...)
+		e.RewardID = "rw_1"
+		return e
+	}
+	gone := rewardEvent("e4", events.RewardFailed, "failed", "rail", "paypal")
+	gone.ReferralID = "ref_gone"
+	cases := []struct {
+		name   string
+		in     events.Event
+		metric string // "" = none
+		sent   string // "" = no email
+	}{
+		{"a payout refused", rewardEvent("e1", events.RewardFailed, "failed", "rail", "stripe"), "PayoutsFailed", "operator_payout_failed>ops@acme.example"},
+		{"the same event again", rewardEvent("e1", events.RewardFailed, "failed", "rail", "stripe"), "PayoutsFailed", ""},
+		{"a reversal refused", rewardEvent("e2", events.RewardRailReversal, "paid", "rail", "stripe", "outcome", "refused"), "RailReversalsRefused", "operator_reversal_refused>ops@acme.example"},
+		{"a reversal made", rewardEvent("e3", events.RewardRailReversal, "paid", "rail", "stripe", "outcome", "reversed", "reference", "trr_1"), "", ""},
+		{"a payout refused for a referral gone", gone, "PayoutsFailed", ""},
+	}
+	for _, c := range cases {
+		metricsOut.Reset()
+		before := len(f.sender.to())
+		if err := f.h.Handle(context.Background(), bridge(t, c.in)); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got := f.sender.to()[before:]; (c.sent == "" && len(got) != 0) || (c.sent != "" && !slices.Equal(got, []string{c.sent})) {
+			t.Errorf("%s: sent %v, want %q", c.name, got, c.sent)
+		}
+		// One line per metric; the emails sent are counted too.
+		var counted []map[string]any
+		for _, l := range strings.Split(strings.TrimSpace(metricsOut.String()), "\n") {
+			var line map[string]any
+			if l == "" {
+				continue
+			}
+			if err := json.Unmarshal([]byte(l), &line); err != nil {
+				t.Fatalf("%s: metric line %q: %v", c.name, l, err)
+			}
+			if line["PayoutsFailed"] != nil || line["RailReversalsRefused"] != nil {
+				counted = append(counted, line)
+			}
+		}
+		if c.metric == "" {
+			if len(counted) != 0 {
+				t.Errorf("%s: counted %v", c.name, counted)
+			}
+			continue
+		}
+		if len(counted) != 1 {
+			t.Fatalf("%s: counted %v, want %s once", c.name, counted, c.metric)
+		}
+		line := counted[0]
+		cw := line["_aws"].(map[string]any)["CloudWatchMetrics"].([]any)[0].(map[string]any)
+		if line[c.metric] != float64(1) || fmt.Sprint(cw["Dimensions"]) != "[[Service] []]" || line["reward_id"] != "rw_1" {
+			t.Errorf("%s: metric line %v, want %s counted in all services", c.name, line, c.metric)
+		}
+		for _, pii := range []string{partnerEmail, refereeEmail, "Jane Doe", "Ann Partner", "Acme Robotics"} {
+			if strings.Contains(metricsOut.String(), pii) {
+				t.Errorf("%s: the metric holds %q", c.name, pii)
+			}
+		}
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -26,6 +27,7 @@ type Store interface {
 // Payer pays one reward exactly once and files it again (rewards.Service).
 type Payer interface {
 	PayOne(ctx context.Context, r *referral.Referral, p *program.Program, rw rewards.Reward, actor string) (rewards.Reward, error)
+	ReverseAtRail(ctx context.Context, rw rewards.Reward, actor string) error
 	Schedule(ctx context.Context, rw rewards.Reward, due time.Time) error
 }
 
@@ -61,6 +63,7 @@ type Result struct {
 	Failed   int `json:"failed"`   // refused by the rail: a person re-arms or voids
 	Settled  int `json:"settled"`  // found paid or voided by another path
 	Deferred int `json:"deferred"` // under the minimum: filed for the next payout day
+	Reversed int `json:"reversed"` // reversals taken back at their rail (or found nothing to do)
 	Errors   int `json:"errors"`
 }
 
@@ -85,6 +88,10 @@ func (h *Handler) Handle(ctx context.Context) (Result, error) {
 	out := Result{Due: len(dues)}
 	var items []item
 	for _, d := range dues {
+		if d.Action == rewards.ActionReverse {
+			h.reverse(ctx, d, &out)
+			continue
+		}
 		it, ok := h.load(ctx, d, &out)
 		if ok {
 			items = append(items, it)
@@ -103,7 +110,12 @@ func (h *Handler) Handle(ctx context.Context) (Result, error) {
 		out.Deferred++
 	}
 	logging.From(ctx, h.Log).Info("payouts run", "due", out.Due, "paid", out.Paid, "waiting", out.Waiting,
-		"failed", out.Failed, "deferred", out.Deferred, "errors", out.Errors)
+		"failed", out.Failed, "deferred", out.Deferred, "reversed", out.Reversed, "errors", out.Errors)
+	if out.Errors > 0 {
+		// The run's error is what the errors alarm watches; everything
+		// not settled stays filed for the next run.
+		return out, fmt.Errorf("payouts: %d filed rewards not settled (see the log)", out.Errors)
+	}
 	return out, nil
 }
 
@@ -206,4 +218,20 @@ func (h *Handler) pay(ctx context.Context, it item, out *Result) {
 func (h *Handler) fail(ctx context.Context, rw rewards.Reward, step string, err error, out *Result) {
 	out.Errors++
 	logging.From(ctx, h.Log).Error("payout not settled", "reward_id", rw.ID, "referral_id", rw.ReferralID, "step", step, "error", err)
+}
+
+// reverse takes a reversed reward's payment back at its rail.
+func (h *Handler) reverse(ctx context.Context, d rewards.Due, out *Result) {
+	rw, err := h.Store.Reward(ctx, d.ReferralID, d.Milestone, d.Party)
+	if errors.Is(err, referral.ErrNotFound) {
+		rw, err = &rewards.Reward{ID: d.RewardID, ReferralID: d.ReferralID, Milestone: d.Milestone, Party: d.Party}, nil
+	}
+	if err == nil {
+		err = h.Rewards.ReverseAtRail(ctx, *rw, Actor)
+	}
+	if err != nil {
+		h.fail(ctx, rewards.Reward{ID: d.RewardID, ReferralID: d.ReferralID}, "reverse", err, out)
+		return
+	}
+	out.Reversed++
 }

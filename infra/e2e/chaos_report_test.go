@@ -29,6 +29,15 @@ type chaosReport struct {
 	driver          []string // what the driver could not do
 	ledger, want    int64
 	faults          map[string]int
+	// Provider payouts (chaos_payouts_test.go): payments at the Stripe
+	// fake, rewards with more than one, payments without a reward recorded
+	// paid or the reverse, ledger references that are not the payment's id.
+	providerPayouts   int
+	pDouble, pMissing []string
+	pMismatch         []string
+	stripeFaults      map[string]int
+	takenBack         int // payments taken back at Stripe (refunds after payout)
+	payoutRounds      int
 }
 
 // finalStatuses end a referral.
@@ -53,6 +62,11 @@ func (e *env) chaosReport(d *chaosDriver, refs []chaosReferral) *chaosReport {
 		live = append(live, c)
 	}
 	d.settle(live, r)
+	rounds, err := e.drainPayouts()
+	if err != nil {
+		r.driver = append(r.driver, "payouts runner: "+err.Error())
+	}
+	r.payoutRounds = rounds
 	for _, c := range live {
 		r.byStatus[c.status]++
 		if !finalStatuses[c.status] && c.status != "needs_attention" {
@@ -62,6 +76,7 @@ func (e *env) chaosReport(d *chaosDriver, refs []chaosReferral) *chaosReport {
 	}
 	r.needsAttention = r.byStatus["needs_attention"]
 	e.checkBudgets(live, r)
+	e.checkProviderPayouts(live, r)
 	r.faults = e.injectedFaults()
 	return r
 }
@@ -250,6 +265,18 @@ func (r *chaosReport) table() string {
 	row("unexpected outcomes", len(r.unexpected))
 	row("driver errors", len(r.driver))
 	row("ledger total (USD)", fmt.Sprintf("%s (expected %s)", money.FormatMinor(r.ledger, "USD"), money.FormatMinor(r.want, "USD")))
+	row("provider payouts", fmt.Sprintf("%d, %d taken back by refunds (payouts runner fired %d times after settling)", r.providerPayouts, r.takenBack, r.payoutRounds))
+	row("double provider payouts", len(r.pDouble))
+	row("missing provider payouts", len(r.pMissing))
+	row("reference mismatches", len(r.pMismatch))
+	stripeTotal := 0
+	for _, k := range fault.HitNames(r.stripeFaults) {
+		stripeTotal += r.stripeFaults[k]
+	}
+	row("stripe faults injected", stripeTotal)
+	for _, k := range fault.HitNames(r.stripeFaults) {
+		row("  "+k, r.stripeFaults[k])
+	}
 	total := 0
 	for _, k := range fault.HitNames(r.faults) {
 		total += r.faults[k]
@@ -258,7 +285,7 @@ func (r *chaosReport) table() string {
 	for _, k := range fault.HitNames(r.faults) {
 		row("  "+k, r.faults[k])
 	}
-	for _, l := range [][]string{r.stuck, r.double, r.missing, r.unbalanced, r.unexpected, r.driver} {
+	for _, l := range [][]string{r.stuck, r.double, r.missing, r.unbalanced, r.unexpected, r.driver, r.pDouble, r.pMissing, r.pMismatch} {
 		for _, s := range l {
 			fmt.Fprintf(&b, "    %s\n", s)
 		}
@@ -277,7 +304,8 @@ func (r *chaosReport) check(t *testing.T) {
 		t.Errorf("%d accepted referrals, %d accounted for", r.accepted, accounted)
 	}
 	for name, l := range map[string][]string{"stuck": r.stuck, "double payments": r.double, "missing payments": r.missing,
-		"unbalanced budgets": r.unbalanced, "unexpected outcomes": r.unexpected, "driver errors": r.driver} {
+		"unbalanced budgets": r.unbalanced, "unexpected outcomes": r.unexpected, "driver errors": r.driver,
+		"double provider payouts": r.pDouble, "missing provider payouts": r.pMissing, "reference mismatches": r.pMismatch} {
 		if len(l) > 0 {
 			t.Errorf("%s: %d: %s", name, len(l), strings.Join(l, "; "))
 		}
@@ -287,5 +315,8 @@ func (r *chaosReport) check(t *testing.T) {
 	}
 	if len(r.faults) == 0 {
 		t.Error("the fault plan injected nothing")
+	}
+	if len(r.stripeFaults) == 0 {
+		t.Error("the Stripe fault plan injected nothing")
 	}
 }

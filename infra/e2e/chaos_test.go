@@ -54,6 +54,13 @@ var journeys = []journey{jWon, jLost, jExpired, jReviewApprove, jReviewReject, j
 // chaosProgram is a two-milestone program: qualified pays nothing, won pays
 // the referrer 100 and the new customer 50 after a hold; its budget fits
 // every referral, so the counter is checked through voids and reversals.
+// Every chaos program pays through Stripe (the partner's cash as a
+// transfer to its connected account, the new customer's discount as a
+// coupon and promotion code): each journey, its voids, refunds, reviews and
+// budget included, then runs through the claim → sending → Send path under
+// the fault plan, and the ledger figures hold as before (the payable entry
+// is written when the rail's payment is recorded), so no ledger-only
+// program is kept.
 func chaosProgram(id, extra string) string {
 	return fmt.Sprintf(`
 schema: 1
@@ -75,6 +82,7 @@ milestones:
       - {party: referee, kind: discount, amount: 50}
 lost:
   - {provider: generic, stage: lost}
+payout: {rails: {cash: stripe, discount: stripe}}
 %s`, id, id, map[bool]string{true: ", countries: [DE], on_icp_mismatch: review"}[strings.Contains(id, "review")], extra)
 }
 
@@ -154,10 +162,15 @@ func (d *chaosDriver) delay() {
 // send posts until the stack answers without a server error (a crashed
 // function answers 502, a throttled one 503): what every sender does.
 func (d *chaosDriver) send(path string, body []byte, headers func() map[string]string) (int, []byte, error) {
+	return d.do(http.MethodPost, path, body, headers)
+}
+
+// do sends a request until the stack answers without a server error.
+func (d *chaosDriver) do(method, path string, body []byte, headers func() map[string]string) (int, []byte, error) {
 	var status int
 	var b []byte
 	for attempt := 0; attempt < 12; attempt++ {
-		req, _ := http.NewRequest(http.MethodPost, d.e.api+path, bytes.NewReader(body))
+		req, _ := http.NewRequest(method, d.e.api+path, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		for k, v := range headers() {
 			req.Header.Set(k, v)
@@ -172,7 +185,7 @@ func (d *chaosDriver) send(path string, body []byte, headers func() map[string]s
 		}
 		time.Sleep(time.Duration(200*(attempt+1)) * time.Millisecond)
 	}
-	return status, b, fmt.Errorf("POST %s still answered %d: %s", path, status, b)
+	return status, b, fmt.Errorf("%s %s still answered %d: %s", method, path, status, b)
 }
 
 // deliver sends one signed generic webhook event, maybe twice.
@@ -285,6 +298,11 @@ func (d *chaosDriver) drive(j journey, n int) chaosReferral {
 	if c.id, c.err = d.refer(j, n); c.err != nil {
 		return c
 	}
+	// As an integration does once it has the referral id: the new
+	// customer's Stripe customer, where its discount goes.
+	if c.err = d.payee("/admin/referrals/"+c.id+"/payee", "customer", chaosCustomer(n)); c.err != nil {
+		return c
+	}
 	c.err = d.act(j, c.id)
 	return c
 }
@@ -387,7 +405,14 @@ func TestChaosNothingStuckLostOrPaidWrongly(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := &chaosDriver{e: e, plan: p.Webhooks, rng: rand.New(rand.NewPCG(seed, seed+1))}
-	t.Logf("fault plan seed %d, %d referrals", seed, n)
+	if err := d.partnerPayees(); err != nil {
+		t.Fatal(err)
+	}
+	sf := stripeFaults(seed)
+	if err := e.stripeChaos(sf); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("fault plan seed %d, %d referrals; Stripe: %.0f%% of payout calls fail ambiguously", seed, n, sf.Probability*100)
 	refs := d.run(n)
 	report := e.chaosReport(d, refs)
 	fmt.Print(report.table())

@@ -35,7 +35,7 @@ func Log(evs []events.Event) []Line {
 // Describe returns the line of one event.
 func Describe(ev events.Event) Line {
 	l := Line{At: ev.At, Type: ev.Type, Actor: ev.Actor, Data: ev.Data}
-	if strings.HasPrefix(string(ev.Type), "reward.") {
+	if strings.HasPrefix(string(ev.Type), "reward.") || strings.HasPrefix(string(ev.Type), "invoice.") {
 		l.Detail = reward(ev)
 	} else {
 		l.Detail = referral(ev)
@@ -208,6 +208,11 @@ func reward(ev events.Event) string {
 		return fmt.Sprintf("Reward %s waits: %s for the %s (%s)", ev.RewardID, d("reason"), d("party"), railName(d("rail")))
 	case events.RewardFailed:
 		return fmt.Sprintf("Reward %s failed at %s: a person re-arms or voids it", ev.RewardID, railName(d("rail")))
+	case events.RewardRailReversal:
+		if d("outcome") == "refused" {
+			return fmt.Sprintf("Reward %s: %s refused to take the payment back; finance recovers it", ev.RewardID, railName(d("rail")))
+		}
+		return fmt.Sprintf("Reward %s: the payment taken back at %s (%s)", ev.RewardID, railName(d("rail")), d("reference"))
 	case events.RewardRearmed:
 		return fmt.Sprintf("Reward %s re-armed by an admin (attempt %s)", ev.RewardID, d("generation"))
 	}

@@ -56,6 +56,7 @@ const (
 	RewardWaiting          Type = "reward.waiting"           // held for its payout day or its party's payout method; Data: reason, rail, due
 	RewardFailed           Type = "reward.failed"            // the rail refused it (or reversed it); Data: rail. A person re-arms or voids it
 	RewardRearmed          Type = "reward.rearmed"           // a person retries a failed reward; Data: generation
+	RewardRailReversal     Type = "reward.rail_reversal"     // a reversed reward's payment taken back at its rail; Data: rail, outcome (reversed|refused), reference
 )
 
 // Actors of events.

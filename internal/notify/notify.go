@@ -48,6 +48,10 @@ const (
 	KindOperatorReview         Kind = program.EmailOperatorReview
 	KindOperatorRewardApproval Kind = program.EmailOperatorRewardApproval
 	KindOperatorNeedsAttention Kind = program.EmailOperatorNeedsAttention
+	// KindOperatorPayoutFailed and KindOperatorReversalRefused tell the
+	// operators a rail refused a payment or a reversal (payouts.go).
+	KindOperatorPayoutFailed    Kind = program.EmailOperatorPayoutFailed
+	KindOperatorReversalRefused Kind = program.EmailOperatorReversalRefused
 )
 
 // Audience is who receives a kind of email.
@@ -128,6 +132,14 @@ type View struct {
 
 	Preferences string // the preference link (partners, referees)
 	Admin       string // the admin view of the referral (operators)
+
+	// The operator payout emails (payouts.go): the reward's id, its party
+	// ("referrer", "referee"), its rail in words ("Stripe") and what to
+	// do, in order, as plain text.
+	RewardID string
+	Party    string
+	Rail     string
+	Steps    []string
 }
 
 // funcs are the helpers templates use.
@@ -146,6 +158,10 @@ var funcs = texttemplate.FuncMap{
 	"status": label,
 	// label says a milestone name for a person: "deal_won" -> "Deal won".
 	"label": label,
+	// party says a reward's party for a person: "referrer" -> "the partner".
+	"party": partyWords,
+	// inc counts from one: a step's number from its index.
+	"inc": func(i int) int { return i + 1 },
 }
 
 // label turns an identifier into words: "in_review" -> "In review".

@@ -50,6 +50,7 @@ func sampleView(k Kind) View {
 	switch k.Audience() {
 	case Operator:
 		v.Admin, v.Link = base+"/admin/referrals/ref_01", ""
+		v.RewardID, v.Party, v.Rail, v.Steps = "rw_1", "referrer", "Stripe", []string{evil}
 	default:
 		v.Preferences = base + PreferencesPath + "?token=tok"
 	}

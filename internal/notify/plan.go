@@ -24,6 +24,8 @@ import (
 //	reward.created             status on_hold, the referrer's reward: reward_on_hold
 //	reward.awaiting_approval   operator_reward_approval
 //	reward.paid                the referrer's reward: reward_paid
+//	reward.failed              operator_payout_failed
+//	reward.rail_reversal       outcome refused: operator_reversal_refused
 //
 // "Accepted" is the referral moving to in_progress: verification approved
 // it (referral.verified) or a review did (referral.reviewed, by an admin or
@@ -32,6 +34,7 @@ var EventTypes = []events.Type{
 	events.ReferralReceived, events.ReferralVerified, events.ReferralReviewed,
 	events.ReferralDealEvent, events.ReferralClosed, events.ReferralNeedsAttention,
 	events.RewardCreated, events.RewardAwaitingApproval, events.RewardPaid,
+	events.RewardFailed, events.RewardRailReversal,
 }
 
 // Facts are what an event's emails are written from, loaded by the
@@ -117,6 +120,12 @@ func kindsFor(ev events.Event, f Facts) []Kind {
 	case events.RewardPaid:
 		if referrerReward {
 			return []Kind{KindRewardPaid}
+		}
+	case events.RewardFailed:
+		return []Kind{KindOperatorPayoutFailed}
+	case events.RewardRailReversal:
+		if ev.Get("outcome") == ReversalRefused {
+			return []Kind{KindOperatorReversalRefused}
 		}
 	}
 	return nil
@@ -237,6 +246,8 @@ func (pl *planner) operators(k Kind) error {
 		}
 	case KindOperatorNeedsAttention:
 		v.Reasons = attentionCause(pl.ev)
+	case KindOperatorPayoutFailed, KindOperatorReversalRefused:
+		payoutView(&v, pl.ev, pl.f)
 	}
 	for _, to := range pl.f.Program.Emails.Operators {
 		if err := pl.emit(v, to, pl.ev.ID); err != nil {

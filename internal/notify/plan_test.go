@@ -64,6 +64,7 @@ func summary(out []Outgoing) []string {
 
 func TestWhichEventGivesWhichEmailsToWhom(t *testing.T) {
 	ops := []string{"operator_new_referral>ops@acme.example@evt_1", "operator_new_referral>sales@acme.example@evt_1"}
+	payoutOps := []string{"operator_payout_failed>ops@acme.example@evt_1", "operator_payout_failed>sales@acme.example@evt_1"}
 	cases := []struct {
 		name  string
 		event events.Event
@@ -113,6 +114,19 @@ func TestWhichEventGivesWhichEmailsToWhom(t *testing.T) {
 			[]string{"operator_reward_approval>ops@acme.example@evt_1", "operator_reward_approval>sales@acme.example@evt_1"}},
 		{"the partner's reward paid", reward(events.RewardPaid, "paid", "referrer"), nil, []string{"reward_paid>" + partnerEmail + "@evt_1"}},
 		{"the referee's reward paid: nothing", reward(events.RewardPaid, "paid", "referee"), nil, nil},
+		{"a reward its rail refused: operators", reward(events.RewardFailed, "failed", "referrer").With("rail", "stripe"), nil, payoutOps},
+		{"the new customer's reward refused: operators too", reward(events.RewardFailed, "failed", "referee").With("rail", "stripe"), nil, payoutOps},
+		{"a refused payout, the program switched it off", reward(events.RewardFailed, "failed", "referrer").With("rail", "paypal"),
+			func(f *Facts) { f.Program.Emails.Off = []string{"operator_payout_failed"} }, nil},
+		{"a refused payout, the program lists no operators", reward(events.RewardFailed, "failed", "referrer").With("rail", "paypal"),
+			func(f *Facts) { f.Program.Emails.Operators = nil }, nil},
+		{"a refused payout, a partner's preferences do not silence operators", reward(events.RewardFailed, "failed", "referrer").With("rail", "tremendous"),
+			func(f *Facts) { f.PartnerOff = []string{"operator_payout_failed"}; f.Referrer = nil }, payoutOps},
+		{"a reversal the rail refused: operators", reward(events.RewardRailReversal, "paid", "referrer").With("rail", "stripe").With("outcome", "refused"), nil,
+			[]string{"operator_reversal_refused>ops@acme.example@evt_1", "operator_reversal_refused>sales@acme.example@evt_1"}},
+		{"a reversal the rail made: nothing", reward(events.RewardRailReversal, "paid", "referrer").With("rail", "stripe").With("outcome", "reversed").With("reference", "trr_1"), nil, nil},
+		{"a refused reversal, the program switched it off", reward(events.RewardRailReversal, "paid", "referee").With("rail", "stripe").With("outcome", "refused"),
+			func(f *Facts) { f.Program.Emails.Off = []string{"operator_reversal_refused"} }, nil},
 		{"an event that gives no email", ev(events.ReferralResumed, "in_progress"), nil, nil},
 	}
 	for _, c := range cases {
@@ -246,6 +260,7 @@ func TestEventTypesAreTheOnesThatGiveEmails(t *testing.T) {
 		ev(events.ReferralDealEvent, "", "milestone", "won"), ev(events.ReferralClosed, "rejected"),
 		ev(events.ReferralNeedsAttention, "needs_attention"), reward(events.RewardCreated, "on_hold", "referrer"),
 		reward(events.RewardAwaitingApproval, "pending", "referrer"), reward(events.RewardPaid, "paid", "referrer"),
+		reward(events.RewardFailed, "failed", "referrer"), reward(events.RewardRailReversal, "paid", "referrer").With("outcome", "refused"),
 	} {
 		if len(kindsFor(e, f)) > 0 {
 			gives[e.Type] = true

@@ -18,7 +18,7 @@ var Types = []events.Type{
 	events.ReferralReviewed, events.ReferralDealEvent, events.ReferralClosed, events.ReferralContinued,
 	events.ReferralNeedsAttention, events.ReferralResumed, events.ReferralErased,
 	events.RewardCreated, events.RewardAwaitingApproval, events.RewardApproved, events.RewardPaid,
-	events.RewardVoided, events.RewardReversed, events.RewardWaiting, events.RewardFailed, events.RewardRearmed,
+	events.RewardVoided, events.RewardReversed, events.RewardWaiting, events.RewardFailed, events.RewardRearmed, events.RewardRailReversal,
 	events.InvoicePaid, events.InvoiceRefunded,
 }
 

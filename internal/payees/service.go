@@ -28,6 +28,17 @@ type Store interface {
 type Service struct {
 	Store Store
 	Now   func() time.Time
+	// Waiting makes the party's rewards that wait for a payout method due
+	// at once, when one is recorded (nil: they are looked at again within
+	// rewards.PayeeRetry).
+	Waiting Waiting
+}
+
+// Waiting files for the payouts runner, due now, the rewards that wait
+// for a party's payout method (the store's WakePartner, WakeReferee).
+type Waiting interface {
+	WakePartner(ctx context.Context, programID, partnerKey string, now time.Time) error
+	WakeReferee(ctx context.Context, referralID string, now time.Time) error
 }
 
 // SetPartner validates p and records it as the payout method of the
@@ -45,6 +56,11 @@ func (s *Service) SetPartner(ctx context.Context, programID, code string, p Paye
 	r := Record{Payee: p, UpdatedAt: s.Now().UTC(), UpdatedBy: actor}
 	if err := s.Store.PutPartnerPayee(ctx, programID, key, r); err != nil {
 		return nil, fmt.Errorf("payees: set partner payee: %w", err)
+	}
+	if s.Waiting != nil {
+		// Best effort: rewards it could not wake are looked at again by
+		// the payouts runner within rewards.PayeeRetry anyway.
+		_ = s.Waiting.WakePartner(ctx, programID, key, r.UpdatedAt)
 	}
 	return &r, nil
 }
@@ -96,6 +112,11 @@ func (s *Service) SetReferee(ctx context.Context, referralID string, p Payee, ac
 			return nil, err
 		}
 		return nil, fmt.Errorf("payees: set referee payee: %w", err)
+	}
+	if s.Waiting != nil {
+		// Best effort: rewards it could not wake are looked at again by
+		// the payouts runner within rewards.PayeeRetry anyway.
+		_ = s.Waiting.WakeReferee(ctx, referralID, r.UpdatedAt)
 	}
 	return &r, nil
 }

@@ -134,3 +134,39 @@ func TestServiceRecordsARefereesPayee(t *testing.T) {
 		t.Fatalf("after removal: %v", err)
 	}
 }
+
+// waking records which parties' waiting rewards were made due, and when.
+type waking struct{ woken []string }
+
+func (w *waking) WakePartner(_ context.Context, programID, key string, now time.Time) error {
+	w.woken = append(w.woken, "partner "+programID+"/"+key+" "+now.Format(time.RFC3339))
+	return nil
+}
+
+func (w *waking) WakeReferee(_ context.Context, referralID string, now time.Time) error {
+	w.woken = append(w.woken, "referee "+referralID+" "+now.Format(time.RFC3339))
+	return errors.New("table busy") // best effort: the payee is recorded anyway
+}
+
+// TestRecordingAPayeeWakesItsWaitingRewards: a payee recorded makes the
+// party's rewards waiting for a payout method due at once; invalid input
+// wakes nothing.
+func TestRecordingAPayeeWakesItsWaitingRewards(t *testing.T) {
+	m, w := newMemStore(), &waking{}
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	svc := &payees.Service{Store: m, Now: func() time.Time { return now }, Waiting: w}
+	ctx := context.Background()
+	if _, err := svc.SetPartner(ctx, "p1", "ANNA", payees.Payee{Method: payees.MethodStripe, Details: payees.Details{Account: "acct_1"}}, "ops"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.SetReferee(ctx, "ref_1", payees.Payee{Method: payees.MethodStripe, Details: payees.Details{Customer: "cus_1"}}, "ops"); err != nil {
+		t.Fatalf("a failed wake must not fail the recording: %v", err)
+	}
+	if _, err := svc.SetPartner(ctx, "p1", "ANNA", payees.Payee{Method: payees.MethodStripe}, "ops"); err == nil {
+		t.Fatal("invalid payee accepted")
+	}
+	want := []string{"partner p1/ANN42 2026-12-01T09:00:00Z", "referee ref_1 2026-12-01T09:00:00Z"}
+	if len(w.woken) != 2 || w.woken[0] != want[0] || w.woken[1] != want[1] {
+		t.Fatalf("woken %q, want %q", w.woken, want)
+	}
+}

@@ -43,6 +43,12 @@ const (
 	EmailOperatorReview         = "operator_review"
 	EmailOperatorRewardApproval = "operator_reward_approval"
 	EmailOperatorNeedsAttention = "operator_needs_attention"
+	// EmailOperatorPayoutFailed: a reward's rail refused its payment (or
+	// reversed it); it waits for a person to re-arm or void it.
+	EmailOperatorPayoutFailed = "operator_payout_failed"
+	// EmailOperatorReversalRefused: a rail would not take a reversed
+	// reward's payment back; the ledger's reversal stands for finance.
+	EmailOperatorReversalRefused = "operator_reversal_refused"
 )
 
 // EmailKinds lists every email kind, partner emails first, then the
@@ -52,6 +58,7 @@ var EmailKinds = []string{
 	EmailMilestoneReached, EmailRewardOnHold, EmailRewardPaid, EmailMonthlySummary,
 	EmailRefereeWelcome,
 	EmailOperatorNewReferral, EmailOperatorReview, EmailOperatorRewardApproval, EmailOperatorNeedsAttention,
+	EmailOperatorPayoutFailed, EmailOperatorReversalRefused,
 }
 
 // Bounds of the wording a program may set.

@@ -110,8 +110,11 @@ func buildPayPal(read reader, src payees.Source, hc *http.Client, now func() tim
 		return rewards.RailPayPal, nil, err
 	}
 	secret, ok, err := read(paypal.SettingClientSecret)
-	if !ok || err != nil {
+	if err != nil {
 		return rewards.RailPayPal, nil, err
+	}
+	if !ok {
+		return rewards.RailPayPal, nil, &invalid{fmt.Errorf("%s is set but %s is not", paypal.SettingClientID, paypal.SettingClientSecret)}
 	}
 	url, _, err := read(paypal.SettingAPIURL)
 	if err != nil {

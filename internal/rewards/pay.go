@@ -40,6 +40,9 @@ import (
 // Due is a reward filed for the payouts runner (Schedule): paid at or
 // after At.
 type Due struct {
+	// Action is what the runner does: "" pays the reward, ActionReverse
+	// takes its payment back at its rail (after the ledger's reversal).
+	Action     string
 	RewardID   string
 	ReferralID string
 	ProgramID  string
@@ -47,6 +50,13 @@ type Due struct {
 	Party      string
 	At         time.Time
 }
+
+// ActionReverse files a reversed reward for the reversal at its rail.
+const ActionReverse = "reverse"
+
+// MovesMoney reports whether rail moves money itself (a Rail), as opposed
+// to the ledger and manual rails.
+func MovesMoney(rail string) bool { return moneyRail(rail) }
 
 // railOf is the rail that pays rw under p: the one it was claimed for,
 // else the program's rail for its kind.
@@ -113,6 +123,10 @@ func (s *Service) waitForPayee(ctx context.Context, rw Reward, rail, actor strin
 // reasonWaitsFor starts the status reason of a reward parked for its
 // program's payout day.
 const reasonWaitsFor = "waits for the "
+
+// SendingGrace is how long a claimed reward is left to whoever claimed it
+// before the payouts runner resolves it (by lookup) itself.
+const SendingGrace = 10 * time.Minute
 
 // PayeeRetry is how long the payouts runner waits before it looks again
 // at a reward waiting for its party's payout method.
@@ -286,9 +300,14 @@ func (s *Service) Rearm(ctx context.Context, rw Reward, actor string) (Reward, e
 		case err != nil:
 			return rw, fmt.Errorf("rewards: re-arm %s: cannot rule a payment out: %w", rw.ID, err)
 		case found:
-			rw.Status = StatusSending
-			_, err := s.record(ctx, rw, t, DealAny, actor, now)
-			return rw, err
+			ok, err := s.record(ctx, rw, t, DealAny, actor, now)
+			if err == nil && !ok {
+				err = fmt.Errorf("%w: it changed meanwhile", ErrNotPayable)
+			}
+			if err != nil {
+				return rw, err
+			}
+			return s.reread(ctx, rw)
 		}
 	}
 	next := rw
@@ -306,4 +325,64 @@ func (s *Service) Rearm(ctx context.Context, rw Reward, actor string) (Reward, e
 // ParkedForPayoutDay reports whether rw waits for its program's payout day.
 func ParkedForPayoutDay(rw Reward) bool {
 	return rw.Status == StatusApproved && strings.HasPrefix(rw.StatusReason, reasonWaitsFor)
+}
+
+// Void gives up a reward a person will not pay: a failed one (its rail
+// refused it) or one still payable, giving its budget and cap back, with
+// the person's reason (kept on the reward, not in its event). A sending
+// reward is refused (a payment may exist: resolve it first), a paid one
+// too (reverse it). A repeat changes nothing.
+func (s *Service) Void(ctx context.Context, rw Reward, reason, actor string) error {
+	now := s.Now().UTC()
+	switch {
+	case rw.Status == StatusVoided:
+		return nil
+	case rw.Status != StatusFailed && !rw.Status.Payable():
+		return fmt.Errorf("%w: it is %s", ErrNotPayable, rw.Status)
+	}
+	ev := Event(events.RewardVoided, rw, actor, now).WithStatus(string(StatusVoided)).With("reason", "voided by a person")
+	ok, err := s.Repo.SetRewardStatus(ctx, rw, []Status{StatusFailed, StatusPending, StatusOnHold, StatusApproved}, StatusVoided, "voided: "+reason, ev, now)
+	if err == nil && !ok {
+		return fmt.Errorf("%w: it changed meanwhile", ErrNotPayable)
+	}
+	return err
+}
+
+// ReverseAtRail takes the payment of reversed reward rw back at its rail
+// (filed by the ledger's reversal), once: a rail that cannot reverse
+// (Reverser) has nothing to do; a refusal is filed for a person (the
+// ledger's reversal stands: finance recovers the money); an unknown
+// outcome stays filed for the next run (the reversal's key makes the
+// repeat safe).
+func (s *Service) ReverseAtRail(ctx context.Context, rw Reward, actor string) error {
+	now := s.Now().UTC()
+	rv, ok := s.Rails[rw.Rail].(Reverser)
+	if !ok || rw.Status != StatusPaid || rw.ReversedAt == nil {
+		_, err := s.Repo.SettleReversal(ctx, rw, nil, false)
+		return err
+	}
+	ref, err := rv.Reverse(ctx, rw)
+	switch {
+	case err == nil:
+		ev := Event(events.RewardRailReversal, rw, actor, now).With("rail", rw.Rail).With("reference", ref).With("outcome", "reversed")
+		_, err := s.Repo.SettleReversal(ctx, rw, &ev, false)
+		return err
+	case errors.Is(err, ErrRefused):
+		ev := Event(events.RewardRailReversal, rw, actor, now).With("rail", rw.Rail).With("outcome", "refused")
+		_, err := s.Repo.SettleReversal(ctx, rw, &ev, true)
+		return err
+	}
+	return fmt.Errorf("rewards: reverse %s at %s: %w", rw.ID, rw.Rail, err)
+}
+
+// ReversalRecovered records that a person recovered, outside Referflow, a
+// payment its rail refused to take back (a refused reversal), ending its
+// listing. ErrNotPayable: the reward has no refused reversal waiting.
+func (s *Service) ReversalRecovered(ctx context.Context, rw Reward, actor string) error {
+	ev := Event(events.RewardRailReversal, rw, actor, s.Now().UTC()).With("rail", rw.Rail).With("outcome", "recovered")
+	ok, err := s.Repo.SettleReversal(ctx, rw, &ev, false)
+	if err == nil && !ok {
+		err = fmt.Errorf("%w: no refused reversal of this reward waits for a person", ErrNotPayable)
+	}
+	return err
 }

@@ -61,3 +61,19 @@ const (
 type PayeeCheck interface {
 	Ready(ctx context.Context, rail string, r Reward) error
 }
+
+// Reverser is a Rail that can take a payment back at the provider: when a
+// paid reward is reversed (a refund after payout), the ledger's reversal
+// entry is followed by the rail's own (Stripe: a transfer reversal, a
+// debit of the customer's balance, or the promotion code deactivated).
+// Reverse takes the payment of r (paid, r.Reference its object) back in
+// full, idempotently on ReversalKey(r), and returns the rail's reference
+// for the reversal. Errors wrap ErrRefused (the rail will not: e.g. the
+// connected account's balance is short, or the discount was redeemed) or
+// ErrUnknownOutcome (ask again: the key makes a repeat safe).
+type Reverser interface {
+	Reverse(ctx context.Context, r Reward) (string, error)
+}
+
+// ReversalKey is the idempotency key of the rail reversal of reward r.
+func ReversalKey(r Reward) string { return KeyFor(r.ID, r.Generation) + "-reversal" }

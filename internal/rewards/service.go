@@ -32,7 +32,8 @@ type Repository interface {
 	// SetRewardStatus moves r from one of from to to (releasing its
 	// reservations when to is voided or failed).
 	SetRewardStatus(ctx context.Context, r Reward, from []Status, to Status, reason string, ev events.Event, now time.Time) (bool, error)
-	// PayReward marks a payable r paid and writes its ledger entry e, in
+	// PayReward marks r paid — payable, sending, or failed (a payment its
+	// rail turns out to hold: Rearm) — and writes its ledger entry e, in
 	// one transaction with the check that its referral's deal is open when
 	// check is DealOpen: a deal lost, deleted or refunded meanwhile fails
 	// the payment with a *LostError (ErrDealLost) and nothing is written.
@@ -42,12 +43,16 @@ type Repository interface {
 	PayReward(ctx context.Context, r Reward, e Entry, ev events.Event, now time.Time, check DealCheck) (bool, error)
 	// ReverseReward writes the reversal entry e of a paid r, at most once,
 	// giving r.Reserved back to its counters and recording e's time as the
-	// reward's ReversedAt in the same transaction.
+	// reward's ReversedAt in the same transaction; a reward paid through a
+	// rail that moves money (MovesMoney(r.Rail)) is filed, in the same
+	// transaction, for its reversal at the rail (ActionReverse).
 	ReverseReward(ctx context.Context, r Reward, e Entry, ev events.Event) (bool, error)
 
 	// ClaimReward moves a payable r to sending before its rail is called,
 	// recording r.Rail, r.Generation and r.IdempotencyKey, under check
-	// (as PayReward): false when r was no longer payable. No event: the
+	// (as PayReward), and files it for the payouts runner at now +
+	// SendingGrace (should the claimer never record the outcome): false
+	// when r was no longer payable. No event: the
 	// claim is the lifecycle's own bookkeeping. PayReward also pays a
 	// sending reward (the claim checked the deal).
 	ClaimReward(ctx context.Context, r Reward, now time.Time, check DealCheck) (bool, error)
@@ -60,6 +65,11 @@ type Repository interface {
 	// ScheduleReward files r for the payouts runner at due (replacing an
 	// earlier filing). Paying, failing or voiding r removes the filing.
 	ScheduleReward(ctx context.Context, r Reward, due time.Time) error
+	// SettleReversal ends the filing of r's reversal at its rail (at the
+	// payouts runner, or for a person), writing ev (nil: none) with it;
+	// attention files it for a person instead. False, with nothing
+	// written, when r is not filed for its reversal.
+	SettleReversal(ctx context.Context, r Reward, ev *events.Event, attention bool) (bool, error)
 	// RearmReward moves a failed r to approved with r.Generation and
 	// r.IdempotencyKey, forgetting its rail, and files it to be paid now.
 	RearmReward(ctx context.Context, r Reward, ev events.Event, now time.Time) (bool, error)

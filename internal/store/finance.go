@@ -13,7 +13,6 @@ import (
 
 	"github.com/referflow/referflow/internal/finance"
 	"github.com/referflow/referflow/internal/program"
-	"github.com/referflow/referflow/internal/referral"
 	"github.com/referflow/referflow/internal/rewards"
 )
 
@@ -252,35 +251,31 @@ func (st *Store) PartnerKeys(ctx context.Context, programID string) ([]string, e
 	}
 }
 
-// Unsettled lists the rewards in status sending or failed that can be
-// found without a scan: the rewards of the referrals in needs_attention
-// (GSI1 STATUS#needs_attention, one query per MB, then one query per
-// such referral). A sending reward of a referral that is not in
-// needs_attention is not listed.
+// Unsettled lists the rewards in status sending or failed: every claimed
+// reward is filed for the payouts runner until it is paid (ClaimReward),
+// every failed one for a person (FailReward), so it reads the two filings
+// (GSI1 PAYOUT-DUE and PAYOUT-ATTENTION) and each filed reward once: no
+// scan, a cost in proportion to what is unsettled.
 func (st *Store) Unsettled(ctx context.Context) ([]rewards.Reward, error) {
-	idx, cond := IndexByStatus, "GSI1PK = :p"
-	in := &dynamodb.QueryInput{TableName: &st.table, IndexName: &idx, KeyConditionExpression: &cond,
-		ExpressionAttributeValues: map[string]types.AttributeValue{":p": s("STATUS#" + string(referral.StatusNeedsAttention))}}
-	var out []rewards.Reward
-	for {
-		page, err := st.db.Query(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("store: unsettled rewards: %w", err)
-		}
-		for _, it := range page.Items {
-			rws, err := st.Rewards(ctx, stringOf(it["referral_id"]))
-			if err != nil && !errors.Is(err, ErrNotFound) {
-				return nil, err
-			}
-			for _, rw := range rws {
-				if rw.Status == rewards.StatusSending || rw.Status == rewards.StatusFailed {
-					out = append(out, rw)
-				}
-			}
-		}
-		if len(page.LastEvaluatedKey) == 0 {
-			return out, nil
-		}
-		in.ExclusiveStartKey = page.LastEvaluatedKey
+	due, err := st.DueRewards(ctx, time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), 0)
+	if err != nil {
+		return nil, err
 	}
+	failed, err := st.FailedRewards(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	var out []rewards.Reward
+	for _, d := range append(due, failed...) {
+		rw, err := st.Reward(ctx, d.ReferralID, d.Milestone, d.Party)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			continue
+		case err != nil:
+			return nil, err
+		case rw.Status == rewards.StatusSending || rw.Status == rewards.StatusFailed:
+			out = append(out, *rw)
+		}
+	}
+	return out, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/referflow/referflow/internal/events"
+	"github.com/referflow/referflow/internal/program"
 	"github.com/referflow/referflow/internal/rewards"
 )
 
@@ -36,7 +37,15 @@ func filingKey(rewardID string) map[string]types.AttributeValue {
 
 // filing is the Put of r's filing under index pk at time at.
 func (st *Store) filing(r rewards.Reward, pk string, at time.Time) *types.Put {
+	return st.filingFor(r, "", pk, at)
+}
+
+// filingFor is the Put of r's filing for action under index pk at time at.
+func (st *Store) filingFor(r rewards.Reward, action, pk string, at time.Time) *types.Put {
 	item := filingKey(r.ID)
+	if action != "" {
+		item["action"] = s(action)
+	}
 	item["reward_id"], item["referral_id"], item["program_id"] = s(r.ID), s(r.ReferralID), s(r.ProgramID)
 	item["milestone"], item["party"], item["due_at"] = s(r.Milestone), s(r.Party), s(ts(at))
 	item[attrGSI1PK], item[attrGSI1SK] = s(pk), s(ts(at)+"#"+r.ID)
@@ -49,7 +58,8 @@ func (st *Store) unfile(r rewards.Reward) types.TransactWriteItem {
 }
 
 // ClaimReward implements rewards.Repository: a payable reward becomes
-// sending, recording its rail, generation, idempotency key and status
+// sending, filed for the payouts runner after rewards.SendingGrace,
+// recording its rail, generation, idempotency key and status
 // reason (r.StatusReason; none when empty), in one
 // conditional write with the deal check under rewards.DealOpen (a lost
 // deal: *rewards.LostError, nothing written).
@@ -70,6 +80,9 @@ func (st *Store) ClaimReward(ctx context.Context, r rewards.Reward, now time.Tim
 		ExpressionAttributeNames:  map[string]string{"#st": "status"},
 		ExpressionAttributeValues: vals,
 	}}}
+	// Filed for the payouts runner after a grace: if whoever claimed it
+	// never records the outcome, the runner resolves it by lookup.
+	tx = append(tx, types.TransactWriteItem{Put: st.filing(r, payoutDue, now.Add(rewards.SendingGrace))})
 	if check == rewards.DealOpen {
 		tx = append(tx, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
 			TableName: &st.table, Key: referralKey(r.ReferralID), ConditionExpression: aws.String("attribute_not_exists(lost_at)"),
@@ -80,7 +93,7 @@ func (st *Store) ClaimReward(ctx context.Context, r rewards.Reward, now time.Tim
 		return true, nil
 	case conditionFailedAt(err, 0):
 		return false, nil
-	case check == rewards.DealOpen && conditionFailedAt(err, 1):
+	case check == rewards.DealOpen && conditionFailedAt(err, 2):
 		return false, st.lostError(ctx, r.ReferralID)
 	default:
 		return false, fmt.Errorf("store: claim reward %s: %w", r.ID, err)
@@ -190,12 +203,13 @@ func (st *Store) filed(ctx context.Context, pk, cond string, c types.AttributeVa
 				Milestone  string `dynamodbav:"milestone"`
 				Party      string `dynamodbav:"party"`
 				DueAt      string `dynamodbav:"due_at"`
+				Action     string `dynamodbav:"action"`
 			}
 			if err := attributevalue.UnmarshalMap(it, &f); err != nil {
 				return nil, fmt.Errorf("store: decode filed reward: %w", err)
 			}
 			at, _ := time.Parse(time.RFC3339Nano, f.DueAt)
-			out = append(out, rewards.Due{RewardID: f.RewardID, ReferralID: f.ReferralID, ProgramID: f.ProgramID,
+			out = append(out, rewards.Due{Action: f.Action, RewardID: f.RewardID, ReferralID: f.ReferralID, ProgramID: f.ProgramID,
 				Milestone: f.Milestone, Party: f.Party, At: at})
 			if limit > 0 && len(out) >= limit {
 				return out, nil
@@ -206,4 +220,71 @@ func (st *Store) filed(ctx context.Context, pk, cond string, c types.AttributeVa
 		}
 		in.ExclusiveStartKey = page.LastEvaluatedKey
 	}
+}
+
+// SettleReversal implements rewards.Repository: the filing of r's reversal
+// at its rail is removed (attention, with ev: filed for a person at ev's
+// time instead), with ev, only while r is filed for its reversal (false
+// and nothing written otherwise).
+func (st *Store) SettleReversal(ctx context.Context, r rewards.Reward, ev *events.Event, attention bool) (bool, error) {
+	// Only while the reward is filed for its reversal: a repeat (a second
+	// run, a second operator) writes nothing.
+	cond, vals := aws.String("#a = :rev"), map[string]types.AttributeValue{":rev": s(rewards.ActionReverse)}
+	end := types.TransactWriteItem{Delete: &types.Delete{TableName: &st.table, Key: filingKey(r.ID),
+		ConditionExpression: cond, ExpressionAttributeNames: map[string]string{"#a": "action"}, ExpressionAttributeValues: vals}}
+	if attention && ev != nil {
+		put := st.filingFor(r, rewards.ActionReverse, payoutAttention, ev.At)
+		put.ConditionExpression, put.ExpressionAttributeNames, put.ExpressionAttributeValues = cond, map[string]string{"#a": "action"}, vals
+		end = types.TransactWriteItem{Put: put}
+	}
+	tx := []types.TransactWriteItem{end}
+	if ev != nil {
+		put, err := st.putEvent(*ev)
+		if err != nil {
+			return false, err
+		}
+		tx = append(tx, put)
+	}
+	switch err := st.transact(ctx, tx); {
+	case err == nil:
+		return true, nil
+	case conditionFailedAt(err, 0):
+		return false, nil
+	default:
+		return false, fmt.Errorf("store: settle reversal of %s: %w", r.ID, err)
+	}
+}
+
+// WakePartner files for the payouts runner, due at now, the partner's
+// rewards that wait for its payout method (its payee was just recorded):
+// one query of the partner's rewards (RewardsByPartner, eventually
+// consistent: a reward parked a moment ago is found by the runner's next
+// look within rewards.PayeeRetry).
+func (st *Store) WakePartner(ctx context.Context, programID, partnerKey string, now time.Time) error {
+	rws, err := st.RewardsByPartner(ctx, programID, partnerKey)
+	if err != nil {
+		return err
+	}
+	return st.wake(ctx, rws, program.PartyReferrer, now)
+}
+
+// WakeReferee files for the payouts runner, due at now, the referral's
+// new-customer rewards that wait for its payout method.
+func (st *Store) WakeReferee(ctx context.Context, referralID string, now time.Time) error {
+	rws, err := st.Rewards(ctx, referralID)
+	if err != nil {
+		return err
+	}
+	return st.wake(ctx, rws, program.PartyReferee, now)
+}
+
+func (st *Store) wake(ctx context.Context, rws []rewards.Reward, party string, now time.Time) error {
+	for _, rw := range rws {
+		if rw.Party == party && rw.Status == rewards.StatusOnHold && rw.StatusReason == rewards.ReasonNoPayoutMethod {
+			if err := st.ScheduleReward(ctx, rw, now); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

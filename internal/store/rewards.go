@@ -41,10 +41,12 @@ func (st *Store) rewards(ctx context.Context, referralID, prefix string) ([]rewa
 	return out, err
 }
 
-// PayReward marks a payable reward paid and writes its payable ledger
-// entry and ev in one transaction: the entry exists exactly once, and only
-// for a reward that was payable. It reports paid=false when the reward was
-// no longer payable (paid already, or voided) — a repeat changes nothing.
+// PayReward marks a reward paid — payable, sending (claimed for its rail),
+// or failed (a payment its rail turns out to hold) — and writes its
+// payable ledger entry and ev in one transaction, removing its filing
+// for the payouts runner: the entry exists exactly once. It reports
+// paid=false when the reward was paid already or voided — a repeat
+// changes nothing.
 //
 // Under rewards.DealOpen the same transaction checks that the referral's
 // deal is not lost, deleted or refunded (no lost_at on the referral item):
@@ -60,7 +62,7 @@ func (st *Store) PayReward(ctx context.Context, r rewards.Reward, e rewards.Entr
 	at := s(now.UTC().Format(time.RFC3339Nano))
 	set := "SET #st = :paid, paid_at = :now, updated_at = :now, rail = :rail, #ref = :ref"
 	vals := map[string]types.AttributeValue{":paid": s(string(rewards.StatusPaid)), ":now": at, ":p": s(string(rewards.StatusPending)), ":h": s(string(rewards.StatusOnHold)), ":a": s(string(rewards.StatusApproved)),
-		":s": s(string(rewards.StatusSending)), ":rail": s(e.Method), ":ref": s(e.Reference)}
+		":s": s(string(rewards.StatusSending)), ":f": s(string(rewards.StatusFailed)), ":rail": s(e.Method), ":ref": s(e.Reference)}
 	override := r.Limited != "" && len(r.Reserved) > 0
 	if override {
 		if vals[":res"], err = attributevalue.Marshal(r.Reserved); err != nil {
@@ -72,7 +74,7 @@ func (st *Store) PayReward(ctx context.Context, r rewards.Reward, e rewards.Entr
 		{Update: &types.Update{
 			TableName: &st.table, Key: rewardKey(r.ReferralID, r.Milestone, r.Party),
 			UpdateExpression:          &set,
-			ConditionExpression:       aws.String("#st IN (:p, :h, :a, :s)"),
+			ConditionExpression:       aws.String("#st IN (:p, :h, :a, :s, :f)"),
 			ExpressionAttributeNames:  map[string]string{"#st": "status", "#ref": "reference"},
 			ExpressionAttributeValues: vals,
 		}},
@@ -179,6 +181,9 @@ func (st *Store) ReverseReward(ctx context.Context, r rewards.Reward, e rewards.
 		}},
 		{Put: &types.Put{TableName: &st.table, Item: entry, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 		{Put: &types.Put{TableName: &st.table, Item: evItem}},
+	}
+	if rewards.MovesMoney(r.Rail) {
+		tx = append(tx, types.TransactWriteItem{Put: st.filingFor(r, rewards.ActionReverse, payoutDue, e.CreatedAt)})
 	}
 	tx = append(tx, counterAdds(st.table, r.ProgramID, r.Reserved, -1, s(ts(e.CreatedAt)))...)
 	switch err := st.transact(ctx, tx); {

@@ -87,7 +87,7 @@ func run(ctx context.Context, api, code, secret string) error {
 	// The new customer's discount is a Stripe coupon for their Stripe
 	// customer: a deployment links it from Stripe (metadata referral_id,
 	// docs/payouts.md); the demo records it as an operator would.
-	pay := &payees.Service{Store: st, Now: time.Now}
+	pay := &payees.Service{Store: st, Now: time.Now, Waiting: st}
 	customer := fmt.Sprintf("cus_Demo%d", run)
 	if _, err := pay.SetReferee(ctx, id, payees.Payee{Method: payees.MethodStripe, Details: payees.Details{Customer: customer}}, "demo"); err != nil {
 		return fmt.Errorf("record the new customer's Stripe customer: %w", err)

@@ -69,7 +69,7 @@ func runPayees(ctx context.Context, sub string, fs *flag.FlagSet, table *string,
 	if err != nil {
 		return err
 	}
-	return payeesCommand(ctx, &payees.Service{Store: st, Now: time.Now}, sub, f, fs.Args(), out)
+	return payeesCommand(ctx, &payees.Service{Store: st, Now: time.Now, Waiting: st}, sub, f, fs.Args(), out)
 }
 
 // payeesCommand runs one payee command: a partner's (-program and its

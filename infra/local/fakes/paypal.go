@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/referflow/referflow/internal/money"
 )
@@ -20,8 +21,11 @@ import (
 // PayPal-Request-Id, validates the body (at least one item), refuses a
 // used sender_batch_id with USER_BUSINESS_ERROR and a link to the
 // original, and otherwise creates the payout; GET /v1/payments/payouts/{id}.
-// Items settle at once as SUCCESS (or the status set with the control
-// API). Its control API (Admin) injects failures and moves items.
+// Both keys are remembered for PayPalIdempotencyWindow only: past it (POST
+// /clock moves the fake's clock) the same keys create a new payout, as
+// PayPal documents sender_batch_id unique for 30 days. Items settle at
+// once as SUCCESS (or the status set with the control API). Its control
+// API (Admin) injects failures, moves items and the clock.
 type PayPal struct {
 	srv          *httptest.Server
 	admin        http.ServeMux
@@ -35,12 +39,18 @@ type PayPal struct {
 	faults       queuedFaults
 	requests     int
 	tokensIssued int
+	offset       time.Duration // POST /clock
 }
+
+// PayPalIdempotencyWindow is how long PayPal refuses a used
+// sender_batch_id (and replays a PayPal-Request-Id).
+const PayPalIdempotencyWindow = 30 * 24 * time.Hour
 
 type ppBatch struct {
 	ID, SenderBatchID, Status string
 	Subject                   string
 	Items                     []ppItem
+	Created                   time.Time // on the fake's clock
 }
 
 type ppItem struct {
@@ -84,6 +94,7 @@ func NewPayPal(clientID, secret string) *PayPal {
 	f.admin.HandleFunc("POST /failures", func(w http.ResponseWriter, r *http.Request) { f.faults.control(w, r, &f.mu) })
 	f.admin.HandleFunc("POST /items", f.setItem)
 	f.admin.HandleFunc("POST /tokens/expire", f.expireTokens)
+	f.admin.HandleFunc("POST /clock", f.advance)
 	return f
 }
 
@@ -166,7 +177,7 @@ func (f *PayPal) create(w http.ResponseWriter, r *http.Request) {
 	reqID := r.Header.Get("PayPal-Request-Id")
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if id, ok := f.byRequestID[reqID]; ok && reqID != "" {
+	if id, ok := f.byRequestID[reqID]; ok && reqID != "" && f.remembers(id) {
 		writeJSON(w, http.StatusCreated, f.answer(f.batches[id], false)) // the latest state of that request
 		return
 	}
@@ -179,14 +190,15 @@ func (f *PayPal) create(w http.ResponseWriter, r *http.Request) {
 		ppValidation(w, field, issue)
 		return
 	}
-	if id, ok := f.bySender[in.Header.SenderBatchID]; ok {
+	if id, ok := f.bySender[in.Header.SenderBatchID]; ok && f.remembers(id) {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"name": "USER_BUSINESS_ERROR", "message": "User business error.",
 			"debug_id": paypalID(13), "information_link": "https://developer.paypal.com/docs/api/payments.payouts-batch/#errors",
 			"details": []map[string]string{{"field": "SENDER_BATCH_ID", "location": "body", "issue": "Batch with given sender_batch_id already exists"}},
 			"links":   []map[string]string{{"href": f.srv.URL + "/v1/payments/payouts/" + id, "rel": "self", "method": "GET", "encType": "application/json"}}})
 		return
 	}
-	b := &ppBatch{ID: paypalID(13), SenderBatchID: in.Header.SenderBatchID, Status: "SUCCESS", Subject: in.Header.EmailSubject}
+	b := &ppBatch{ID: paypalID(13), SenderBatchID: in.Header.SenderBatchID, Status: "SUCCESS", Subject: in.Header.EmailSubject,
+		Created: time.Now().Add(f.offset)}
 	for _, it := range in.Items {
 		rt := it.RecipientType
 		if rt == "" {
@@ -201,6 +213,30 @@ func (f *PayPal) create(w http.ResponseWriter, r *http.Request) {
 		f.byRequestID[reqID] = b.ID
 	}
 	writeJSON(w, http.StatusCreated, f.answer(b, false))
+}
+
+// remembers reports whether payout id's keys are still within
+// PayPalIdempotencyWindow; f.mu is held.
+func (f *PayPal) remembers(id string) bool {
+	b, ok := f.batches[id]
+	return ok && time.Now().Add(f.offset).Sub(b.Created) < PayPalIdempotencyWindow
+}
+
+// advance moves the fake's clock forward: {"advance_seconds": n}.
+func (f *PayPal) advance(w http.ResponseWriter, r *http.Request) {
+	var c StripeClock
+	if !decode(w, r, &c) {
+		return
+	}
+	if c.AdvanceSeconds < 0 {
+		writeError(w, http.StatusBadRequest, "invalid_request", "advance_seconds must be >= 0")
+		return
+	}
+	f.mu.Lock()
+	f.offset += time.Duration(c.AdvanceSeconds) * time.Second
+	now := time.Now().Add(f.offset)
+	f.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]string{"now": now.UTC().Format(time.RFC3339)})
 }
 
 // ppValidate checks a payout request as PayPal documents it.

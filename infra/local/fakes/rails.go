@@ -1,6 +1,7 @@
 package fakes
 
 import (
+	"github.com/referflow/referflow/internal/rails"
 	"github.com/referflow/referflow/internal/rewards/paypal"
 	"github.com/referflow/referflow/internal/rewards/stripe"
 	"github.com/referflow/referflow/internal/rewards/tremendous"
@@ -13,6 +14,7 @@ const (
 	LocalPayPalClientID     = "local-paypal-client-id"
 	LocalPayPalClientSecret = "local-paypal-client-secret"
 	LocalTremendousAPIKey   = "TEST_local-tremendous-api-key"
+	LocalTremendousCampaign = "LOCALCAMPAIGN1"
 )
 
 // Credential is one credential setting of a rail, with its local value.
@@ -58,6 +60,7 @@ var Rails = []RailSpec{
 		Spec: Spec{URLSetting: tremendous.SettingAPIURL, Start: startTremendous},
 		Credentials: []Credential{
 			{tremendous.SettingAPIKey, LocalTremendousAPIKey, "Tremendous API key of the gift card rail."},
+			{rails.SettingTremendousCampaign, LocalTremendousCampaign, "Tremendous campaign of the gift card rail's orders."},
 		},
 	},
 }

@@ -106,3 +106,59 @@ func TestTremendousFakeFollowsTheDocumentedBehaviour(t *testing.T) {
 		t.Errorf("no products = %d", code)
 	}
 }
+
+func ppToken(t *testing.T, f *PayPal) string {
+	t.Helper()
+	req, _ := http.NewRequest("POST", f.URL()+"/v1/oauth2/token", strings.NewReader("grant_type=client_credentials"))
+	req.SetBasicAuth("id", "sec")
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&tok)
+	return "Bearer " + tok.AccessToken
+}
+
+// The PayPal fake remembers a sender_batch_id and a PayPal-Request-Id for
+// 30 days: within them a repeat creates nothing, past them (its clock
+// moved) the same keys create a second payout.
+func TestPayPalFakeForgetsKeysPastTheWindow(t *testing.T) {
+	cases := []struct {
+		name    string
+		advance string
+		payouts int
+	}{
+		{"a second before 30 days: refused", `{"advance_seconds":2591999}`, 1},
+		{"at 30 days: a new payout", `{"advance_seconds":2592000}`, 2},
+	}
+	payout := `{"sender_batch_header":{"sender_batch_id":"k1"},"items":[{"recipient_type":"EMAIL","amount":{"value":"1.50","currency":"USD"},"receiver":"a@b.c","sender_item_id":"rw"}]}`
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := NewPayPal("id", "sec")
+			defer f.Close()
+			bearer := ppToken(t, f)
+			if code, out := call(t, "POST", f.URL()+"/v1/payments/payouts", bearer, payout, map[string]string{"PayPal-Request-Id": "k1"}); code != 201 {
+				t.Fatalf("create = %d %v", code, out)
+			}
+			if code, body := post(t, f.Admin(), "/clock", c.advance); code != 200 {
+				t.Fatalf("clock = %d %s", code, body)
+			}
+			for _, hdr := range []map[string]string{{"PayPal-Request-Id": "k1"}, nil} {
+				_, _ = call(t, "POST", f.URL()+"/v1/payments/payouts", bearer, payout, hdr)
+			}
+			if f.Payouts() != c.payouts {
+				t.Errorf("payouts = %d, want %d", f.Payouts(), c.payouts)
+			}
+		})
+	}
+	f := NewPayPal("id", "sec")
+	defer f.Close()
+	if code, _ := post(t, f.Admin(), "/clock", `{"advance_seconds":-1}`); code != 400 {
+		t.Errorf("going back = %d", code)
+	}
+}

@@ -71,7 +71,7 @@ func localCredentials() map[string]string {
 // credentials are refused.
 func TestSetServesThePayoutRails(t *testing.T) {
 	creds := localCredentials()
-	if len(creds) != 4 {
+	if len(creds) != 5 {
 		t.Fatalf("rail credentials = %v", creds)
 	}
 	set, err := StartAll(creds)

@@ -65,6 +65,8 @@ type Stripe struct {
 	offset   time.Duration
 	requests int
 	failures []StripeFailure
+	chaos    *stripeChaos   // random failures (POST /chaos)
+	injected map[string]int // failures injected, by StripeFailureName
 	keys     map[string]*stripeKey
 	objects  map[string][]stripeObject // by list: "transfers", "cbtxn:<customer>", "coupons", "promotion_codes"
 	byID     map[string]stripeObject
@@ -92,7 +94,8 @@ func NewStripe(apiKey string, now func() time.Time) (*Stripe, error) {
 		return nil, err
 	}
 	f := &Stripe{key: apiKey, now: now, url: "http://" + ln.Addr().String(),
-		keys: map[string]*stripeKey{}, objects: map[string][]stripeObject{}, byID: map[string]stripeObject{}, balance: map[string]int64{}}
+		keys: map[string]*stripeKey{}, objects: map[string][]stripeObject{}, byID: map[string]stripeObject{}, balance: map[string]int64{},
+		injected: map[string]int{}}
 	api := http.NewServeMux()
 	api.HandleFunc("POST /v1/transfers", f.createTransfer)
 	api.HandleFunc("GET /v1/transfers", f.list("transfers", "transfer_group", "destination"))
@@ -103,13 +106,16 @@ func NewStripe(apiKey string, now func() time.Time) (*Stripe, error) {
 	api.HandleFunc("GET /v1/coupons/{id}", f.retrieve(""))
 	api.HandleFunc("POST /v1/promotion_codes", f.createPromotionCode)
 	api.HandleFunc("GET /v1/promotion_codes", f.list("promotion_codes", "coupon", "code", "customer"))
+	f.reversalRoutes(api) // stripe_reversal.go
 	f.srv = &http.Server{Handler: f.serve(api), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = f.srv.Serve(ln) }()
 	admin := http.NewServeMux()
 	admin.HandleFunc("GET /{$}", f.state)
 	admin.HandleFunc("POST /failures", f.fail)
+	admin.HandleFunc("POST /chaos", f.setChaos) // stripe_chaos.go
 	admin.HandleFunc("POST /clock", f.advance)
 	admin.HandleFunc("POST /transfers/{id}/reverse", f.reverse)
+	f.reversalControls(admin) // stripe_reversal.go
 	f.admin = admin
 	return f, nil
 }
@@ -155,7 +161,7 @@ func (f *Stripe) serve(api http.Handler) http.Handler {
 			stripeError(w, http.StatusBadRequest, "invalid_request_error", "", "Invalid form body.")
 			return
 		}
-		fail, failing := f.nextFailure()
+		fail, failing := f.nextFailure(r.Method)
 		key := r.Header.Get("Idempotency-Key")
 		if r.Method != http.MethodPost || key == "" {
 			f.answer(w, r, api, fail, failing, nil)
@@ -204,6 +210,11 @@ func (f *Stripe) claim(w http.ResponseWriter, r *http.Request, key string) (*str
 // answer runs the request (or its injected failure), keeping the result
 // for k when Stripe would.
 func (f *Stripe) answer(w http.ResponseWriter, r *http.Request, api http.Handler, fail StripeFailure, failing bool, k *stripeKey) {
+	if failing {
+		f.mu.Lock()
+		f.injected[StripeFailureName(fail)]++ // a replayed key's request never gets here
+		f.mu.Unlock()
+	}
 	if failing && fail.DelayMS > 0 {
 		time.Sleep(time.Duration(fail.DelayMS) * time.Millisecond)
 	}
@@ -256,11 +267,13 @@ func (f *Stripe) authorized(r *http.Request) bool {
 	return false
 }
 
-func (f *Stripe) nextFailure() (StripeFailure, bool) {
+// nextFailure is the failure of the next API request (of method): the
+// first queued one, else a random one when chaos is on.
+func (f *Stripe) nextFailure(method string) (StripeFailure, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.failures) == 0 {
-		return StripeFailure{}, false
+		return f.randomFailure(method)
 	}
 	fail := f.failures[0]
 	if fail.Next--; fail.Next <= 0 {
@@ -472,7 +485,10 @@ func (f *Stripe) state(w http.ResponseWriter, _ *http.Request) {
 		lists[name] = objs
 	}
 	out := map[string]any{"url": f.url, "requests": f.requests, "objects": lists, "idempotency_keys": len(f.keys),
-		"failures": f.failures, "now": f.clock().UTC().Format(time.RFC3339)}
+		"failures": f.failures, "injected": f.injected, "now": f.clock().UTC().Format(time.RFC3339)}
+	if f.chaos != nil {
+		out["chaos"] = f.chaos.StripeChaos
+	}
 	body, _ := json.Marshal(out)
 	f.mu.Unlock()
 	writeRaw(w, http.StatusOK, body)
@@ -510,16 +526,12 @@ func (f *Stripe) advance(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"now": now.UTC().Format(time.RFC3339)})
 }
 
-// reverse reverses a transfer whole, as POST /v1/transfers/{id}/reversals
-// with no amount does.
+// reverse reverses what is left of a transfer, as the platform's
+// dashboard or POST /v1/transfers/{id}/reversals with no amount does (a
+// reversal without metadata); a transfer reversed in full stays as it is.
 func (f *Stripe) reverse(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	o, ok := f.byID[r.PathValue("id")]
-	if ok && o["object"] == "transfer" {
-		o["reversed"], o["amount_reversed"] = true, o["amount"]
-	}
-	f.mu.Unlock()
-	if !ok || o["object"] != "transfer" {
+	_, status, _ := f.reverseTransfer(r.PathValue("id"), 0, nil)
+	if status == http.StatusNotFound {
 		writeError(w, http.StatusNotFound, "not_found", "no transfer "+r.PathValue("id"))
 		return
 	}

@@ -18,9 +18,10 @@
 // error and its link: either way Find reads the original payout
 // (GET /v1/payments/payouts/{payout_batch_id}). An unused key meets PayPal's
 // validation (a payout needs at least one item) and nothing is created:
-// found is false. Past Window PayPal remembers neither key: Find reports
-// not found, and sending again would pay again, so a reward whose first
-// attempt is older than Window must be settled by a person (the payout is
+// found is false. Past Window PayPal remembers neither key and sending
+// again would pay again: for a reward claimed (sending) Window - Margin
+// ago or more, Find answers rewards.ErrUnknownOutcome instead of not
+// found, so the reward stays sending for a person to settle (the payout is
 // in PayPal's activity, with the reward id as sender_item_id).
 //
 // Item statuses: SUCCESS is paid; PENDING, UNCLAIMED and ONHOLD are sent
@@ -172,7 +173,12 @@ func (p *Rail) Send(ctx context.Context, r rewards.Reward) (rewards.Transfer, er
 // Find looks the payout of reward r up without paying (see the package
 // comment): found is false when PayPal has no payout with r's key. A
 // payout found but refused or reversed is returned with found true and an
-// error wrapping rewards.ErrRefused or rewards.ErrReversed.
+// error wrapping rewards.ErrRefused or rewards.ErrReversed. PayPal's
+// "none" cannot be trusted for a reward claimed (sending since its
+// UpdatedAt) Window - Margin ago or more: PayPal may have forgotten the
+// key of a payout it made, so Find answers an error wrapping
+// rewards.ErrUnknownOutcome instead (a person settles it), never a
+// not-found that would be sent again.
 func (p *Rail) Find(ctx context.Context, r rewards.Reward) (rewards.Transfer, bool, error) {
 	if r.IdempotencyKey == "" {
 		return rewards.Transfer{}, false, errors.New("paypal: find: the reward has no idempotency key")
@@ -181,6 +187,10 @@ func (p *Rail) Find(ctx context.Context, r rewards.Reward) (rewards.Transfer, bo
 	batchID, err := p.create(ctx, r.IdempotencyKey, probe)
 	var ae *apiError
 	if errors.As(err, &ae) && ae.Name == "VALIDATION_ERROR" {
+		if p.forgotten(r) {
+			return rewards.Transfer{}, false, fmt.Errorf("paypal: find: PayPal has no payout under %s, and the reward was sent over %s ago, when PayPal may have forgotten it: "+
+				"look for sender_item_id %s in PayPal's activity: %w", r.IdempotencyKey, Window-Margin, r.ID, rewards.ErrUnknownOutcome)
+		}
 		return rewards.Transfer{}, false, nil // an unused key: the empty probe was refused, nothing created
 	}
 	if err != nil {
@@ -194,6 +204,17 @@ func (p *Rail) Find(ctx context.Context, r rewards.Reward) (rewards.Transfer, bo
 		return t, true, fmt.Errorf("paypal: find: %w", err)
 	}
 	return t, true, nil
+}
+
+// Margin is taken off Window before PayPal's "no payout under this key"
+// stops ruling a payment out (clocks differ; the payout is made a little
+// after the claim).
+const Margin = 24 * time.Hour
+
+// forgotten reports whether r was claimed (sending) so long ago that
+// PayPal may no longer know its key.
+func (p *Rail) forgotten(r rewards.Reward) bool {
+	return r.Status == rewards.StatusSending && !r.UpdatedAt.IsZero() && p.now().Sub(r.UpdatedAt) >= Window-Margin
 }
 
 // check refuses a reward PayPal cannot be asked to pay.

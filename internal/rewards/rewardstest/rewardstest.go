@@ -70,7 +70,9 @@ type Repo struct {
 	created int
 	lost    map[string]rewards.LostError // referral id -> its deal's loss
 	due     map[string]rewards.Due       // reward id -> its filing for the payouts runner
-	failed  map[string]bool              // reward id -> filed for a person
+	// failed: reward id -> its filing for a person (failed at its rail, or
+	// its reversal refused there: Action ActionReverse)
+	failed map[string]rewards.Due
 }
 
 // The Repo is a rewards.Repository.
@@ -80,7 +82,7 @@ var _ rewards.Repository = (*Repo)(nil)
 func New() *Repo {
 	return &Repo{rewards: map[string]rewards.Reward{}, entries: map[string]rewards.Entry{},
 		spent: map[string]int64{}, ranks: map[string]int{}, counts: map[string]int{}, lost: map[string]rewards.LostError{},
-		due: map[string]rewards.Due{}, failed: map[string]bool{}}
+		due: map[string]rewards.Due{}, failed: map[string]rewards.Due{}}
 }
 
 // rewardKey orders rewards the way the store's sort key does
@@ -296,7 +298,7 @@ func (m *Repo) PayReward(ctx context.Context, r rewards.Reward, e rewards.Entry,
 		return false, err
 	}
 	cur, ok := m.rewards[keyOf(r)]
-	if _, dup := m.entries[entryKey(e.RewardID, e.Type)]; !ok || dup || !(cur.Status.Payable() || cur.Status == rewards.StatusSending) {
+	if _, dup := m.entries[entryKey(e.RewardID, e.Type)]; !ok || dup || !(cur.Status.Payable() || cur.Status == rewards.StatusSending || cur.Status == rewards.StatusFailed) {
 		return false, nil
 	}
 	if lost, ok := m.lost[r.ReferralID]; ok && check == rewards.DealOpen {
@@ -334,6 +336,9 @@ func (m *Repo) ReverseReward(ctx context.Context, r rewards.Reward, e rewards.En
 	at := e.CreatedAt.UTC()
 	cur.ReversedAt = &at
 	m.rewards[keyOf(r)] = cur
+	if rewards.MovesMoney(r.Rail) {
+		m.fileFor(cur, rewards.ActionReverse, at)
+	}
 	m.add(r.ProgramID, r.Reserved, -1)
 	m.writeEntry(e, ev)
 	return true, nil

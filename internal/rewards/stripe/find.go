@@ -37,7 +37,8 @@ func (s *Rail) findTransfer(ctx context.Context, r rewards.Reward) (string, bool
 }
 
 // findCredit lists the customer's balance transactions (Stripe has no
-// metadata filter) for one carrying the reward id.
+// metadata filter) for one carrying the reward id (not its reversal's
+// debit, which carries MetaReversalKey too: reverse.go).
 func (s *Rail) findCredit(ctx context.Context, r rewards.Reward, d Details) (string, bool, error) {
 	if d.Customer == "" {
 		return "", false, nil
@@ -48,7 +49,7 @@ func (s *Rail) findCredit(ctx context.Context, r rewards.Reward, d Details) (str
 		if err != nil {
 			return "", false, lookupError("balance transactions", err)
 		}
-		if t.Metadata[MetaRewardID] == r.ID {
+		if t.Metadata[MetaRewardID] == r.ID && t.Metadata[MetaReversalKey] == "" {
 			return t.ID, true, nil
 		}
 	}

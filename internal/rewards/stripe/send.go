@@ -83,7 +83,11 @@ func (s *Rail) discount(ctx context.Context, r rewards.Reward, d Details) (strin
 	}
 	cp.SetIdempotencyKey(r.IdempotencyKey)
 	if _, err := s.sc.V1Coupons.Create(ctx, cp); err != nil && !exists(err) {
-		return "", classify("coupon", err)
+		if err := classify("coupon", err); !errors.Is(err, rewards.ErrUnknownOutcome) || !s.couponMade(ctx, r) {
+			return "", err
+		}
+		// Stripe made the coupon but keeps the call's unknown outcome (a
+		// 500) for its key for 24 hours: the coupon's id says it exists.
 	}
 	pp := &stripego.PromotionCodeCreateParams{
 		Promotion: &stripego.PromotionCodeCreatePromotionParams{
@@ -145,4 +149,10 @@ func classify(step string, err error) error {
 	default:
 		return fmt.Errorf("%s: %w: Stripe answered %d %s", step, rewards.ErrUnknownOutcome, s, code)
 	}
+}
+
+// couponMade reports whether the coupon of discount reward r exists.
+func (s *Rail) couponMade(ctx context.Context, r rewards.Reward) bool {
+	_, err := s.sc.V1Coupons.Retrieve(ctx, CouponID(r), nil)
+	return err == nil
 }
