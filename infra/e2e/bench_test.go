@@ -28,6 +28,7 @@ import (
 	"github.com/referflow/referflow/infra/local/sam"
 	"github.com/referflow/referflow/infra/seed"
 	"github.com/referflow/referflow/internal/crm/hubspot"
+	"github.com/referflow/referflow/internal/payees"
 	"github.com/referflow/referflow/internal/referral"
 	"github.com/referflow/referflow/internal/store"
 )
@@ -203,6 +204,13 @@ func (e *env) journey(i int) (string, error) {
 		return "", fmt.Errorf("referral %d: %d %s %v", i, code, out, err)
 	}
 	id := jsonField(out, "referral_id")
+	// The new customer's discount is paid through Stripe: its customer is
+	// recorded as an integration would, right after intake.
+	pay := &payees.Service{Store: e.st, Now: time.Now}
+	if _, err := pay.SetReferee(context.Background(), id, payees.Payee{Method: payees.MethodStripe,
+		Details: payees.Details{Customer: fmt.Sprintf("cus_Bench%d", i)}}, "bench"); err != nil {
+		return id, err
+	}
 	deal := 500000 + i
 	if err := e.waitFn(30*time.Second, func() bool { return e.waiting(id, "qualified") }); err != nil {
 		return id, err
@@ -306,11 +314,20 @@ func newStore(cfg aws.Config, table string) *store.Store {
 
 func newSFN(cfg aws.Config) *sfn.Client { return sfn.NewFromConfig(cfg) }
 
-// benchReferrer adds referrer BENCH<i>: one referrer per referral keeps the
-// default program's velocity limits out of the measurement.
+// benchReferrer adds referrer BENCH<i> with its payee: one referrer per
+// referral keeps the default program's velocity limits out of the
+// measurement.
 func (e *env) benchReferrer(i int) error {
-	return seed.AddReferrer(context.Background(), e.st, referral.Referrer{ProgramID: defaultProgram, Code: fmt.Sprintf("BENCH%d", i),
-		Email: fmt.Sprintf("partner%d@bench-referrer.example", i)}, time.Now())
+	code := fmt.Sprintf("BENCH%d", i)
+	if err := seed.AddReferrer(context.Background(), e.st, referral.Referrer{ProgramID: defaultProgram, Code: code,
+		Email: fmt.Sprintf("partner%d@bench-referrer.example", i)}, time.Now()); err != nil {
+		return err
+	}
+	// Paid through Stripe, to its connected account.
+	pay := &payees.Service{Store: e.st, Now: time.Now}
+	_, err := pay.SetPartner(context.Background(), defaultProgram, code, payees.Payee{Method: payees.MethodStripe,
+		Details: payees.Details{Account: fmt.Sprintf("acct_Bench%d", i)}}, "bench")
+	return err
 }
 
 func (e *env) rawPost(path, contentType string, body []byte, headers map[string]string) (int, []byte, error) {

@@ -23,6 +23,7 @@ import (
 	"github.com/referflow/referflow/internal/crm/generic"
 	"github.com/referflow/referflow/internal/crm/hubspot"
 	"github.com/referflow/referflow/internal/crm/pipedrive"
+	"github.com/referflow/referflow/internal/payees"
 	"github.com/referflow/referflow/internal/referral"
 	"github.com/referflow/referflow/internal/rewards"
 	"github.com/referflow/referflow/internal/store"
@@ -104,8 +105,24 @@ type accepted struct {
 	StatusURL  string `json:"status_url"`
 }
 
-// refer submits a referral from the demo referrer and expects 202.
+// refer submits a referral from the demo referrer and expects 202, then
+// records the new customer's Stripe customer as its payee, as a deployment's
+// integration does: the default program pays the new customer's discount
+// through Stripe (referNoPayee leaves it without one).
 func (e *env) refer(email, companyName string) accepted {
+	e.t.Helper()
+	a := e.referTo("", demoCode, email, companyName)
+	pay := &payees.Service{Store: e.st, Now: time.Now}
+	if _, err := pay.SetReferee(context.Background(), a.ReferralID, payees.Payee{Method: payees.MethodStripe,
+		Details: payees.Details{Customer: "cus_E2E" + strings.TrimPrefix(a.ReferralID, "ref_")}}, "e2e"); err != nil {
+		e.t.Fatalf("record the new customer's payee: %v", err)
+	}
+	return a
+}
+
+// referNoPayee submits a referral from the demo referrer, its new customer
+// without a payout method.
+func (e *env) referNoPayee(email, companyName string) accepted {
 	e.t.Helper()
 	return e.referTo("", demoCode, email, companyName)
 }

@@ -98,7 +98,15 @@ func ledgerWriteLost(t *testing.T, e *env) {
 func ambiguous(f fault) func(t *testing.T, e *env) {
 	return func(t *testing.T, e *env) {
 		e.inject(t, e.fake.fail(f))
-		wantErr(t, "pay", e.pay(), rewards.ErrUnknownOutcome)
+		first := e.pay()
+		if first == nil && e.c.name == "stripe discount" && f.processed() {
+			// The coupon was made: the rail sees it by its id at once and
+			// goes on to the promotion code (the call's unknown outcome
+			// settled inside Send).
+			e.wantPaidOnce(t)
+			return
+		}
+		wantErr(t, "pay", first, rewards.ErrUnknownOutcome)
 		e.wantStatus(t, rewards.StatusSending)
 		if n := len(e.fake.payments(t)); n > 1 || (n == 1) != f.processed() && e.c.name != "stripe discount" {
 			t.Fatalf("after the %s the fake holds %d payments", f, n)
