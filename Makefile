@@ -105,10 +105,11 @@ fuzz: ## run every fuzz target for FUZZTIME each
 	  done; done
 
 .PHONY: bench
-bench: prereqs ## per-referral cost (BENCH_N journeys through the local stack), cold starts vs hello world, the portal page's time and weight, Go benchmarks
+bench: prereqs ## per-referral cost (BENCH_N journeys through the local stack), cold starts vs hello world, the portal page's time and weight, a month's KPI read at 1,000 and 100,000 referrals, Go benchmarks
 	$(GO) test -run '^$$' -bench 'ReferralJourney' -benchtime $(BENCH_N)x -timeout 30m ./infra/e2e
 	$(GO) test -run '^$$' -bench 'ColdStart' -benchtime 1x -timeout 30m ./infra/e2e
 	$(GO) test -run '^$$' -bench 'PortalPage' -benchtime 50x -timeout 30m ./infra/e2e
+	$(GO) test -run '^$$' -bench 'KPIRead' -benchtime 20x -timeout 30m ./infra/e2e
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 
 .PHONY: chaos

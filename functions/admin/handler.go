@@ -17,6 +17,7 @@ import (
 	"github.com/referflow/referflow/internal/logging"
 	"github.com/referflow/referflow/internal/program"
 	"github.com/referflow/referflow/internal/referral"
+	"github.com/referflow/referflow/internal/review"
 	"github.com/referflow/referflow/internal/rewards"
 	"github.com/referflow/referflow/internal/store"
 	"github.com/referflow/referflow/internal/workflow"
@@ -49,6 +50,8 @@ type Store interface {
 //	PUT|GET|DELETE /admin/partners/{program}/{code}/payee, /admin/referrals/{id}/payee (payees.go)
 //	/admin/programs/{program}/balances, /admin/partners/{program}/{code}/balance,
 //	/admin/payout-batches..., /admin/reconciliation (finance.go)
+//	GET  /admin/kpis (kpis.go)
+//	GET  /admin/feedback (feedback.go)
 type Handler struct {
 	Store   Store
 	People  People // erases a person's personal data
@@ -67,8 +70,12 @@ type Handler struct {
 	Failed FailedRewards
 	// Finance: balances, payout batches, reconciliation (finance.go).
 	Finance Finance
-	Now     func() time.Time
-	Log     *slog.Logger
+	// KPIs: GET /admin/kpis (kpis.go).
+	KPIs KPIs
+	// Feedback: partners' scores and comments, GET /admin/feedback (feedback.go).
+	Feedback FeedbackStore
+	Now      func() time.Time
+	Log      *slog.Logger
 }
 
 // maxBody bounds request bodies.
@@ -77,6 +84,10 @@ const maxBody = 16 << 10
 // Handle routes one request by its route key.
 func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response, error) {
 	switch {
+	case strings.HasSuffix(req.RouteKey, "GET /admin/kpis"):
+		return h.kpis(ctx, req), nil // kpis.go
+	case req.RouteKey == "GET /admin/feedback":
+		return h.feedback(ctx, req), nil // feedback.go
 	case isFinanceRoute(req.RouteKey):
 		return h.finance(ctx, req), nil // finance.go
 	case strings.HasSuffix(req.RouteKey, "/payee"):
@@ -306,42 +317,23 @@ func (h *Handler) review(ctx context.Context, req apigw.Request) apigw.Response 
 	if fail != nil {
 		return *fail
 	}
-	outcome, to := workflow.Approved, referral.StatusInProgress
-	if in.Decision == "reject" {
-		outcome, to = workflow.Rejected, referral.StatusRejected
-	}
-	now := h.Now().UTC()
-	w, decided, err := h.Store.RecordReview(ctx, r.ID, outcome, in.Reason, now)
-	if err != nil {
-		log.Error("record review failed", "error", err)
-		return apigw.Unavailable()
-	}
-	r = w.Referral
+	res, err := review.Decide(ctx, h.Store, h.SFN, r.ID, in.Decision == "approve", in.Reason, events.ActorAdmin, h.Now().UTC())
 	switch {
-	case !decided && r.ReviewOutcome == "":
-		return apigw.Error(http.StatusConflict, "not_in_review", "the referral is "+string(r.Status)+", not waiting for a review", nil)
-	case !decided && r.ReviewNote == workflow.ReviewDeadlineNote: // the deadline's default was recorded first
-		return apigw.Error(http.StatusConflict, "not_in_review", "the review deadline passed first: the program's default ("+r.ReviewOutcome+") applies", nil)
-	case !decided && r.ReviewOutcome != outcome:
-		return apigw.Error(http.StatusConflict, "already_reviewed", "the referral was already reviewed: "+r.ReviewOutcome, nil)
-	}
-	// Decided now, or the same decision repeated: make sure it is applied
-	// (every step below is idempotent, so a repeat finishes a cut-short one).
-	if err := workflow.ApplyReview(ctx, h.Store, w, events.ActorAdmin, now); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return apigw.Error(http.StatusConflict, "not_in_review", "the decision is recorded, but the referral moved on before it applied: it applies when the referral is resumed", nil)
-		}
-		log.Error("apply review failed", "error", err)
+	case errors.Is(err, review.ErrNotInReview):
+		return apigw.Error(http.StatusConflict, "not_in_review", "the referral is "+string(res.Referral.Status)+", not waiting for a review", nil)
+	case errors.Is(err, review.ErrDeadline):
+		return apigw.Error(http.StatusConflict, "not_in_review", "the review deadline passed first: the program's default ("+res.Referral.ReviewOutcome+") applies", nil)
+	case errors.Is(err, review.ErrAlreadyDecided):
+		return apigw.Error(http.StatusConflict, "already_reviewed", "the referral was already reviewed: "+res.Referral.ReviewOutcome, nil)
+	case errors.Is(err, review.ErrMovedOn):
+		return apigw.Error(http.StatusConflict, "not_in_review", "the decision is recorded, but the referral moved on before it applied: it applies when the referral is resumed", nil)
+	case err != nil:
+		// The decision may be stored; a repeat of this call finishes it.
+		log.Error("review failed", "error", err)
 		return apigw.Unavailable()
 	}
-	resumed, err := workflow.ResumeReview(ctx, h.SFN, w)
-	if err != nil {
-		// The decision is stored; a repeat of this call resumes.
-		log.Error("resume review failed", "error", err)
-		return apigw.Unavailable()
-	}
-	log.Info("reviewed", "outcome", outcome, "resumed", resumed, "first", decided)
-	return apigw.JSON(http.StatusOK, ReviewAnswer{ReferralID: r.ID, Status: string(to), Outcome: outcome, Reason: r.ReviewNote, Resumed: resumed})
+	log.Info("reviewed", "outcome", res.Outcome, "resumed", res.Resumed, "first", res.First)
+	return apigw.JSON(http.StatusOK, ReviewAnswer{ReferralID: r.ID, Status: string(res.Status), Outcome: res.Outcome, Reason: res.Referral.ReviewNote, Resumed: res.Resumed})
 }
 
 func (h *Handler) approve(ctx context.Context, req apigw.Request) apigw.Response {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/referflow/referflow/internal/config"
 	"github.com/referflow/referflow/internal/finance"
+	"github.com/referflow/referflow/internal/kpis"
 	"github.com/referflow/referflow/internal/logging"
 	"github.com/referflow/referflow/internal/mail"
 	"github.com/referflow/referflow/internal/metrics"
@@ -55,6 +56,11 @@ var (
 	_ Finance        = (*finance.Service)(nil)
 	_ finance.Store  = (*store.Store)(nil)
 	_ finance.Payees = (*store.Store)(nil)
+	// KPIs from the counters, over the store.
+	_ KPIs = (*kpis.Service)(nil)
+	// Partners' feedback scores and comments, from the store.
+	_ FeedbackStore = (*store.Store)(nil)
+	_ kpis.Store    = (*store.Store)(nil)
 )
 
 func main() {
@@ -107,6 +113,8 @@ func main() {
 		Payees:   &payees.Service{Store: st, Now: time.Now, Waiting: st},
 		Failed:   st,
 		Finance:  &finance.Service{Store: st, Payees: st, Rails: rs, Now: time.Now, Rand: rand.Reader},
+		KPIs:     &kpis.Service{Store: st},
+		Feedback: st,
 		Now:      time.Now, Log: log,
 	}
 	lambda.Start(h.Handle)

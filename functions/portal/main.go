@@ -32,10 +32,11 @@ import (
 // The DynamoDB store is what the portal, its partner operations and its
 // intake read and write; SES sends the sign-in links.
 var (
-	_ portal.Store   = (*store.Store)(nil)
-	_ partners.Store = (*store.Store)(nil)
-	_ intake.Store   = (*store.Store)(nil)
-	_ mail.Sender    = (*mail.SES)(nil)
+	_ portal.Store         = (*store.Store)(nil)
+	_ portal.FeedbackStore = (*store.Store)(nil)
+	_ partners.Store       = (*store.Store)(nil)
+	_ intake.Store         = (*store.Store)(nil)
+	_ mail.Sender          = (*mail.SES)(nil)
 )
 
 func main() {
@@ -79,6 +80,7 @@ func main() {
 			Metrics: metrics.New(os.Stdout, "portal", time.Now), Retention: retention},
 		FormKeys:    keys,
 		LinkSecrets: linkSecrets,
+		Feedback:    st, // the monthly summary's score links
 		PublicBase:  base, DefaultProgram: defaultProgram,
 		Now: time.Now, Random: rand.Reader, Log: log,
 	}

@@ -42,11 +42,12 @@ func main() {
 		os.Exit(1)
 	}
 	st := store.New(dynamodb.NewFromConfig(cfg), table)
+	em := metrics.New(os.Stdout, "reconcile", time.Now)
 	h := &Handler{
 		Store: st,
 		Recovery: &recovery.Service{Store: st, SFN: sfn.NewFromConfig(cfg), StateMachineARN: machine, Now: time.Now,
-			Metrics: metrics.New(os.Stdout, "reconcile", time.Now)},
-		Now: time.Now, Log: log, Grace: grace,
+			Metrics: em},
+		Now: time.Now, Log: log, Grace: grace, Metrics: em,
 	}
 	lambda.Start(h.Handle)
 }

@@ -89,6 +89,9 @@ func seed(ctx context.Context, s *Stack) error {
 		"  mailbox         %[1]s/_local/mail   (every email sent)\n"+
 		"  events          %[1]s/_local/events   (every event on the EventBridge bus)\n",
 		s.APIURL, code, s.SiteURL, defaultDemoEmail)
+	fmt.Fprintf(os.Stderr, "the operator's side:\n"+
+		"  console         %[1]s/console   (sign in as %[2]s: the link arrives at %[1]s/_local/mail)\n",
+		s.APIURL, stack.LocalOperator)
 	fmt.Fprintf(os.Stderr, "try:\n  curl -s -X POST %s/referrals -H 'content-type: application/json' \\\n    -d '{\"referrer_code\":\"%s\",\"referee_email\":\"jane@acme-robotics.example\",\"referee_name\":\"Jane Doe\",\"referee_company\":\"Acme Robotics\"}'\n  make demo\n  curl -s -X POST %s/_local/hubspot/deals -d '{\"id\":\"1101\",\"stage\":\"qualifiedtobuy\",\"contacts\":[{\"id\":\"301\",\"email\":\"jane@acme-robotics.example\"}]}'   # a deal in the fake HubSpot API\n", s.APIURL, code, s.APIURL)
 	return nil
 }

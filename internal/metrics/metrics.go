@@ -30,19 +30,37 @@ func New(w io.Writer, service string, now func() time.Time) *Emitter {
 // service (CountTotal): template.yaml alarms on its total.
 const NeedsAttention = "ReferralsNeedingAttention"
 
+// OldestNeedsAttention is the age in seconds of the referral that has
+// waited longest in needs_attention (0 when none waits), published by the
+// reconciler every run: template.yaml alarms when it passes a day.
+const OldestNeedsAttention = "OldestNeedsAttentionSeconds"
+
+// Units a Gauge may be measured in (CloudWatch's unit names).
+const (
+	UnitSeconds = "Seconds"
+	UnitCount   = "Count"
+)
+
 // Count records value for metric name. Extra key/value pairs are written
 // as properties (searchable in logs, not dimensions, to keep cost flat).
 func (e *Emitter) Count(name string, value int, kv ...string) {
-	e.count(name, value, [][]string{{"Service"}}, kv)
+	e.emit(name, value, UnitCount, [][]string{{"Service"}}, kv)
 }
 
 // CountTotal is Count, published also without any dimension: one metric
 // for all services, which a single alarm can watch whoever emits it.
 func (e *Emitter) CountTotal(name string, value int, kv ...string) {
-	e.count(name, value, [][]string{{"Service"}, {}}, kv)
+	e.emit(name, value, UnitCount, [][]string{{"Service"}, {}}, kv)
 }
 
-func (e *Emitter) count(name string, value int, dims [][]string, kv []string) {
+// Gauge records the level of metric name at this moment, in unit (UnitSeconds,
+// UnitCount): a measurement, not an increment, so its alarm reads the
+// Maximum, never the Sum. Dimension and properties are as for Count.
+func (e *Emitter) Gauge(name string, value float64, unit string, kv ...string) {
+	e.emit(name, value, unit, [][]string{{"Service"}}, kv)
+}
+
+func (e *Emitter) emit(name string, value any, unit string, dims [][]string, kv []string) {
 	if e == nil {
 		return
 	}
@@ -52,7 +70,7 @@ func (e *Emitter) count(name string, value int, dims [][]string, kv []string) {
 			"CloudWatchMetrics": []any{map[string]any{
 				"Namespace":  Namespace,
 				"Dimensions": dims,
-				"Metrics":    []any{map[string]string{"Name": name, "Unit": "Count"}},
+				"Metrics":    []any{map[string]string{"Name": name, "Unit": unit}},
 			}},
 		},
 		"Service": e.service,

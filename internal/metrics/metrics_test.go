@@ -73,3 +73,34 @@ func TestCountTotalAddsAnEmptyDimensionSet(t *testing.T) {
 	var e *Emitter
 	e.CountTotal("X", 1) // must not panic
 }
+
+// A gauge is a level in its own unit (an age in seconds), published per
+// service like Count, and may be fractional.
+func TestGaugeWritesItsUnit(t *testing.T) {
+	at := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name, unit string
+		value      float64
+	}{
+		{OldestNeedsAttention, UnitSeconds, 90061},
+		{"QueueDepth", UnitCount, 0},
+		{"Ratio", UnitCount, 0.25},
+	} {
+		var buf bytes.Buffer
+		New(&buf, "reconcile", func() time.Time { return at }).Gauge(tc.name, tc.value, tc.unit, "referral_id", "ref_1")
+		var line map[string]any
+		if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+			t.Fatal(err)
+		}
+		aws, _ := json.Marshal(line["_aws"])
+		want := `{"CloudWatchMetrics":[{"Dimensions":[["Service"]],"Metrics":[{"Name":"` + tc.name + `","Unit":"` + tc.unit + `"}],"Namespace":"Referflow"}],"Timestamp":` + "1795338000000}"
+		if string(aws) != want {
+			t.Errorf("%s: _aws = %s, want %s", tc.name, aws, want)
+		}
+		if line[tc.name] != tc.value || line["Service"] != "reconcile" || line["referral_id"] != "ref_1" {
+			t.Errorf("%s: members %v", tc.name, line)
+		}
+	}
+	var e *Emitter
+	e.Gauge("X", 1, UnitSeconds) // must not panic
+}

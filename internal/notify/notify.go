@@ -4,7 +4,8 @@
 // gives and to whom (Plan), renders each from the templates kept in this
 // package (templates/, embedded: one HTML layout, an HTML and a text part
 // per kind), and signs the preference links partners use to switch kinds
-// off (PreferenceToken). It sends nothing itself: internal/mail does, and
+// off (PreferenceToken) and the score links of the monthly summary's
+// feedback question (FeedbackToken, feedback.go). It sends nothing itself: internal/mail does, and
 // functions/notify claims each (event, recipient) once before sending.
 //
 // Every rendered message has an HTML and a text part, a preference link
@@ -125,8 +126,12 @@ type View struct {
 	Link      string   // the main action (sign-in link, portal, admin view)
 	Expires   string   // sign_in: how long the link works ("30 minutes")
 	Summary   *Summary // monthly_summary
-	Code      string   // the partner's referral code
-	Share     string   // welcome: the partner's referral link
+	// Question and Scores are the feedback question of monthly_summary
+	// and its eleven signed score links, 0 to 10 (feedback.go).
+	Question string
+	Scores   []ScoreLink
+	Code     string // the partner's referral code
+	Share    string // welcome: the partner's referral link
 	// Incentives describe the referee's welcome rewards (referee_welcome).
 	Incentives []string
 

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/referflow/referflow/internal/feedback"
 	"github.com/referflow/referflow/internal/mail"
 	"github.com/referflow/referflow/internal/program"
 	"github.com/referflow/referflow/internal/referral"
@@ -118,8 +119,10 @@ func Welcome(p *program.Program, r *referral.Referrer, l Links) (mail.Message, e
 }
 
 // MonthlySummary renders partner r's summary of a month in program p,
-// its preference link for the partner's lifelong key: ErrOff when the
-// program switched summaries off.
+// its preference link for the partner's lifelong key and the feedback
+// question with its eleven score links (signed for the key and the
+// summary's month, no email in them): ErrOff when the program switched
+// summaries off.
 func MonthlySummary(p *program.Program, r *referral.Referrer, key string, s Summary, l Links) (mail.Message, error) {
 	if !p.Sends(string(KindMonthlySummary)) {
 		return mail.Message{}, ErrOff
@@ -128,9 +131,13 @@ func MonthlySummary(p *program.Program, r *referral.Referrer, key string, s Summ
 	if err != nil {
 		return mail.Message{}, fmt.Errorf("notify: monthly summary: %w", err)
 	}
+	scores, err := l.Feedback(p.ID, key, s.Period)
+	if err != nil {
+		return mail.Message{}, fmt.Errorf("notify: monthly summary: %w", err)
+	}
 	v := View{
 		Kind: KindMonthlySummary, Program: programName(p), Name: r.Name, Code: r.Code,
-		Summary: &s, Link: l.Portal(), Preferences: prefs,
+		Summary: &s, Link: l.Portal(), Preferences: prefs, Question: feedback.Question, Scores: scores,
 	}
 	m, err := render(p, v, r.Email)
 	if err != nil {

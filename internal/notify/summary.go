@@ -11,6 +11,7 @@ import (
 // Summary is a partner's month (monthly_summary).
 type Summary struct {
 	Month     string        // "March 2026"
+	Period    string        // the same month, "2026-03" (feedback links)
 	Referrals []StatusCount // referrals made in the month, by status now
 	Earned    string        // rewards earned in the month, "500.00 USD" ("0" for none)
 	OnHold    string        // of those, not paid yet
@@ -57,7 +58,7 @@ func (t *Tally) Empty() bool {
 // Summary is the month starting at month (its first day), statuses in
 // the order a referral moves through them, amounts per currency.
 func (t *Tally) Summary(month time.Time) Summary {
-	s := Summary{Month: month.UTC().Format("January 2006"), Earned: amounts(t.earned), OnHold: amounts(t.onHold), Paid: amounts(t.paid)}
+	s := Summary{Month: month.UTC().Format("January 2006"), Period: month.UTC().Format("2006-01"), Earned: amounts(t.earned), OnHold: amounts(t.onHold), Paid: amounts(t.paid)}
 	for _, st := range statusOrder {
 		if c := t.statuses[st]; c > 0 {
 			s.Referrals = append(s.Referrals, StatusCount{Status: st, Count: c})

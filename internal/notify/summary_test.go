@@ -23,7 +23,7 @@ func TestTallyAddsUpAMonth(t *testing.T) {
 	tl.Paid(10000, "USD")
 	got := tl.Summary(time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC))
 	want := Summary{
-		Month:     "February 2026",
+		Month: "February 2026", Period: "2026-02",
 		Referrals: []StatusCount{{"received", 1}, {"in_progress", 2}, {"rejected", 1}, {"some_new_status", 1}},
 		Earned:    "20.00 EUR + 600.00 USD", OnHold: "20.00 EUR + 500.00 USD", Paid: "100.00 USD",
 	}

@@ -114,6 +114,7 @@ func (st *Store) createTx(final []rewards.Reward, counters []rewards.CounterAdd,
 		indexReward(item, r, partnerKey)
 		tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: &st.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}})
 	}
+
 	now := s(ts(time.Now()))
 	for _, c := range counters {
 		tx = append(tx, types.TransactWriteItem{Update: &types.Update{
@@ -134,6 +135,12 @@ func (st *Store) createTx(final []rewards.Reward, counters []rewards.CounterAdd,
 			return nil, err
 		}
 		tx = append(tx, put)
+	}
+	for _, r := range final {
+		// A reward left out by a limit waits for a person from the start.
+		if r.Status == rewards.StatusPending && r.NeedsApproval && r.StatusReason != "" {
+			tx = append(tx, types.TransactWriteItem{Put: st.approvalFiling(r, r.CreatedAt)})
+		}
 	}
 	return tx, nil
 }
@@ -167,6 +174,12 @@ func (st *Store) SetRewardStatus(ctx context.Context, r rewards.Reward, from []r
 	tx = append(tx, put)
 	if to == rewards.StatusVoided || to == rewards.StatusFailed {
 		tx = append(tx, st.unfile(r))
+	}
+	switch {
+	case to == rewards.StatusPending && reason == rewards.ReasonAwaitingApproval:
+		tx = append(tx, types.TransactWriteItem{Put: st.approvalFiling(r, now)})
+	case to != rewards.StatusPending:
+		tx = append(tx, st.unfileApproval(r))
 	}
 	if release {
 		tx = append(tx, counterAdds(st.table, r.ProgramID, r.Reserved, -1, vals[":u"])...)

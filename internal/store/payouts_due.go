@@ -82,7 +82,7 @@ func (st *Store) ClaimReward(ctx context.Context, r rewards.Reward, now time.Tim
 	}}}
 	// Filed for the payouts runner after a grace: if whoever claimed it
 	// never records the outcome, the runner resolves it by lookup.
-	tx = append(tx, types.TransactWriteItem{Put: st.filing(r, payoutDue, now.Add(rewards.SendingGrace))})
+	tx = append(tx, types.TransactWriteItem{Put: st.filing(r, payoutDue, now.Add(rewards.SendingGrace))}, st.unfileApproval(r))
 	if check == rewards.DealOpen {
 		tx = append(tx, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
 			TableName: &st.table, Key: referralKey(r.ReferralID), ConditionExpression: aws.String("attribute_not_exists(lost_at)"),
@@ -93,7 +93,7 @@ func (st *Store) ClaimReward(ctx context.Context, r rewards.Reward, now time.Tim
 		return true, nil
 	case conditionFailedAt(err, 0):
 		return false, nil
-	case check == rewards.DealOpen && conditionFailedAt(err, 2):
+	case check == rewards.DealOpen && conditionFailedAt(err, 3):
 		return false, st.lostError(ctx, r.ReferralID)
 	default:
 		return false, fmt.Errorf("store: claim reward %s: %w", r.ID, err)
@@ -106,14 +106,14 @@ func (st *Store) ClaimReward(ctx context.Context, r rewards.Reward, now time.Tim
 func (st *Store) FailReward(ctx context.Context, r rewards.Reward, reason string, ev events.Event, now time.Time) (bool, error) {
 	return st.move(ctx, r, []rewards.Status{rewards.StatusSending}, "SET #st = :to, updated_at = :u, status_reason = :why",
 		map[string]types.AttributeValue{":to": s(string(rewards.StatusFailed)), ":why": s(reason)},
-		types.TransactWriteItem{Put: st.filing(r, payoutAttention, now)}, ev, now)
+		types.TransactWriteItem{Put: st.filing(r, payoutAttention, now)}, ev, now, st.unfileApproval(r))
 }
 
 // ParkReward implements rewards.Repository.
 func (st *Store) ParkReward(ctx context.Context, r rewards.Reward, from []rewards.Status, to rewards.Status, reason string, due time.Time, ev events.Event, now time.Time) (bool, error) {
 	return st.move(ctx, r, from, "SET #st = :to, updated_at = :u, status_reason = :why",
 		map[string]types.AttributeValue{":to": s(string(to)), ":why": s(reason)},
-		types.TransactWriteItem{Put: st.filing(r, payoutDue, due)}, ev, now)
+		types.TransactWriteItem{Put: st.filing(r, payoutDue, due)}, ev, now, st.unfileApproval(r))
 }
 
 // RearmReward implements rewards.Repository: failed to approved with the
@@ -128,7 +128,7 @@ func (st *Store) RearmReward(ctx context.Context, r rewards.Reward, ev events.Ev
 
 // move updates reward r from one of from with set and vals, writing also
 // extra and ev, in one transaction; false when r was not in from.
-func (st *Store) move(ctx context.Context, r rewards.Reward, from []rewards.Status, set string, vals map[string]types.AttributeValue, extra types.TransactWriteItem, ev events.Event, now time.Time) (bool, error) {
+func (st *Store) move(ctx context.Context, r rewards.Reward, from []rewards.Status, set string, vals map[string]types.AttributeValue, extra types.TransactWriteItem, ev events.Event, now time.Time, more ...types.TransactWriteItem) (bool, error) {
 	vals[":u"] = s(ts(now))
 	cond := statusIn(from, vals)
 	put, err := st.putEvent(ev)
@@ -140,6 +140,7 @@ func (st *Store) move(ctx context.Context, r rewards.Reward, from []rewards.Stat
 		UpdateExpression: &set, ConditionExpression: &cond,
 		ExpressionAttributeNames: map[string]string{"#st": "status"}, ExpressionAttributeValues: vals,
 	}}, extra, put}
+	tx = append(tx, more...)
 	switch err := st.transact(ctx, tx); {
 	case err == nil:
 		return true, nil

@@ -25,8 +25,10 @@ import (
 // SignInToken is what a sign-in link's token opens: a partner of a program.
 type SignInToken struct {
 	Hash      string // hex SHA-256 of the token sent in the link
+	Kind      SessionKind
 	ProgramID string
 	Code      string
+	Operator  string // the operator's email (Kind SessionOperator)
 	ExpiresAt time.Time
 }
 
@@ -37,6 +39,9 @@ func signInKey(hash string) map[string]types.AttributeValue { return key("SIGNIN
 func (st *Store) PutSignInToken(ctx context.Context, t SignInToken) error {
 	item := signInKey(t.Hash)
 	item["program_id"], item["code"], item[attrExpires] = s(t.ProgramID), s(t.Code), n(t.ExpiresAt.Unix())
+	if t.Kind != SessionPartner {
+		item["kind"], item["operator"] = s(string(t.Kind)), s(t.Operator)
+	}
 	_, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &st.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")})
 	if conditionFailed(err) {
 		return fmt.Errorf("store: sign-in token: %w", ErrConflict)
@@ -80,7 +85,8 @@ func signInToken(hash string, item map[string]types.AttributeValue, now time.Tim
 	if item == nil || expiresAt(item) <= now.Unix() {
 		return nil, fmt.Errorf("store: sign-in token: %w", ErrNotFound)
 	}
-	return &SignInToken{Hash: hash, ProgramID: stringOf(item["program_id"]), Code: stringOf(item["code"]),
+	return &SignInToken{Hash: hash, Kind: SessionKind(stringOf(item["kind"])), Operator: stringOf(item["operator"]),
+		ProgramID: stringOf(item["program_id"]), Code: stringOf(item["code"]),
 		ExpiresAt: time.Unix(expiresAt(item), 0).UTC()}, nil
 }
 

@@ -81,6 +81,7 @@ func (st *Store) PayReward(ctx context.Context, r rewards.Reward, e rewards.Entr
 		{Put: &types.Put{TableName: &st.table, Item: entry, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 		{Put: &types.Put{TableName: &st.table, Item: evItem}},
 		st.unfile(r),
+		st.unfileApproval(r),
 	}
 	if check == rewards.DealOpen {
 		// A missing referral item passes (nothing says its deal is lost).
@@ -96,7 +97,7 @@ func (st *Store) PayReward(ctx context.Context, r rewards.Reward, e rewards.Entr
 		return true, nil
 	case conditionFailedAt(err, 0) || conditionFailedAt(err, 1):
 		return false, nil
-	case check == rewards.DealOpen && conditionFailedAt(err, 4):
+	case check == rewards.DealOpen && conditionFailedAt(err, 5):
 		return false, st.lostError(ctx, r.ReferralID)
 	default:
 		return false, fmt.Errorf("store: pay reward: %w", err)

@@ -10,18 +10,33 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// Portal sessions.
+// Sessions of people signed in to the partner portal and the operator
+// console.
 //
-//	SESSION#<sha256 of the session id> / SESSION   a signed-in partner (TTL: the session's end)
+//	SESSION#<sha256 of the session id> / SESSION   a signed-in partner or operator (TTL: the session's end)
 //
-// The session id lives only in the partner's cookie; the table holds its
-// SHA-256, so reading the table does not let anyone sign in.
+// The session id lives only in the person's cookie; the table holds its
+// SHA-256, so reading the table does not let anyone sign in. An item
+// without a kind (written before kinds existed) is a partner's.
 
-// Session is a signed-in partner of a program.
+// SessionKind says who a session (or a sign-in token) is for: a surface
+// accepts only its own kind, so a partner's session never opens the
+// console.
+type SessionKind string
+
+// Kinds of sessions and sign-in tokens.
+const (
+	SessionPartner  SessionKind = ""         // a partner of a program (the portal)
+	SessionOperator SessionKind = "operator" // an operator of the deployment (the console)
+)
+
+// Session is a signed-in partner of a program, or a signed-in operator.
 type Session struct {
 	Hash      string // hex SHA-256 of the session id in the cookie
-	ProgramID string
-	Code      string
+	Kind      SessionKind
+	ProgramID string // a partner's program
+	Code      string // a partner's code
+	Operator  string // an operator's email (staff, listed by the deployment)
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }
@@ -33,6 +48,9 @@ func sessionKey(hash string) map[string]types.AttributeValue { return key("SESSI
 func (st *Store) CreateSession(ctx context.Context, sess Session) error {
 	item := sessionKey(sess.Hash)
 	item["program_id"], item["code"] = s(sess.ProgramID), s(sess.Code)
+	if sess.Kind != SessionPartner {
+		item["kind"], item["operator"] = s(string(sess.Kind)), s(sess.Operator)
+	}
 	item["created_at"], item[attrExpires] = s(ts(sess.CreatedAt)), n(sess.ExpiresAt.Unix())
 	_, err := st.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &st.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")})
 	if conditionFailed(err) {
@@ -55,7 +73,8 @@ func (st *Store) SessionAt(ctx context.Context, hash string, now time.Time) (*Se
 		return nil, fmt.Errorf("store: session: %w", ErrNotFound)
 	}
 	created, _ := time.Parse("2006-01-02T15:04:05.000Z", stringOf(out.Item["created_at"]))
-	return &Session{Hash: hash, ProgramID: stringOf(out.Item["program_id"]), Code: stringOf(out.Item["code"]),
+	return &Session{Hash: hash, Kind: SessionKind(stringOf(out.Item["kind"])), Operator: stringOf(out.Item["operator"]),
+		ProgramID: stringOf(out.Item["program_id"]), Code: stringOf(out.Item["code"]),
 		CreatedAt: created, ExpiresAt: time.Unix(expiresAt(out.Item), 0).UTC()}, nil
 }
 

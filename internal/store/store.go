@@ -16,9 +16,10 @@
 //	PARTNER-EMAIL#<h>     / PROGRAM#<program>       a partner's email → its code in the program (sign-in; referrers.go)
 //	PARTNER#<program>#<key> / REFERRAL#<created>#<id> a partner's referrals (partners.go)
 //	PROGRAM#<id>          / BOARD#<yyyy-mm>#<key>   the month's leaderboard count of a partner (TTL; partners.go)
-//	SIGNIN#<sha256>       / SIGNIN                  a portal sign-in link's token (TTL; portal.go)
+//	SIGNIN#<sha256>       / SIGNIN                  a portal or console sign-in link's token (TTL; portal.go)
 //	RATE#<scope>#<h>#<t>  / RATE                    portal sign-in requests in a window (TTL; portal.go)
-//	SESSION#<sha256>      / SESSION                 a portal session (TTL; sessions.go)
+//	SESSION#<sha256>      / SESSION                 a portal or console session, by kind (TTL; sessions.go)
+//	AUDIT#<yyyy-mm>       / <time>#<nonce>          an operator's action in the console (audit.go)
 //	CLICKS#<program>#<code> / DAY#<yyyy-mm-dd>      clicks on a referral link that day (clicks.go)
 //	CLICKS#<program>#<code> / VISITOR#<day>#<h>     a visitor counted that day (TTL 2 days; <h> hashes IP, User-Agent, day)
 //	REFERRAL#<id>         / REFERRAL                the referral (GSI1: STATUS#<status>)
@@ -37,7 +38,12 @@
 //	LEDGER#<reward>       / BATCHED#<entry>         claims a ledger entry for its payout batch (finance.go)
 //	PAYOUT-BATCH#<id>     / BATCH, LINE#<entry>     a payout batch and its lines (ids and amounts; finance.go)
 //	WEBHOOKS              / ENDPOINT#<id>           an outbound webhook endpoint (outbound.go)
+//	FEEDBACK#<program>#<m> / PARTNER#<key>          a partner's answer to the monthly summary's question: score, comment (TTL; feedback.go)
+//	FEEDBACK#<program>#<m> / COUNTS                 the month's answers added up, in the same transaction as each answer (feedback.go)
 //	WEBHOOK#<endpoint>    / DELIVERY#<id>           a delivery and its attempts (TTL 30 days; GSI1 while pending: WEBHOOK-DUE / <due>#…)
+//	KPI#<program>         / DAY#<d>, PARTNER#<m>#<code>, COHORT#<m> KPI counters (internal/kpis; kpis.go)
+//	KPI-EVENT#<event id>  / KPI-EVENT               a domain event applied to the KPI counters (TTL 14 days; kpis.go)
+//	KPI-REF#<referral id> / STATE                   what the KPI counters counted of a referral (kpis.go)
 //
 // <h> is a keyed hash of the referee's email or domain (internal/privacy),
 // never the value: see people.go for personal data, its retention and

@@ -4,7 +4,9 @@
 // their referrals with each milestone and reward, their balance, the
 // program's leaderboard when it is on, and submits referrals through the
 // same intake as the public form. People join from here under the
-// program's join policy, and set which emails they receive.
+// program's join policy, set which emails they receive, and answer the
+// monthly summary's satisfaction question from its signed score links
+// (feedback.go: a GET never records; the answer is confirmed by a POST).
 //
 // Guarantees:
 //   - A sign-in request answers the same page whether or not the email is
@@ -87,6 +89,9 @@ type Handler struct {
 	// LinkSecrets are the secrets of preference links in emails
 	// (notify.LinkSecretSetting), newest first.
 	LinkSecrets func(ctx context.Context) ([]string, error)
+	// Feedback keeps partners' answers to the monthly summary's question
+	// (feedback.go); its links are signed with LinkSecrets.
+	Feedback FeedbackStore
 	// PublicBase is the public URL of the API (REFERFLOW_PUBLIC_BASE_URL);
 	// empty: the request's own scheme and host.
 	PublicBase     string
@@ -160,6 +165,8 @@ func (h *Handler) route(r *request) apigw.Response {
 		return h.signedIn(r, h.referral)
 	case r.path == "/preferences":
 		return h.preferences(r, post)
+	case r.path == "/feedback" && (get || post):
+		return h.feedback(r, post) // feedback.go
 	case r.path == "/profile" && get:
 		return h.signedIn(r, h.profile)
 	case r.path == "/profile" && post:

@@ -1,15 +1,8 @@
 package portal
 
 import (
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -19,6 +12,7 @@ import (
 	"github.com/referflow/referflow/internal/privacy"
 	"github.com/referflow/referflow/internal/program"
 	"github.com/referflow/referflow/internal/store"
+	"github.com/referflow/referflow/web/websession"
 )
 
 // Cookies. __Secure- makes browsers take them only over HTTPS (and from
@@ -43,48 +37,26 @@ type session struct {
 	csrf    string
 }
 
-func sha256Hex(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
-}
+func sha256Hex(s string) string { return websession.Hash(s) }
 
 // csrfOf is the CSRF token of the session with id: derived from the id
 // one way, so a token in a page never reveals the session.
-func csrfOf(id string) string {
-	sum := sha256.Sum256([]byte("referflow-portal-csrf\x00" + id))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
-}
+func csrfOf(id string) string { return websession.CSRF("referflow-portal-csrf", id) }
 
 func cookie(name, value string, maxAge time.Duration) string {
-	return fmt.Sprintf("%s=%s; Path=/portal; Max-Age=%d; HttpOnly; Secure; SameSite=Lax", name, value, int(maxAge/time.Second))
+	return websession.Cookie(name, value, "/portal", maxAge)
 }
 
 // cookieValue reads a request cookie ("" when absent).
-func cookieValue(req *apigw.Request, name string) string {
-	all := req.Cookies
-	if c := apigw.Header(req, "cookie"); c != "" {
-		all = append(all, strings.Split(c, ";")...)
-	}
-	for _, c := range all {
-		k, v, ok := strings.Cut(strings.TrimSpace(c), "=")
-		if ok && k == name {
-			return v
-		}
-	}
-	return ""
-}
+func cookieValue(req *apigw.Request, name string) string { return websession.CookieValue(req, name) }
 
 // randomToken draws n random bytes, base64url.
 func (h *Handler) randomToken(n int) (string, error) {
-	rnd := h.Random
-	if rnd == nil {
-		rnd = rand.Reader
+	t, err := websession.Random(h.Random, n)
+	if err != nil {
+		return "", fmt.Errorf("portal: %w", err)
 	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(rnd, b); err != nil {
-		return "", fmt.Errorf("portal: random: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
+	return t, nil
 }
 
 // loadSession reads the signed-in partner of the request: nil when there
@@ -102,6 +74,9 @@ func (h *Handler) loadSession(r *request) (*session, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if s.Kind != store.SessionPartner { // an operator's session opens only the console
+		return nil, nil
 	}
 	p, err := h.Store.CurrentPartner(r.ctx, s.ProgramID, s.Code)
 	if isNotFound(err) || (err == nil && !p.Active()) {
@@ -132,49 +107,33 @@ func (h *Handler) signedIn(r *request, page func(*request, *session) apigw.Respo
 		}
 		return seeOther("/portal/sign-in")
 	}
-	if r.method == http.MethodPost && subtle.ConstantTimeCompare([]byte(r.value("csrf")), []byte(s.csrf)) != 1 {
+	if r.method == http.MethodPost && !websession.Equal(r.value("csrf"), s.csrf) {
 		return h.errorPage(r, http.StatusForbidden, "This form has expired", "Go back, reload the page and send the form again.")
 	}
 	r.sess = s
 	return page(r, s)
 }
 
+// forms are the CSRF tokens of forms shown before sign-in.
+func (h *Handler) forms() websession.FormTokens {
+	return websession.FormTokens{Keys: h.FormKeys, Kind: formKind, Cookie: FormCookie, Path: "/portal", TTL: formTTL, Random: h.Random}
+}
+
 // formToken is the CSRF token of a form shown before sign-in: the nonce in
 // the form cookie (a new one when there is none, with the cookie to set)
 // and its signature.
 func (h *Handler) formToken(r *request) (token, setCookie string, err error) {
-	nonce := cookieValue(r.Request, FormCookie)
-	if len(nonce) != 22 {
-		if nonce, err = h.randomToken(16); err != nil {
-			return "", "", err
-		}
-		setCookie = cookie(FormCookie, nonce, formTTL)
-	}
-	keys, err := h.FormKeys(r.ctx)
-	if err != nil {
-		return "", "", err
-	}
-	return nonce + "." + keys.Hash(formKind, nonce), setCookie, nil
+	return h.forms().Token(r.ctx, r.Request)
 }
 
 // formTokenValid checks a form's CSRF token before sign-in: its nonce is
 // the form cookie's, and it is signed under one of the secrets in force.
 func (h *Handler) formTokenValid(r *request) bool {
-	nonce, sig, ok := strings.Cut(r.value("csrf"), ".")
-	if !ok || nonce == "" || subtle.ConstantTimeCompare([]byte(nonce), []byte(cookieValue(r.Request, FormCookie))) != 1 {
-		return false
-	}
-	keys, err := h.FormKeys(r.ctx)
+	ok, err := h.forms().Valid(r.ctx, r.Request, r.value("csrf"))
 	if err != nil {
 		r.log.Error("form keys", "error", err)
-		return false
 	}
-	for _, want := range keys.Hashes(formKind, nonce) {
-		if hmac.Equal([]byte(sig), []byte(want)) {
-			return true
-		}
-	}
-	return false
+	return ok
 }
 
 // readPost reads a POST's form and refuses it (ok false) when it is too
@@ -199,43 +158,12 @@ func (h *Handler) readPost(r *request) (apigw.Response, bool) {
 	return apigw.Response{}, true
 }
 
-// sameOrigin reports whether a POST comes from the portal's own origin:
-// its Origin header, else its Referer, must be the request's own origin
-// or the public base URL's. A request with neither (not a browser) passes:
-// the CSRF token still guards it.
-func (h *Handler) sameOrigin(r *request) bool {
-	from := apigw.Header(r.Request, "origin")
-	if from == "" || from == "null" {
-		ref, err := url.Parse(apigw.Header(r.Request, "referer"))
-		if err != nil || ref.Host == "" {
-			return from == ""
-		}
-		from = ref.Scheme + "://" + ref.Host
-	}
-	return strings.EqualFold(from, origin(r.Request, "")) || (h.PublicBase != "" && strings.EqualFold(from, origin(r.Request, h.PublicBase)))
-}
+// sameOrigin reports whether a POST comes from the portal's own origin
+// (websession.SameOrigin).
+func (h *Handler) sameOrigin(r *request) bool { return websession.SameOrigin(r.Request, h.PublicBase) }
 
-// origin is scheme://host of base, or when base is empty of the request
-// (its forwarded protocol, https by default, and host).
-func origin(req *apigw.Request, base string) string {
-	if base != "" {
-		if u, err := url.Parse(base); err == nil && u.Host != "" {
-			return u.Scheme + "://" + u.Host
-		}
-	}
-	host := apigw.Header(req, "x-forwarded-host")
-	if host == "" {
-		host = apigw.Header(req, "host")
-	}
-	if host == "" {
-		host = req.RequestContext.DomainName
-	}
-	proto := apigw.Header(req, "x-forwarded-proto")
-	if proto == "" {
-		proto = "https"
-	}
-	return proto + "://" + host
-}
+// origin is scheme://host of base, or when base is empty of the request.
+func origin(req *apigw.Request, base string) string { return websession.Origin(req, base) }
 
 // value is a posted field, trimmed.
 func (r *request) value(name string) string {

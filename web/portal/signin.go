@@ -138,7 +138,7 @@ type confirmData struct {
 // (mail scanners that open links do not use the token up).
 func (h *Handler) confirmForm(r *request, token string) apigw.Response {
 	t, err := h.Store.SignInTokenAt(r.ctx, partners.HashToken(token), h.Now())
-	if isNotFound(err) {
+	if isNotFound(err) || (err == nil && t.Kind != store.SessionPartner) {
 		return h.linkGone(r)
 	}
 	if err != nil {
@@ -163,7 +163,7 @@ func (h *Handler) confirm(r *request, token string) apigw.Response {
 	}
 	now := h.Now()
 	t, err := h.Store.UseSignInToken(r.ctx, partners.HashToken(token), now)
-	if isNotFound(err) {
+	if isNotFound(err) || (err == nil && t.Kind != store.SessionPartner) {
 		return h.linkGone(r)
 	}
 	if err != nil {

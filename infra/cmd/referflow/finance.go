@@ -3,15 +3,16 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/referflow/referflow/internal/events"
 	"github.com/referflow/referflow/internal/finance"
@@ -19,71 +20,103 @@ import (
 	"github.com/referflow/referflow/internal/rails"
 )
 
-const financeUsage = `usage (every command also takes -table T):
-  referflow balances -program ID [-code CODE] [-from YYYY-MM] [-to YYYY-MM] [-json]
-  referflow payouts batch create -program ID -currency CUR [-from YYYY-MM] [-json]
-  referflow payouts batch show ID [-json]
-  referflow payouts batch csv ID          (finance's CSV, with payee details, on stdout)
-  referflow payouts batch paid -reference REMITTANCE ID
-  referflow reconcile -period YYYY-MM [-json]   (exit status 1 when there are differences)
+const financeLong = `balances without --code is the program's: paid and reversed from the ledger
+months --from..--to (default the last 12), to pay and on hold from its
+partners' rewards now. reconcile asks the rails whose settings are in the
+environment (REFERFLOW_STRIPE_API_KEY, REFERFLOW_PAYPAL_CLIENT_ID and _SECRET,
+REFERFLOW_TREMENDOUS_API_KEY, and their _API_URL) and never pays; it exits
+with status 1 when there are differences.`
 
-balances without -code is the program's: paid and reversed from the ledger
-months -from..-to (default the last 12), to pay and on hold from its partners'
-rewards now. reconcile asks the rails whose settings are in the environment
-(REFERFLOW_STRIPE_API_KEY, REFERFLOW_PAYPAL_CLIENT_ID and _SECRET,
-REFERFLOW_TREMENDOUS_API_KEY, and their _API_URL) and never pays.`
+// financeOps is what the finance commands call (finance.Service).
+type financeOps interface {
+	PartnerBalance(ctx context.Context, programID, code string) ([]finance.Balance, error)
+	ProgramBalance(ctx context.Context, programID, from, to string) (*finance.ProgramBalance, error)
+	Reconcile(ctx context.Context, period string) (*finance.Report, error)
+	CreateBatch(ctx context.Context, programID, currency, from, actor string) (*finance.Batch, error)
+	Batch(ctx context.Context, id string) (*finance.Batch, error)
+	WriteCSV(ctx context.Context, id string, out io.Writer) error
+	MarkPaid(ctx context.Context, id, ref, actor string) (*finance.Batch, bool, error)
+}
+
+var _ financeOps = (*finance.Service)(nil)
 
 // financeFlags are the flags of the finance commands.
 type financeFlags struct {
-	program, code, from, to, currency, reference, period *string
-	json                                                 *bool
+	program, code, from, to, currency, reference, period string
+	json                                                 bool
 }
 
-func newFinanceFlags(fs *flag.FlagSet) financeFlags {
-	return financeFlags{
-		program:   fs.String("program", os.Getenv("REFERFLOW_DEFAULT_PROGRAM"), "program id"),
-		code:      fs.String("code", "", "a partner's code (balances)"),
-		from:      fs.String("from", "", "first ledger month, YYYY-MM"),
-		to:        fs.String("to", "", "last ledger month, YYYY-MM (balances)"),
-		currency:  fs.String("currency", "", "ISO 4217 currency (batch create)"),
-		reference: fs.String("reference", "", "remittance reference (batch paid)"),
-		period:    fs.String("period", "", "ledger month, YYYY-MM (reconcile)"),
-		json:      fs.Bool("json", false, "print JSON"),
-	}
-}
-
-// runFinance parses and runs `referflow balances|payouts batch ...|reconcile`.
-func runFinance(ctx context.Context, args []string, out io.Writer) error {
-	cmd, rest := args[0], args[1:]
-	if cmd == "payouts" {
-		if len(args) < 3 || args[1] != "batch" {
-			return errors.New(financeUsage)
+// financeCmd builds one finance command (cmd: "balances", "reconcile",
+// "batch create|show|csv|paid") with the flags it takes.
+func (a *app) financeCmd(cmd, use, short, example string, args int, flags ...string) *cobra.Command {
+	f := &financeFlags{}
+	c := &cobra.Command{Use: use, Short: short, Long: short + ".\n\n" + financeLong, Example: example, Args: nArgs(args),
+		RunE: func(c *cobra.Command, args []string) error {
+			svc, err := a.openFinance(c.Context(), cmd == "reconcile")
+			if err != nil {
+				return err
+			}
+			f.json = a.g.json()
+			return financeCommand(c.Context(), svc, cmd, f, args, a.out)
+		}}
+	fs := c.Flags()
+	help := map[string]string{"program": "program id", "code": "a partner's code", "from": "first ledger month, YYYY-MM", "to": "last ledger month, YYYY-MM",
+		"currency": "ISO 4217 currency", "reference": "the remittance's reference (bank transfer id)", "period": "ledger month, YYYY-MM"}
+	vars := map[string]*string{"program": &f.program, "code": &f.code, "from": &f.from, "to": &f.to, "currency": &f.currency, "reference": &f.reference, "period": &f.period}
+	for _, name := range flags {
+		def := ""
+		if name == "program" {
+			def = a.getenv("REFERFLOW_DEFAULT_PROGRAM")
 		}
-		cmd, rest = "batch "+args[2], args[3:]
+		fs.StringVar(vars[name], name, def, help[name])
 	}
-	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	table := fs.String("table", os.Getenv("REFERFLOW_TABLE"), "DynamoDB table (the stack's TableName output)")
-	f := newFinanceFlags(fs)
-	if err := fs.Parse(rest); err != nil {
-		return errors.New(financeUsage)
-	}
-	st, err := open(ctx, *table)
+	return c
+}
+
+// balancesCmd, payoutsCmd and reconcileCmd are the finance commands.
+func (a *app) balancesCmd() *cobra.Command {
+	return a.financeCmd("balances", "balances", "Show what a program or a partner earned, is owed, has on hold, was paid and reversed",
+		"  referflow balances --program b2b-partners\n  referflow balances --program b2b-partners --code ACME42 -o json", 0, "program", "code", "from", "to")
+}
+
+func (a *app) payoutsCmd() *cobra.Command {
+	g := group("payouts", "Manual payout batches: create, show, export for the bank, mark paid")
+	b := group("batch", "Manual payout batches: create, show, export for the bank, mark paid")
+	b.AddCommand(
+		a.financeCmd("batch create", "create", "Batch every payable manual entry of a program in a currency",
+			"  referflow payouts batch create --program b2b-partners --currency EUR", 0, "program", "currency", "from"),
+		a.financeCmd("batch show", "show BATCH_ID", "Show a batch and its entries", "  referflow payouts batch show pb_...", 1),
+		a.financeCmd("batch csv", "csv BATCH_ID", "Write finance's CSV of a batch, with payee details, on stdout", "  referflow payouts batch csv pb_... > batch.csv", 1),
+		a.financeCmd("batch paid", "paid BATCH_ID", "Record that a batch was paid, with the remittance's reference",
+			"  referflow payouts batch paid --reference SEPA-2026-11-22 pb_...", 1, "reference"))
+	g.AddCommand(b)
+	return g
+}
+
+func (a *app) reconcileCmd() *cobra.Command {
+	return a.financeCmd("reconcile", "reconcile", "Compare a month of the ledger with the rails (exit status 1 when they differ)",
+		"  REFERFLOW_STRIPE_API_KEY=... referflow reconcile --period 2026-11", 0, "period")
+}
+
+// financeService opens the finance operations on the deployment's table;
+// for reconcile, with the rails whose settings are in the environment.
+func (a *app) financeService(ctx context.Context, reconcile bool) (financeOps, error) {
+	st, err := a.openStore(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	svc := &finance.Service{Store: st, Payees: st, Now: time.Now, Rand: rand.Reader}
-	if cmd == "reconcile" {
+	if reconcile {
 		rs, skipped, err := rails.New(ctx, envSetting, errNotSet, st, time.Now)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, why := range skipped {
-			fmt.Fprintln(os.Stderr, "referflow: rail left out:", why)
+			fmt.Fprintln(a.errOut, "referflow: rail left out:", why)
 		}
 		svc.Rails = rs
 	}
-	return financeCommand(ctx, svc, cmd, f, fs.Args(), out)
+	return svc, nil
 }
 
 var errNotSet = errors.New("not set")
@@ -98,44 +131,44 @@ func envSetting(_ context.Context, name string) (string, error) {
 
 // financeCommand runs one finance command (cmd: "balances", "reconcile",
 // "batch create|show|csv|paid").
-func financeCommand(ctx context.Context, svc *finance.Service, cmd string, f financeFlags, args []string, out io.Writer) error {
-	program := strings.ToLower(strings.TrimSpace(*f.program))
+func financeCommand(ctx context.Context, svc financeOps, cmd string, f *financeFlags, args []string, out io.Writer) error {
+	program := strings.ToLower(strings.TrimSpace(f.program))
 	one := func() (string, error) {
 		if len(args) != 1 {
-			return "", errors.New(financeUsage)
+			return "", usagef("%s takes one argument: the batch id", cmd)
 		}
 		return args[0], nil
 	}
 	switch cmd {
 	case "balances":
 		if program == "" || len(args) != 0 {
-			return errors.New(financeUsage)
+			return usagef("balances: --program (or REFERFLOW_DEFAULT_PROGRAM) is required")
 		}
 		return balancesCommand(ctx, svc, program, f, out)
 	case "reconcile":
-		r, err := svc.Reconcile(ctx, *f.period)
+		r, err := svc.Reconcile(ctx, f.period)
 		if err != nil {
 			return financeError(err)
 		}
-		if *f.json {
+		if f.json {
 			err = printFinanceJSON(out, r)
 		} else {
 			printReport(out, r)
 		}
 		if err == nil && len(r.Differences) > 0 {
-			err = fmt.Errorf("%d differences between the ledger and the rails in %s", len(r.Differences), r.Period)
+			err = failed(fmt.Errorf("%d differences between the ledger and the rails in %s", len(r.Differences), r.Period))
 		}
 		return err
 	case "batch create":
-		b, err := svc.CreateBatch(ctx, program, strings.ToUpper(strings.TrimSpace(*f.currency)), *f.from, events.ActorOperator)
-		return printBatch(out, b, err, *f.json)
+		b, err := svc.CreateBatch(ctx, program, strings.ToUpper(strings.TrimSpace(f.currency)), f.from, events.ActorOperator)
+		return printBatch(out, b, err, f.json)
 	case "batch show":
 		id, err := one()
 		if err != nil {
 			return err
 		}
 		b, err := svc.Batch(ctx, id)
-		return printBatch(out, b, err, *f.json)
+		return printBatch(out, b, err, f.json)
 	case "batch csv":
 		id, err := one()
 		if err != nil {
@@ -147,7 +180,7 @@ func financeCommand(ctx context.Context, svc *finance.Service, cmd string, f fin
 		if err != nil {
 			return err
 		}
-		b, changed, err := svc.MarkPaid(ctx, id, *f.reference, events.ActorOperator)
+		b, changed, err := svc.MarkPaid(ctx, id, f.reference, events.ActorOperator)
 		if err != nil {
 			return financeError(err)
 		}
@@ -158,26 +191,26 @@ func financeCommand(ctx context.Context, svc *finance.Service, cmd string, f fin
 		fmt.Fprintf(out, "batch %s paid: %d entries, %s %s, reference %s\n", b.ID, len(b.Lines), b.Total, b.Currency, b.RemittanceReference)
 		return nil
 	}
-	return errors.New(financeUsage)
+	return usagef("unknown finance command %q", cmd)
 }
 
-func balancesCommand(ctx context.Context, svc *finance.Service, program string, f financeFlags, out io.Writer) error {
+func balancesCommand(ctx context.Context, svc financeOps, program string, f *financeFlags, out io.Writer) error {
 	var bs []finance.Balance
-	if *f.code != "" {
+	if f.code != "" {
 		var err error
-		if bs, err = svc.PartnerBalance(ctx, program, *f.code); err != nil {
+		if bs, err = svc.PartnerBalance(ctx, program, f.code); err != nil {
 			return financeError(err)
 		}
-		if *f.json {
-			return printFinanceJSON(out, map[string]any{"program": program, "code": *f.code, "balances": bs})
+		if f.json {
+			return printFinanceJSON(out, map[string]any{"program": program, "code": f.code, "balances": bs})
 		}
-		fmt.Fprintf(out, "partner %s of program %s\n", *f.code, program)
+		fmt.Fprintf(out, "partner %s of program %s\n", f.code, program)
 	} else {
-		pb, err := svc.ProgramBalance(ctx, program, *f.from, *f.to)
+		pb, err := svc.ProgramBalance(ctx, program, f.from, f.to)
 		if err != nil {
 			return financeError(err)
 		}
-		if *f.json {
+		if f.json {
 			return printFinanceJSON(out, pb)
 		}
 		bs = pb.Balances
@@ -233,12 +266,6 @@ func printReport(out io.Writer, r *finance.Report) {
 	w.Flush()
 }
 
-func printFinanceJSON(out io.Writer, v any) error {
-	enc := json.NewEncoder(out)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
 // financeError says what went wrong in words an operator acts on.
 func financeError(err error) error {
 	var inv *finance.Invalid
@@ -248,11 +275,14 @@ func financeError(err error) error {
 	case errors.As(err, &inv):
 		parts := make([]string, 0, len(inv.Fields))
 		for f, m := range inv.Fields {
-			parts = append(parts, "-"+f+" "+m)
+			parts = append(parts, "--"+f+" "+m)
 		}
-		return errors.New(strings.Join(parts, "; "))
+		sort.Strings(parts)
+		return coded(exitUsage, errors.New(strings.Join(parts, "; ")))
 	case errors.Is(err, finance.ErrNotFound):
-		return errors.New("not found: no such batch or partner")
+		return notFound(errors.New("not found: no such batch or partner"))
+	case errors.Is(err, finance.ErrNothingToBatch), errors.Is(err, finance.ErrAlreadyPaid):
+		return conflict(err)
 	}
 	return err
 }

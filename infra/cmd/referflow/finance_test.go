@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"flag"
-	"io"
 	"strings"
 	"testing"
 	"time"
@@ -53,26 +50,24 @@ func TestFinanceCommands(t *testing.T) {
 	pay("ref_S", "stripe", "tr_1", 2000)
 	svc := &finance.Service{Store: st, Payees: st, Now: func() time.Time { return now }, Rand: rand.Reader,
 		Rails: map[string]rewards.Rail{rewards.RailStripe: railNoPayments{t}}}
+	a := testApp(t)
+	a.openFinance = func(context.Context, bool) (financeOps, error) { return svc, nil }
 	run := func(cmd string, args ...string) (string, error) {
-		fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
-		f := newFinanceFlags(fs)
-		if err := fs.Parse(args); err != nil {
-			return "", err
+		line := strings.Fields(cmd)
+		if line[0] == "batch" {
+			line = append([]string{"payouts"}, line...)
 		}
-		var out bytes.Buffer
-		err := financeCommand(ctx, svc, cmd, f, fs.Args(), &out)
-		return out.String(), err
+		return cli(t, a, append(line, args...)...)
 	}
-	out, err := run("batch create", "-program", "P1", "-currency", "bhd", "-json")
+	out, err := run("batch create", "--program", "P1", "--currency", "bhd", "-o", "json")
 	var b finance.Batch
 	if err != nil || json.Unmarshal([]byte(out), &b) != nil || len(b.Lines) != 1 || b.Total != "1.250" || b.CreatedBy != events.ActorOperator {
 		t.Fatalf("create: %q %v", out, err)
 	}
-	if _, err := run("batch create", "-program", "p1", "-currency", "BHD"); err == nil || !strings.Contains(err.Error(), "no payable manual entry") {
+	if _, err := run("batch create", "--program", "p1", "--currency", "BHD"); err == nil || !strings.Contains(err.Error(), "no payable manual entry") {
 		t.Fatalf("second create: %v", err)
 	}
-	if _, err := run("batch create", "-program", "p1", "-currency", "BHX"); err == nil || !strings.Contains(err.Error(), "-currency") {
+	if _, err := run("batch create", "--program", "p1", "--currency", "BHX"); err == nil || !strings.Contains(err.Error(), "--currency") {
 		t.Fatalf("bad currency: %v", err)
 	}
 	if out, err := run("batch show", b.ID); err != nil || !strings.Contains(out, "1 entries, 1.250 BHD") || !strings.Contains(out, "ref_M") {
@@ -82,30 +77,30 @@ func TestFinanceCommands(t *testing.T) {
 		!strings.Contains(out, ",1.250,BHD,no payout method,") {
 		t.Fatalf("csv: %q %v", out, err)
 	}
-	if out, err := run("batch paid", "-reference", "WIRE-1", b.ID); err != nil || !strings.Contains(out, "reference WIRE-1") {
+	if out, err := run("batch paid", "--reference", "WIRE-1", b.ID); err != nil || !strings.Contains(out, "reference WIRE-1") {
 		t.Fatalf("paid: %q %v", out, err)
 	}
-	if out, err := run("batch paid", "-reference", "WIRE-1", b.ID); err != nil || !strings.Contains(out, "nothing changed") {
+	if out, err := run("batch paid", "--reference", "WIRE-1", b.ID); err != nil || !strings.Contains(out, "nothing changed") {
 		t.Fatalf("paid again: %q %v", out, err)
 	}
-	if _, err := run("batch paid", "-reference", "WIRE-2", b.ID); err == nil || !strings.Contains(err.Error(), "another remittance reference") {
+	if _, err := run("batch paid", "--reference", "WIRE-2", b.ID); err == nil || !strings.Contains(err.Error(), "another remittance reference") {
 		t.Fatalf("another reference: %v", err)
 	}
 	if _, err := run("batch show", "pb_000000000000000000000000"); err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Fatalf("unknown batch: %v", err)
 	}
-	if out, err := run("balances", "-program", "p1", "-from", "2026-11"); err != nil || !strings.Contains(out, "BHD") || !strings.Contains(out, "3.250") {
+	if out, err := run("balances", "--program", "p1", "--from", "2026-11"); err != nil || !strings.Contains(out, "BHD") || !strings.Contains(out, "3.250") {
 		t.Fatalf("balances: %q %v", out, err)
 	}
 	// The Stripe payment is unknown to the rail: a difference, exit status 1.
-	out, err = run("reconcile", "-period", "2026-11")
+	out, err = run("reconcile", "--period", "2026-11")
 	if err == nil || !strings.Contains(out, "1 checked, 1 differences") || !strings.Contains(out, finance.MissingAtRail) || !strings.Contains(out, "tr_1 2.000 BHD") {
 		t.Fatalf("reconcile: %q %v", out, err)
 	}
-	if out, err := run("reconcile", "-period", "2026-10", "-json"); err != nil || !strings.Contains(out, `"differences": []`) {
+	if out, err := run("reconcile", "--period", "2026-10", "-o", "json"); err != nil || !strings.Contains(out, `"differences": []`) {
 		t.Fatalf("reconcile an empty month: %q %v", out, err)
 	}
-	if _, err := run("reconcile", "-period", "11/2026"); err == nil || !strings.Contains(err.Error(), "-period") {
+	if _, err := run("reconcile", "--period", "11/2026"); err == nil || !strings.Contains(err.Error(), "--period") {
 		t.Fatalf("bad period: %v", err)
 	}
 }

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"flag"
-	"io"
 	"strings"
 	"testing"
 	"time"
@@ -32,18 +29,12 @@ func TestPayeesCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := &payees.Service{Store: st, Now: func() time.Time { return now }}
+	a := testApp(t)
+	a.openPayees = func(context.Context) (payeeOps, error) { return svc, nil }
 	run := func(sub string, args ...string) (string, error) {
-		fs := flag.NewFlagSet("payees", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
-		f := newPayeeFlags(fs)
-		if err := fs.Parse(args); err != nil {
-			return "", err
-		}
-		var out bytes.Buffer
-		err := payeesCommand(ctx, svc, sub, f, fs.Args(), &out)
-		return out.String(), err
+		return cli(t, a, append([]string{"payees", sub}, args...)...)
 	}
-	out, err := run("set", "-program", "p1", "-method", "manual", "-account-holder", "Ann Lee", "-iban", "DE89 3704 0044 0532 0130 00", "-bic", "COBADEFFXXX", "ANN42")
+	out, err := run("set", "--program", "p1", "--method", "manual", "--account-holder", "Ann Lee", "--iban", "DE89 3704 0044 0532 0130 00", "--bic", "COBADEFFXXX", "ANN42")
 	if err != nil || !strings.Contains(out, "payee of partner ANN42 of program p1: manual") || !strings.Contains(out, "iban: ******************3000") ||
 		strings.Contains(out, "DE89") || !strings.Contains(out, "by operator") {
 		t.Fatalf("set: %q %v", out, err)
@@ -51,32 +42,32 @@ func TestPayeesCommands(t *testing.T) {
 	if rec, err := st.PartnerPayee(ctx, "p1", "ANN42"); err != nil || rec.Details.IBAN != "DE89370400440532013000" {
 		t.Fatalf("stored %+v %v", rec, err)
 	}
-	_, err = run("set", "-program", "p1", "-method", "manual", "-account-holder", "Ann Lee", "-iban", "DE89370400440532013001", "-bic", "COBADEFF", "ANN42")
+	_, err = run("set", "--program", "p1", "--method", "manual", "--account-holder", "Ann Lee", "--iban", "DE89370400440532013001", "--bic", "COBADEFF", "ANN42")
 	if err == nil || !strings.Contains(err.Error(), "details.iban") {
 		t.Fatalf("bad IBAN: %v", err)
 	}
 	if rec, _ := st.PartnerPayee(ctx, "p1", "ANN42"); rec.Details.IBAN != "DE89370400440532013000" {
 		t.Fatalf("a refused set wrote %+v", rec)
 	}
-	if out, err := run("show", "-program", "p1", "ANN42"); err != nil || !strings.Contains(out, "bic: *******FXXX") || strings.Contains(out, "Ann Lee") {
+	if out, err := run("show", "--program", "p1", "ANN42"); err != nil || !strings.Contains(out, "bic: *******FXXX") || strings.Contains(out, "Ann Lee") {
 		t.Fatalf("show: %q %v", out, err)
 	}
-	if out, err := run("set", "-referral", "ref_A", "-method", "stripe", "-customer", "cus_NffrFeUfNV2Hib"); err != nil || !strings.Contains(out, "customer: **************2Hib") {
+	if out, err := run("set", "--referral", "ref_A", "--method", "stripe", "--customer", "cus_NffrFeUfNV2Hib"); err != nil || !strings.Contains(out, "customer: **************2Hib") {
 		t.Fatalf("set referee: %q %v", out, err)
 	}
-	if _, err := run("set", "-referral", "ref_nope", "-method", "stripe", "-customer", "cus_1"); err == nil || !strings.Contains(err.Error(), "no referral ref_nope") {
+	if _, err := run("set", "--referral", "ref_nope", "--method", "stripe", "--customer", "cus_1"); err == nil || !strings.Contains(err.Error(), "no referral ref_nope") {
 		t.Fatalf("unknown referral: %v", err)
 	}
-	if out, err := run("remove", "-program", "p1", "ANN42"); err != nil || out != "payee of partner ANN42 of program p1 removed\n" {
+	if out, err := run("remove", "--program", "p1", "ANN42"); err != nil || out != "payee of partner ANN42 of program p1 removed\n" {
 		t.Fatalf("remove: %q %v", out, err)
 	}
-	if _, err := run("show", "-program", "p1", "ANN42"); err == nil || !strings.Contains(err.Error(), "has no payee") {
+	if _, err := run("show", "--program", "p1", "ANN42"); err == nil || !strings.Contains(err.Error(), "has no payee") {
 		t.Fatalf("show after remove: %v", err)
 	}
-	if _, err := run("show", "-program", "p1"); err == nil || !strings.Contains(err.Error(), "usage") {
+	if _, err := run("show", "--program", "p1"); err == nil || !strings.Contains(err.Error(), "usage") {
 		t.Fatalf("missing code: %v", err)
 	}
-	if _, err := run("show", "-program", "p1", "NOBODY"); err == nil || !strings.Contains(err.Error(), "no partner NOBODY in program p1") {
+	if _, err := run("show", "--program", "p1", "NOBODY"); err == nil || !strings.Contains(err.Error(), "no partner NOBODY in program p1") {
 		t.Fatalf("unknown partner: %v", err)
 	}
 }

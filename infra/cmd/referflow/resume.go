@@ -7,7 +7,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/referflow/referflow/internal/events"
@@ -19,21 +18,26 @@ import (
 // does: a referral that needs attention goes back to the status it had in
 // a new execution; one still moving gets its execution started if missing,
 // or a new one if it ended. Repeating it changes nothing.
-func runResume(ctx context.Context, table, machine, id string, out io.Writer) error {
-	if machine == "" {
-		return errors.New("-state-machine (or REFERFLOW_STATE_MACHINE_ARN) is required: the stack's StateMachineArn output")
+func (a *app) runResume(ctx context.Context, id string) error {
+	d, err := a.deployment(ctx)
+	if err != nil {
+		return err
+	}
+	if d.StateMachine == "" {
+		return usagef("--stack or --state-machine (or REFERFLOW_STATE_MACHINE_ARN) is required: the stack's StateMachineArn output")
 	}
 	if !referral.ValidID(id) {
-		return fmt.Errorf("%q is not a referral id", id)
+		return usagef("%q is not a referral id", id)
 	}
-	st, err := open(ctx, table)
+	st, err := a.openStore(ctx)
 	if err != nil {
 		return err
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := a.config(ctx)
 	if err != nil {
 		return err
 	}
+	machine, out := d.StateMachine, a.out
 	svc := &recovery.Service{Store: st, SFN: sfn.NewFromConfig(cfg), StateMachineARN: machine, Now: time.Now}
 	return resume(ctx, svc, id, out)
 }
@@ -44,7 +48,7 @@ func resume(ctx context.Context, svc interface {
 }, id string, out io.Writer) error {
 	res, err := svc.Resume(ctx, id, events.ActorOperator)
 	if errors.Is(err, recovery.ErrNotResumable) {
-		return fmt.Errorf("referral %s is %s: it has ended, there is nothing to resume", id, res.Status)
+		return conflict(fmt.Errorf("referral %s is %s: it has ended, there is nothing to resume", id, res.Status))
 	}
 	if err != nil {
 		return fmt.Errorf("resume %s: %w (repeat the command: a resume cut short is finished by a repeat)", id, err)

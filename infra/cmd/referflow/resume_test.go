@@ -77,7 +77,9 @@ func TestResumeCommand(t *testing.T) {
 	if err := resume(ctx, svc, id, &out); err != nil || !strings.Contains(out.String(), "running: nothing to do") || len(sf.execs) != 2 {
 		t.Fatalf("repeat: %v %q %v", err, out.String(), sf.execs)
 	}
-	if err := runResume(ctx, "t", "", id, &out); err == nil || !strings.Contains(err.Error(), "-state-machine") {
+	a := testApp(t)
+	a.g.over.Table = "t"
+	if err := a.runResume(ctx, id); err == nil || !strings.Contains(err.Error(), "-state-machine") {
 		t.Fatalf("without a state machine: %v", err)
 	}
 }

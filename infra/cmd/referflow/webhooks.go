@@ -3,96 +3,116 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"strconv"
+	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/referflow/referflow/internal/outbound"
 )
 
-const webhooksUsage = `usage:
-  referflow webhooks add        -table TABLE -url URL -types TYPE,... [-description TEXT] [-enabled=false]
-  referflow webhooks list       -table TABLE
-  referflow webhooks show       -table TABLE ENDPOINT_ID
-  referflow webhooks update     -table TABLE [-url URL] [-types TYPE,...] [-description TEXT] [-enabled true|false] ENDPOINT_ID
-  referflow webhooks remove     -table TABLE ENDPOINT_ID
-  referflow webhooks rotate     -table TABLE ENDPOINT_ID
-  referflow webhooks deliveries -table TABLE [-status pending|succeeded|failed] [-limit N] [-cursor C] ENDPOINT_ID
-  referflow webhooks replay     -table TABLE -endpoint ENDPOINT_ID DELIVERY_ID
-  referflow webhooks replay     -table TABLE -endpoint ENDPOINT_ID -since 2026-11-20T00:00:00Z
-TYPE is an event type (referral.received, reward.paid, ...) or * for all.`
-
-// runWebhooks is `referflow webhooks SUB`: the operations of the admin
+// webhooksCmd is `referflow webhooks SUB`: the operations of the admin
 // API's /admin/webhooks routes, against the table (outbound.Service).
 // Replays make their attempts from this machine, at once.
-func runWebhooks(ctx context.Context, sub string, fs *flag.FlagSet, table *string, args []string, out io.Writer) error {
-	c := webhookFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return errors.New(webhooksUsage)
+func (a *app) webhooksCmd() *cobra.Command {
+	g := group("webhooks", "Register outbound webhook endpoints, see their deliveries, replay them")
+	g.Long = g.Short + ".\n\nTYPE is an event type (referral.received, reward.paid, ...) or * for all.\nReplays make their attempts from this machine, at once."
+	sub := func(use, short, example string, flags ...string) {
+		c := &webhookCmd{}
+		cmd := &cobra.Command{Use: use, Short: short, Example: example, Args: cobra.ArbitraryArgs,
+			RunE: func(cc *cobra.Command, args []string) error {
+				svc, err := a.openWebhooks(cc.Context())
+				if err != nil {
+					return err
+				}
+				c.changed = cc.Flags().Changed
+				return c.run(cc.Context(), svc, strings.Fields(use)[0], args, a.out, a.g.json())
+			}}
+		c.register(cmd.Flags(), flags)
+		g.AddCommand(cmd)
 	}
-	st, err := open(ctx, *table)
+	sub("add", "Register an endpoint; prints its signing secret once", "  referflow webhooks add --url https://crm.example.com/hooks --types reward.paid,referral.closed", "url", "types", "description", "enabled")
+	sub("list", "List the endpoints", "  referflow webhooks list")
+	sub("show ENDPOINT_ID", "Show an endpoint", "  referflow webhooks show ep_...")
+	sub("update ENDPOINT_ID", "Change an endpoint's URL, types, description or whether it is enabled", "  referflow webhooks update --enabled=false ep_...", "url", "types", "description", "enabled")
+	sub("remove ENDPOINT_ID", "Remove an endpoint", "  referflow webhooks remove ep_...")
+	sub("rotate ENDPOINT_ID", "Give an endpoint a new signing secret (the previous one also signs for 24 h)", "  referflow webhooks rotate ep_...")
+	sub("deliveries ENDPOINT_ID", "List an endpoint's deliveries, newest first", "  referflow webhooks deliveries --status failed ep_...", "status", "limit", "cursor")
+	sub("replay DELIVERY_ID | --since TIME", "Replay a delivery, or every failed delivery of events since a time",
+		"  referflow webhooks replay --endpoint ep_... dl_...\n  referflow webhooks replay --endpoint ep_... --since 2026-11-20T00:00:00Z", "endpoint", "since")
+	return g
+}
+
+// webhookService opens the webhook operations on the deployment's table.
+func (a *app) webhookService(ctx context.Context) (webhooks, error) {
+	st, err := a.openStore(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	svc := &outbound.Service{Store: st, Client: outbound.NewClient(), Now: time.Now, Rand: rand.Reader, DisableAfter: outbound.DefaultDisableAfter}
-	return c.run(ctx, svc, sub, fs.Args(), out)
+	return &outbound.Service{Store: st, Client: outbound.NewClient(), Now: time.Now, Rand: rand.Reader, DisableAfter: outbound.DefaultDisableAfter}, nil
 }
 
 // webhookCmd holds the flags of the webhooks commands.
 type webhookCmd struct {
-	url, types, description, enabled, status, cursor, endpoint, since *string
-	limit                                                             *int
-	fs                                                                *flag.FlagSet
+	url, types, description, status, cursor, endpoint, since string
+	enabled                                                  bool
+	limit                                                    int
+	changed                                                  func(name string) bool
 }
 
-func webhookFlags(fs *flag.FlagSet) *webhookCmd {
-	return &webhookCmd{fs: fs,
-		url:         fs.String("url", "", "the endpoint's https URL"),
-		types:       fs.String("types", "", "comma-separated event types, or * for all"),
-		description: fs.String("description", "", "what the endpoint is for"),
-		enabled:     fs.String("enabled", "true", "true or false"),
-		status:      fs.String("status", "", "deliveries: pending, succeeded or failed"),
-		cursor:      fs.String("cursor", "", "deliveries: the next_cursor a previous page printed"),
-		endpoint:    fs.String("endpoint", "", "replay: the endpoint id"),
-		since:       fs.String("since", "", "replay: every failed delivery of events since this RFC 3339 time"),
-		limit:       fs.Int("limit", 50, "deliveries: at most this many (1 to 100)"),
+// register adds the named flags to fs.
+func (c *webhookCmd) register(fs *pflag.FlagSet, names []string) {
+	for _, n := range names {
+		switch n {
+		case "url":
+			fs.StringVar(&c.url, n, "", "the endpoint's https URL")
+		case "types":
+			fs.StringVar(&c.types, n, "", "comma-separated event types, or * for all")
+		case "description":
+			fs.StringVar(&c.description, n, "", "what the endpoint is for")
+		case "enabled":
+			fs.BoolVar(&c.enabled, n, true, "whether deliveries are made (--enabled=false to pause)")
+		case "status":
+			fs.StringVar(&c.status, n, "", "pending, succeeded or failed")
+		case "cursor":
+			fs.StringVar(&c.cursor, n, "", "the next_cursor a previous page printed")
+		case "limit":
+			fs.IntVar(&c.limit, n, 50, "at most this many (1 to 100)")
+		case "endpoint":
+			fs.StringVar(&c.endpoint, n, "", "the endpoint id")
+		case "since":
+			fs.StringVar(&c.since, n, "", "every failed delivery of events since this RFC 3339 time")
+		}
 	}
 }
 
 // input is the endpoint fields given as flags (only those set, unless all).
-func (c *webhookCmd) input(all bool) (outbound.Input, error) {
-	set := map[string]bool{}
-	c.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+func (c *webhookCmd) input(all bool) outbound.Input {
 	var in outbound.Input
-	if all || set["url"] {
-		in.URL = c.url
+	if all || c.changed("url") {
+		in.URL = &c.url
 	}
-	if all || set["types"] {
+	if all || c.changed("types") {
 		types := []string{}
-		for _, t := range strings.Split(*c.types, ",") {
+		for _, t := range strings.Split(c.types, ",") {
 			if t = strings.TrimSpace(t); t != "" {
 				types = append(types, t)
 			}
 		}
 		in.Types = &types
 	}
-	if set["description"] {
-		in.Description = c.description
+	if c.changed("description") {
+		in.Description = &c.description
 	}
-	if all || set["enabled"] {
-		b, err := strconv.ParseBool(*c.enabled)
-		if err != nil {
-			return in, fmt.Errorf("-enabled %q: want true or false", *c.enabled)
-		}
-		in.Enabled = &b
+	if all || c.changed("enabled") {
+		in.Enabled = &c.enabled
 	}
-	return in, nil
+	return in
 }
 
 // webhooks is what the commands call (outbound.Service).
@@ -111,22 +131,24 @@ type webhooks interface {
 var _ webhooks = (*outbound.Service)(nil)
 
 // run runs one command with the flags parsed and args the rest.
-func (c *webhookCmd) run(ctx context.Context, svc webhooks, sub string, args []string, out io.Writer) error {
+func (c *webhookCmd) run(ctx context.Context, svc webhooks, sub string, args []string, out io.Writer, asJSON bool) error {
 	one := func() (string, error) {
 		if len(args) != 1 {
-			return "", errors.New(webhooksUsage)
+			return "", usagef("webhooks %s takes one argument: the id\nusage: referflow webhooks %s ID", sub, sub)
 		}
 		return args[0], nil
 	}
 	switch sub {
 	case "add":
-		in, err := c.input(true)
-		if err != nil || len(args) != 0 {
-			return errors.Join(err, errors.New(webhooksUsage))
+		if len(args) != 0 {
+			return usagef("webhooks add takes no argument\nusage: referflow webhooks add --url URL --types TYPE,... [--description TEXT] [--enabled=false]")
 		}
-		ep, secret, err := svc.Add(ctx, in)
+		ep, secret, err := svc.Add(ctx, c.input(true))
 		if err != nil {
 			return describeWebhookError(err)
+		}
+		if asJSON {
+			return printJSON(out, map[string]any{"endpoint": ep, "secret": secret})
 		}
 		fmt.Fprintf(out, "endpoint %s added (%s)\nsigning secret (shown once, give it to the receiver): %s\n", ep.ID, typesText(ep), secret)
 		return nil
@@ -135,58 +157,65 @@ func (c *webhookCmd) run(ctx context.Context, svc webhooks, sub string, args []s
 		if err != nil {
 			return err
 		}
-		w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "ID\tENABLED\tFAILURES\tTYPES\tURL")
-		for _, ep := range eps {
-			fmt.Fprintf(w, "%s\t%t\t%d\t%s\t%s\n", ep.ID, ep.Enabled, ep.ConsecutiveFailures, typesText(&ep), ep.URL)
+		if asJSON {
+			return printJSON(out, map[string]any{"endpoints": append([]outbound.Endpoint{}, eps...)})
 		}
-		return w.Flush()
+		rows := make([]string, len(eps))
+		for i, ep := range eps {
+			rows[i] = fmt.Sprintf("%s\t%t\t%d\t%s\t%s", ep.ID, ep.Enabled, ep.ConsecutiveFailures, typesText(&ep), ep.URL)
+		}
+		return table(out, "ID\tENABLED\tFAILURES\tTYPES\tURL", rows...)
 	case "show", "remove", "rotate", "update":
 		id, err := one()
 		if err != nil {
 			return err
 		}
-		return c.endpointCmd(ctx, svc, sub, id, out)
+		return c.endpointCmd(ctx, svc, sub, id, out, asJSON)
 	case "deliveries":
 		id, err := one()
 		if err != nil {
 			return err
 		}
-		if *c.status != "" && !outbound.ValidStatus(*c.status) {
-			return fmt.Errorf("-status %q: want pending, succeeded or failed", *c.status)
+		if c.status != "" && !outbound.ValidStatus(c.status) {
+			return usagef("--status %q: want pending, succeeded or failed", c.status)
 		}
-		ds, next, err := svc.Deliveries(ctx, id, outbound.Query{Status: outbound.Status(*c.status), Limit: *c.limit, After: *c.cursor})
+		ds, next, err := svc.Deliveries(ctx, id, outbound.Query{Status: outbound.Status(c.status), Limit: c.limit, After: c.cursor})
 		if err != nil {
 			return describeWebhookError(err)
 		}
-		return printJSON(out, map[string]any{"deliveries": ds, "next_cursor": next})
+		if asJSON {
+			return printJSON(out, map[string]any{"deliveries": ds, "next_cursor": next})
+		}
+		return printDeliveries(out, ds, next)
 	case "replay":
-		return c.replay(ctx, svc, args, out)
+		return c.replay(ctx, svc, args, out, asJSON)
 	}
-	return errors.New(webhooksUsage)
+	return usagef("unknown webhooks command %q", sub)
 }
 
-func (c *webhookCmd) endpointCmd(ctx context.Context, svc webhooks, sub, id string, out io.Writer) error {
+func (c *webhookCmd) endpointCmd(ctx context.Context, svc webhooks, sub, id string, out io.Writer, asJSON bool) error {
 	var ep *outbound.Endpoint
 	var err error
 	switch sub {
 	case "show":
 		ep, err = svc.Get(ctx, id)
 	case "update":
-		in, ierr := c.input(false)
-		if ierr != nil {
-			return ierr
-		}
-		ep, err = svc.Update(ctx, id, in)
+		ep, err = svc.Update(ctx, id, c.input(false))
 	case "remove":
 		if err := svc.Remove(ctx, id); err != nil {
 			return describeWebhookError(err)
+		}
+		if asJSON {
+			return printJSON(out, map[string]any{"endpoint_id": id, "removed": true})
 		}
 		fmt.Fprintf(out, "endpoint %s removed\n", id)
 		return nil
 	case "rotate":
 		var secret string
 		if ep, secret, err = svc.Rotate(ctx, id); err == nil {
+			if asJSON {
+				return printJSON(out, map[string]any{"endpoint_id": ep.ID, "secret": secret})
+			}
 			fmt.Fprintf(out, "new signing secret (shown once; the previous one also signs for 24 h): %s\n", secret)
 			return nil
 		}
@@ -194,29 +223,55 @@ func (c *webhookCmd) endpointCmd(ctx context.Context, svc webhooks, sub, id stri
 	if err != nil {
 		return describeWebhookError(err)
 	}
-	return printJSON(out, ep)
+	if asJSON {
+		return printJSON(out, ep)
+	}
+	return table(out, "FIELD\tVALUE", "id\t"+ep.ID, "url\t"+ep.URL, "types\t"+typesText(ep), "description\t"+ep.Description,
+		fmt.Sprintf("enabled\t%t", ep.Enabled), fmt.Sprintf("consecutive failures\t%d", ep.ConsecutiveFailures))
 }
 
-func (c *webhookCmd) replay(ctx context.Context, svc webhooks, args []string, out io.Writer) error {
+// printDeliveries writes deliveries a line each, and the cursor of the next page.
+func printDeliveries(out io.Writer, ds []outbound.Delivery, next string) error {
+	rows := make([]string, len(ds))
+	for i, d := range ds {
+		rows[i] = fmt.Sprintf("%s\t%s\t%s\t%s\t%d", d.ID, d.EventType, d.EventID, d.Status, d.AttemptCount)
+	}
+	if err := table(out, "DELIVERY\tEVENT TYPE\tEVENT\tSTATUS\tATTEMPTS", rows...); err != nil {
+		return err
+	}
+	if next != "" {
+		fmt.Fprintf(out, "more: --cursor %s\n", next)
+	}
+	return nil
+}
+
+func (c *webhookCmd) replay(ctx context.Context, svc webhooks, args []string, out io.Writer, asJSON bool) error {
 	switch {
-	case *c.endpoint == "" || (len(args) == 1) == (*c.since != "") || len(args) > 1:
-		return errors.New(webhooksUsage)
+	case c.endpoint == "" || (len(args) == 1) == (c.since != "") || len(args) > 1:
+		return usagef("webhooks replay: give --endpoint ID and either a DELIVERY_ID or --since TIME\nusage: referflow webhooks replay --endpoint ENDPOINT_ID DELIVERY_ID | --since 2026-11-20T00:00:00Z")
 	case len(args) == 1:
-		d, err := svc.Replay(ctx, *c.endpoint, args[0])
+		d, err := svc.Replay(ctx, c.endpoint, args[0])
 		if err != nil {
 			return describeWebhookError(err)
 		}
-		return printJSON(out, d)
+		if asJSON {
+			return printJSON(out, d)
+		}
+		return printDeliveries(out, []outbound.Delivery{*d}, "")
 	}
-	since, err := time.Parse(time.RFC3339, *c.since)
+	since, err := time.Parse(time.RFC3339, c.since)
 	if err != nil {
-		return fmt.Errorf("-since %q: want an RFC 3339 time such as 2026-11-20T00:00:00Z", *c.since)
+		return usagef("--since %q: want an RFC 3339 time such as 2026-11-20T00:00:00Z", c.since)
 	}
-	res, err := svc.ReplayFailed(ctx, *c.endpoint, since)
+	res, err := svc.ReplayFailed(ctx, c.endpoint, since)
 	if err != nil {
 		return describeWebhookError(err)
 	}
-	return printJSON(out, res)
+	if asJSON {
+		return printJSON(out, res)
+	}
+	fmt.Fprintf(out, "%d failed deliveries replayed; more left: %t\n", res.Replayed, res.More)
+	return nil
 }
 
 // describeWebhookError says what an operator can do about err.
@@ -226,15 +281,16 @@ func describeWebhookError(err error) error {
 	case errors.As(err, &invalid):
 		parts := []string{}
 		for k, v := range invalid.Fields {
-			parts = append(parts, "-"+k+" "+v)
+			parts = append(parts, "--"+k+" "+v)
 		}
-		return errors.New(strings.Join(parts, "; "))
+		sort.Strings(parts)
+		return coded(exitUsage, errors.New(strings.Join(parts, "; ")))
 	case errors.Is(err, outbound.ErrNotFound):
-		return errors.New("no such webhook endpoint or delivery")
+		return notFound(errors.New("no such webhook endpoint or delivery"))
 	case errors.Is(err, outbound.ErrDisabled):
-		return errors.New("the endpoint is disabled: enable it first (referflow webhooks update -enabled true ID)")
+		return conflict(errors.New("the endpoint is disabled: enable it first (referflow webhooks update --enabled=true ID)"))
 	case errors.Is(err, outbound.ErrBusy):
-		return errors.New("an attempt of this delivery is under way: try again in a minute")
+		return conflict(errors.New("an attempt of this delivery is under way: try again in a minute"))
 	}
 	return err
 }
@@ -245,10 +301,4 @@ func typesText(ep *outbound.Endpoint) string {
 		parts[i] = string(t)
 	}
 	return strings.Join(parts, ",")
-}
-
-func printJSON(out io.Writer, v any) error {
-	enc := json.NewEncoder(out)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

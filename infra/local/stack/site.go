@@ -31,6 +31,11 @@ const (
 	defaultSitePort   = 8080
 	// corsParameter is the template parameter listing the marketing sites.
 	corsParameter = "CorsAllowOrigins"
+	// operatorsParameter lists the console's operators; locally LocalOperator.
+	operatorsParameter = "OperatorEmails"
+	// LocalOperator is the operator who signs in to the local console
+	// (the link arrives at /_local/mail).
+	LocalOperator = "ops@example.com"
 )
 
 // exampleSite is the example marketing site's listener and server.
@@ -66,10 +71,12 @@ func loadWithSite(cfg Config, logger *log.Logger) (*exampleSite, *sam.Template, 
 		return nil, nil, fmt.Errorf("example site listener: %w", err)
 	}
 	s := &exampleSite{ln: ln, Origin: fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)}
-	tpl, err := sam.Load(cfg.Template, sam.Options{})
+	params := map[string]string{operatorsParameter: LocalOperator} // the local operator signs in to the console
+	tpl, err := sam.Load(cfg.Template, sam.Options{Parameters: params})
 	if err == nil {
 		if origins, ok := tpl.Parameters[corsParameter]; ok && !listed(origins, s.Origin) {
-			tpl, err = sam.Load(cfg.Template, sam.Options{Parameters: map[string]string{corsParameter: origins + "," + s.Origin}})
+			params[corsParameter] = origins + "," + s.Origin
+			tpl, err = sam.Load(cfg.Template, sam.Options{Parameters: params})
 		}
 	}
 	if err != nil {

@@ -45,6 +45,9 @@ func TestLoadWithSiteAddsTheSiteToTheCORSOrigins(t *testing.T) {
 	if !slices.Contains(origins, site.Origin) || !slices.Contains(origins, "https://www.example.com") {
 		t.Errorf("CorsAllowOrigins %v lacks the site %s or the template's own", origins, site.Origin)
 	}
+	if got := tpl.Parameters[operatorsParameter]; got != LocalOperator {
+		t.Errorf("OperatorEmails = %q, want the local operator %s", got, LocalOperator)
+	}
 	// A template without the parameter loads as it is.
 	cfg.Template = "../testdata/template.yaml"
 	site, tpl, err = loadWithSite(cfg, quiet)

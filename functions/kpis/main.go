@@ -1,0 +1,38 @@
+// Command kpis keeps the KPI counters: the target of the EventBridge rule
+// of every Referflow domain event (internal/kpis says what each adds; the
+// store applies it once per event id).
+package main
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/referflow/referflow/internal/config"
+	"github.com/referflow/referflow/internal/logging"
+	"github.com/referflow/referflow/internal/store"
+)
+
+// The DynamoDB store is what the handler reads and writes.
+var _ Store = (*store.Store)(nil)
+
+func main() {
+	log := logging.New()
+	env := config.FromOS()
+	table := env.String(config.Table)
+	if err := env.Err(); err != nil {
+		log.Error("cold start", "error", err)
+		os.Exit(1)
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Error("aws config", "error", err)
+		os.Exit(1)
+	}
+	h := &Handler{Store: store.New(dynamodb.NewFromConfig(cfg), table), Now: time.Now, Log: log}
+	lambda.Start(h.Handle)
+}
