@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/referflow/referflow/internal/payees"
@@ -147,4 +148,37 @@ func buildTremendous(read reader, src payees.Source, hc *http.Client, _ func() t
 	}
 	r, err := tremendous.New(cfg, payees.ForTremendous(src), hc)
 	return built(rewards.RailTremendous, r, err)
+}
+
+// Loader builds the rails on first use and keeps them, so a function's
+// cold start reads no settings and a failed read (SSM unreachable for a
+// moment) is retried on the next use instead of stopping the function.
+// It is safe for concurrent use.
+type Loader struct {
+	// Build builds the rails (a closure over New and its arguments).
+	Build func(ctx context.Context) (map[string]rewards.Rail, []string, error)
+	// Skipped is told, once, which rails with credentials were left out
+	// and why (the function logs it); nil ignores it.
+	Skipped func(why []string)
+
+	mu    sync.Mutex
+	rails map[string]rewards.Rail
+}
+
+// Rails returns the rails, building them the first time.
+func (l *Loader) Rails(ctx context.Context) (map[string]rewards.Rail, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.rails != nil {
+		return l.rails, nil
+	}
+	rs, skipped, err := l.Build(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if l.Skipped != nil && len(skipped) > 0 {
+		l.Skipped(skipped)
+	}
+	l.rails = rs
+	return rs, nil
 }
