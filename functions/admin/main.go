@@ -85,12 +85,7 @@ func main() {
 	// The reconciliation asks the payout rails (Find only, never Send);
 	// an approved or re-armed reward is paid through them.
 	// Built from the settings on first use, not at cold start.
-	rs := &rails.Loader{
-		Build: func(ctx context.Context) (map[string]rewards.Rail, []string, error) {
-			return rails.New(ctx, secrets.Get, settings.ErrMissing, st, time.Now)
-		},
-		Skipped: func(why []string) { log.Warn("payout rails left out", "why", why) },
-	}
+	rs := rails.NewLoader(secrets.Get, settings.ErrMissing, st, time.Now, func(why []string) { log.Warn("payout rails left out", "why", why) })
 	h := &Handler{
 		Store:  st,
 		People: st,

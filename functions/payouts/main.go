@@ -48,12 +48,7 @@ func main() {
 	st := store.New(dynamodb.NewFromConfig(cfg), table)
 	set := settings.New(ssm.NewFromConfig(cfg), prefix, time.Now)
 	// The rails are built from the settings on first use, not at cold start.
-	rs := &rails.Loader{
-		Build: func(ctx context.Context) (map[string]rewards.Rail, []string, error) {
-			return rails.New(ctx, set.Get, settings.ErrMissing, st, time.Now)
-		},
-		Skipped: func(why []string) { log.Warn("payout rails left out", "why", why) },
-	}
+	rs := rails.NewLoader(set.Get, settings.ErrMissing, st, time.Now, func(why []string) { log.Warn("payout rails left out", "why", why) })
 	svc := &rewards.Service{Repo: st, Load: rs.Rails, Payees: payees.Checker{Src: st}, Now: time.Now}
 	h := &Handler{Store: st, Rewards: svc, Now: time.Now, Log: log, Metrics: metrics.New(os.Stdout, "payouts", time.Now)}
 	lambda.Start(h.Handle)

@@ -182,3 +182,15 @@ func (l *Loader) Rails(ctx context.Context) (map[string]rewards.Rail, error) {
 	l.rails = rs
 	return rs, nil
 }
+
+// NewLoader is the Loader of the rails New builds from get (missing:
+// get's error for a setting not configured), telling skipped why rails
+// with credentials were left out.
+func NewLoader(get Getter, missing error, src payees.Source, now func() time.Time, skipped func(why []string)) *Loader {
+	return &Loader{
+		Build: func(ctx context.Context) (map[string]rewards.Rail, []string, error) {
+			return New(ctx, get, missing, src, now)
+		},
+		Skipped: skipped,
+	}
+}
