@@ -40,7 +40,7 @@ type Getter func(ctx context.Context, name string) (string, error)
 
 // Timeout bounds one call to a rail: a call that takes longer has an
 // unknown outcome, resolved by looking the payment up.
-const Timeout = 20 * time.Second
+const Timeout = 10 * time.Second
 
 // New returns the rails whose credentials get answers, by name
 // (rewards.RailStripe, ...), reading their payees from src, and why any
