@@ -93,7 +93,7 @@ lint: prereqs ## gofmt, go vet, cfn-lint
 	PATH="$$PATH:$$($(PYTHON) -m site --user-base)/bin" cfn-lint template.yaml
 
 .PHONY: test
-test: lint browser-deps ## every test: unit, store (moto), end-to-end (local stack, browser), then each fuzz target briefly
+test: lint browser-deps stripe-mock ## every test: unit, store (moto), end-to-end (local stack, browser), then each fuzz target briefly
 	$(GO) test -count=1 -timeout 30m ./...
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
 

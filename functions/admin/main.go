@@ -90,19 +90,13 @@ func main() {
 		Welcome: partners.NotifyWelcome(linkSecrets, time.Now), From: from, Now: time.Now, Random: rand.Reader}
 	// The reconciliation asks the payout rails (Find only, never Send);
 	// an approved or re-armed reward is paid through them.
-	rs, skipped, err := rails.New(context.Background(), secrets.Get, settings.ErrMissing, st, time.Now)
-	if err != nil {
-		log.Error("cold start: payout rails", "error", err)
-		os.Exit(1)
-	}
-	for _, why := range skipped {
-		log.Warn("payout rail left out", "why", why)
-	}
+	// Built from the settings on first use, not at cold start.
+	rs := rails.NewLoader(secrets.Get, settings.ErrMissing, st, time.Now, func(why []string) { log.Warn("payout rails left out", "why", why) })
 	h := &Handler{
 		Store:  st,
 		People: st,
 		// Approving or re-arming a reward pays it through its rail.
-		Rewards: &rewards.Service{Repo: st, Rails: rs, Payees: payees.Checker{Src: st}, Now: time.Now},
+		Rewards: &rewards.Service{Repo: st, Load: rs.Rails, Payees: payees.Checker{Src: st}, Now: time.Now},
 		SFN:     client,
 		Resumer: &recovery.Service{Store: st, SFN: client, StateMachineARN: machine, Now: time.Now,
 			Metrics: metrics.New(os.Stdout, "admin", time.Now)},
@@ -112,7 +106,7 @@ func main() {
 		Partners: partnerOps,
 		Payees:   &payees.Service{Store: st, Now: time.Now, Waiting: st},
 		Failed:   st,
-		Finance:  &finance.Service{Store: st, Payees: st, Rails: rs, Now: time.Now, Rand: rand.Reader},
+		Finance:  &finance.Service{Store: st, Payees: st, Load: rs.Rails, Now: time.Now, Rand: rand.Reader},
 		KPIs:     &kpis.Service{Store: st},
 		Feedback: st,
 		Now:      time.Now, Log: log,

@@ -70,18 +70,12 @@ func main() {
 	keys := privacy.FromSetting(secrets.Values)
 	st := store.New(dynamodb.NewFromConfig(cfg), table).WithKeys(keys)
 	client := sfn.NewFromConfig(cfg)
-	// An approved or re-armed reward is paid through its rail.
-	rs, skipped, err := rails.New(context.Background(), secrets.Get, settings.ErrMissing, st, time.Now)
-	if err != nil {
-		log.Error("cold start: payout rails", "error", err)
-		os.Exit(1)
-	}
-	for _, why := range skipped {
-		log.Warn("payout rail left out", "why", why)
-	}
+	// An approved or re-armed reward is paid through its rail, built from
+	// the settings on first use, not at cold start.
+	rs := rails.NewLoader(secrets.Get, settings.ErrMissing, st, time.Now, func(why []string) { log.Warn("payout rails left out", "why", why) })
 	h := &console.Handler{
 		Sessions: st, Store: st,
-		Rewards: &rewards.Service{Repo: st, Rails: rs, Payees: payees.Checker{Src: st}, Now: time.Now},
+		Rewards: &rewards.Service{Repo: st, Load: rs.Rails, Payees: payees.Checker{Src: st}, Now: time.Now},
 		Resumer: &recovery.Service{Store: st, SFN: client, StateMachineARN: machine, Now: time.Now,
 			Metrics: metrics.New(os.Stdout, "console", time.Now)},
 		SFN: client, Mail: &mail.SES{Client: sesv2.NewFromConfig(cfg)}, Keys: keys,

@@ -44,15 +44,9 @@ func main() {
 	}
 	st := store.New(dynamodb.NewFromConfig(cfg), table)
 	set := settings.New(ssm.NewFromConfig(cfg), prefix, time.Now)
-	rs, skipped, err := rails.New(ctx, set.Get, settings.ErrMissing, st, time.Now)
-	if err != nil {
-		log.Error("cold start: payout rails", "error", err)
-		os.Exit(1)
-	}
-	for _, why := range skipped {
-		log.Warn("payout rail left out", "why", why)
-	}
-	svc := &rewards.Service{Repo: st, Rails: rs, Payees: payees.Checker{Src: st}, Now: time.Now}
+	// The rails are built from the settings on first use, not at cold start.
+	rs := rails.NewLoader(set.Get, settings.ErrMissing, st, time.Now, func(why []string) { log.Warn("payout rails left out", "why", why) })
+	svc := &rewards.Service{Repo: st, Load: rs.Rails, Payees: payees.Checker{Src: st}, Now: time.Now}
 	h := &Handler{Store: st, Rewards: svc, Log: log, Metrics: metrics.New(os.Stdout, "rewards", time.Now)}
 	lambda.Start(h.Handle)
 }

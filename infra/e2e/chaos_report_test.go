@@ -22,6 +22,7 @@ type chaosReport struct {
 	byStatus        map[string]int
 	needsAttention  int
 	resumed         int
+	resumedOnTheWay int64
 	stuck           []string
 	double, missing []string
 	unbalanced      []string
@@ -62,6 +63,7 @@ func (e *env) chaosReport(d *chaosDriver, refs []chaosReferral) *chaosReport {
 		live = append(live, c)
 	}
 	d.settle(live, r)
+	r.resumedOnTheWay = d.resumedOnTheWay.Load()
 	rounds, err := e.drainPayouts()
 	if err != nil {
 		r.driver = append(r.driver, "payouts runner: "+err.Error())
@@ -257,7 +259,7 @@ func (r *chaosReport) table() string {
 			row(s, r.byStatus[s])
 		}
 	}
-	row("needs_attention", fmt.Sprintf("%d (resumed %d)", r.needsAttention, r.resumed))
+	row("needs_attention", fmt.Sprintf("%d (resumed %d on the way, %d once settled)", r.needsAttention, r.resumedOnTheWay, r.resumed))
 	row("stuck", len(r.stuck))
 	row("double payments", len(r.double))
 	row("missing payments", len(r.missing))

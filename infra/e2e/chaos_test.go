@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -141,6 +142,9 @@ type chaosDriver struct {
 	plan fault.WebhookFaults
 	mu   sync.Mutex
 	rng  *rand.Rand
+	// resumedOnTheWay counts referrals a journey resumed, as an operator
+	// does, to go on (the report adds those resumed once all settled).
+	resumedOnTheWay atomic.Int64
 }
 
 func (d *chaosDriver) chance(p float64) bool {
@@ -332,12 +336,34 @@ func (d *chaosDriver) act(j journey, id string) error {
 		if err := d.stages(id, "won"); err != nil {
 			return err
 		}
-		if err := d.await(id, 150*time.Second, func() bool { return d.statusOf(id) == "completed" }); err != nil {
+		if err := d.awaitResuming(id, "completed"); err != nil {
 			return err
 		}
 		return d.deliver("evt-refund-"+id, "deal.refunded", map[string]any{"referral_id": id})
 	}
 	return fmt.Errorf("unknown journey %q", j)
+}
+
+// awaitResuming waits for referral id to reach status, resuming it as an
+// operator does when a step gave up on it (needs_attention) on the way: a
+// refund can only follow a payout that happened.
+func (d *chaosDriver) awaitResuming(id, status string) error {
+	for attempt := 1; ; attempt++ {
+		reached := func() bool { s := d.statusOf(id); return s == status || s == "needs_attention" }
+		if err := d.await(id, 150*time.Second, reached); err != nil {
+			return err
+		}
+		if d.statusOf(id) == status {
+			return nil
+		}
+		if attempt == 5 {
+			return fmt.Errorf("%s: still needs attention after %d resumes", id, attempt-1)
+		}
+		if !d.resume(id) {
+			return fmt.Errorf("%s: resume failed", id)
+		}
+		d.resumedOnTheWay.Add(1)
+	}
 }
 
 func (d *chaosDriver) review(id string, approve bool) error {
@@ -360,6 +386,7 @@ func (d *chaosDriver) review(id string, approve bool) error {
 		if !d.resume(id) {
 			return fmt.Errorf("review %s: resume failed", id)
 		}
+		d.resumedOnTheWay.Add(1)
 		if err := d.await(id, 150*time.Second, func() bool { return d.statusOf(id) != "needs_attention" }); err != nil {
 			return err
 		}

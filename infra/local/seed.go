@@ -87,7 +87,8 @@ func seed(ctx context.Context, s *Stack) error {
 		"  marketing site  %[3]s/   (the one-tag embedded form; /plain works without JavaScript)\n"+
 		"  partner portal  %[1]s/portal   (sign in as %[4]s: the link arrives in the mailbox)\n"+
 		"  mailbox         %[1]s/_local/mail   (every email sent)\n"+
-		"  events          %[1]s/_local/events   (every event on the EventBridge bus)\n",
+		"  events          %[1]s/_local/events   (every event on the EventBridge bus)\n"+
+		"  payouts         %[1]s/_local/stripe/   (every Stripe transfer and coupon the rewards paid; /_local/paypal/, /_local/tremendous/)\n",
 		s.APIURL, code, s.SiteURL, defaultDemoEmail)
 	fmt.Fprintf(os.Stderr, "the operator's side:\n"+
 		"  console         %[1]s/console   (sign in as %[2]s: the link arrives at %[1]s/_local/mail)\n",

@@ -2,9 +2,12 @@ package template
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/referflow/referflow/internal/rails"
 	"github.com/referflow/referflow/internal/rewards/paypal"
 	"github.com/referflow/referflow/internal/rewards/stripe"
 	"github.com/referflow/referflow/internal/rewards/tremendous"
@@ -60,4 +63,30 @@ func readsPrefix(fn map[string]value) bool {
 		}
 	}
 	return false
+}
+
+// A function that pays through the rails outlives the calls of one reward:
+// looking its payment up and sending it are up to two calls each (a
+// discount's coupon and promotion code), each bounded by rails.Timeout,
+// with time left for the store. A step that dies first leaves its reward
+// sending and is retried; one that always dies (a slow rail, a loaded
+// account) ends every retry the same way and the referral needs attention.
+func TestFunctionsThatPayOutliveOneRewardsRailCalls(t *testing.T) {
+	tp := load(t)
+	need := 4*rails.Timeout + 10*time.Second
+	for _, name := range []string{"RewardsFunction", "PayoutsFunction"} {
+		v := get(tp.resources[name], "Properties", "Timeout")
+		if v == nil {
+			v = tp.globals["Timeout"]
+		}
+		s, _ := v.(string)
+		secs, err := strconv.Atoi(s)
+		if err != nil {
+			t.Errorf("%s Timeout = %v, want seconds", name, v)
+			continue
+		}
+		if got := time.Duration(secs) * time.Second; got < need {
+			t.Errorf("%s Timeout = %s, want at least %s (4 rail calls of %s and the store)", name, got, need, rails.Timeout)
+		}
+	}
 }

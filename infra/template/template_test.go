@@ -52,6 +52,7 @@ func decode(n *yaml.Node) value {
 }
 
 type tmpl struct {
+	globals   map[string]value // Globals.Function
 	params    map[string]value
 	resources map[string]map[string]value
 }
@@ -67,7 +68,7 @@ func load(t *testing.T) tmpl {
 		t.Fatalf("template.yaml: %v", err)
 	}
 	root, _ := decode(&doc).(map[string]value)
-	out := tmpl{params: asMap(root["Parameters"]), resources: map[string]map[string]value{}}
+	out := tmpl{globals: asMap(get(root["Globals"], "Function")), params: asMap(root["Parameters"]), resources: map[string]map[string]value{}}
 	for name, r := range asMap(root["Resources"]) {
 		out.resources[name] = asMap(r)
 	}

@@ -11,6 +11,7 @@
 package finance
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -46,7 +47,10 @@ type Service struct {
 	// Rails are the provider rails the reconciliation asks (Find only,
 	// never Send), by rail name (internal/rails builds them).
 	Rails map[string]rewards.Rail
-	Now   func() time.Time
+	// Load, when set, supplies the rails instead of Rails, on first use
+	// (internal/rails.Loader).
+	Load func(ctx context.Context) (map[string]rewards.Rail, error)
+	Now  func() time.Time
 	// Rand makes batch ids (crypto/rand in production).
 	Rand io.Reader
 }

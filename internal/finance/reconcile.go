@@ -193,7 +193,14 @@ func (s *Service) checkUnsettled(ctx context.Context, rw rewards.Reward) (Differ
 // find asks the rail named name for rw's payment. ok=false: it could not
 // be asked (d is the NotChecked difference).
 func (s *Service) find(ctx context.Context, name string, rw rewards.Reward, base Difference) (p Payment, found, reversed bool, d Difference, ok bool) {
-	rail := s.Rails[name]
+	rails := s.Rails
+	if s.Load != nil {
+		var err error
+		if rails, err = s.Load(ctx); err != nil {
+			return p, false, false, with(base, NotChecked, "the rails could not be built: "+err.Error()), false
+		}
+	}
+	rail := rails[name]
 	if rail == nil {
 		return p, false, false, with(base, NotChecked, "no "+name+" rail is configured (its credentials are not set)"), false
 	}

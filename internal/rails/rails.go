@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/referflow/referflow/internal/payees"
@@ -39,7 +40,7 @@ type Getter func(ctx context.Context, name string) (string, error)
 
 // Timeout bounds one call to a rail: a call that takes longer has an
 // unknown outcome, resolved by looking the payment up.
-const Timeout = 20 * time.Second
+const Timeout = 10 * time.Second
 
 // New returns the rails whose credentials get answers, by name
 // (rewards.RailStripe, ...), reading their payees from src, and why any
@@ -147,4 +148,49 @@ func buildTremendous(read reader, src payees.Source, hc *http.Client, _ func() t
 	}
 	r, err := tremendous.New(cfg, payees.ForTremendous(src), hc)
 	return built(rewards.RailTremendous, r, err)
+}
+
+// Loader builds the rails on first use and keeps them, so a function's
+// cold start reads no settings and a failed read (SSM unreachable for a
+// moment) is retried on the next use instead of stopping the function.
+// It is safe for concurrent use.
+type Loader struct {
+	// Build builds the rails (a closure over New and its arguments).
+	Build func(ctx context.Context) (map[string]rewards.Rail, []string, error)
+	// Skipped is told, once, which rails with credentials were left out
+	// and why (the function logs it); nil ignores it.
+	Skipped func(why []string)
+
+	mu    sync.Mutex
+	rails map[string]rewards.Rail
+}
+
+// Rails returns the rails, building them the first time.
+func (l *Loader) Rails(ctx context.Context) (map[string]rewards.Rail, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.rails != nil {
+		return l.rails, nil
+	}
+	rs, skipped, err := l.Build(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if l.Skipped != nil && len(skipped) > 0 {
+		l.Skipped(skipped)
+	}
+	l.rails = rs
+	return rs, nil
+}
+
+// NewLoader is the Loader of the rails New builds from get (missing:
+// get's error for a setting not configured), telling skipped why rails
+// with credentials were left out.
+func NewLoader(get Getter, missing error, src payees.Source, now func() time.Time, skipped func(why []string)) *Loader {
+	return &Loader{
+		Build: func(ctx context.Context) (map[string]rewards.Rail, []string, error) {
+			return New(ctx, get, missing, src, now)
+		},
+		Skipped: skipped,
+	}
 }

@@ -87,7 +87,11 @@ func (s *Service) pay(ctx context.Context, rw Reward, p *program.Program, check 
 	if !moneyRail(rail) {
 		return s.record(ctx, rw, Transfer{Method: rail}, check, actor, now)
 	}
-	r, ok := s.Rails[rail]
+	rails, err := s.rails(ctx)
+	if err != nil {
+		return false, err
+	}
+	r, ok := rails[rail]
 	if !ok {
 		return false, fmt.Errorf("rewards: pay %s: the %s rail is not configured", rw.ID, rail)
 	}
@@ -292,7 +296,11 @@ func (s *Service) Rearm(ctx context.Context, rw Reward, actor string) (Reward, e
 	if rw.Status != StatusFailed {
 		return rw, fmt.Errorf("%w: only a failed reward is re-armed; it is %s", ErrNotPayable, rw.Status)
 	}
-	if r, ok := s.Rails[rw.Rail]; ok && moneyRail(rw.Rail) {
+	rails, err := s.rails(ctx)
+	if err != nil {
+		return rw, err
+	}
+	if r, ok := rails[rw.Rail]; ok && moneyRail(rw.Rail) {
 		t, found, err := r.Find(ctx, rw)
 		switch {
 		case errors.Is(err, ErrReversed):
@@ -356,7 +364,11 @@ func (s *Service) Void(ctx context.Context, rw Reward, reason, actor string) err
 // repeat safe).
 func (s *Service) ReverseAtRail(ctx context.Context, rw Reward, actor string) error {
 	now := s.Now().UTC()
-	rv, ok := s.Rails[rw.Rail].(Reverser)
+	rails, err := s.rails(ctx)
+	if err != nil {
+		return err
+	}
+	rv, ok := rails[rw.Rail].(Reverser)
 	if !ok || rw.Status != StatusPaid || rw.ReversedAt == nil {
 		_, err := s.Repo.SettleReversal(ctx, rw, nil, false)
 		return err
@@ -385,4 +397,16 @@ func (s *Service) ReversalRecovered(ctx context.Context, rw Reward, actor string
 		err = fmt.Errorf("%w: no refused reversal of this reward waits for a person", ErrNotPayable)
 	}
 	return err
+}
+
+// rails are the rails that move money: Load's when set, else Rails.
+func (s *Service) rails(ctx context.Context) (map[string]Rail, error) {
+	if s.Load == nil {
+		return s.Rails, nil
+	}
+	rs, err := s.Load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("rewards: the payout rails: %w", err)
+	}
+	return rs, nil
 }

@@ -112,6 +112,9 @@ type Service struct {
 	// program naming a rail missing here cannot pay through it. The
 	// ledger and manual rails need none.
 	Rails map[string]Rail
+	// Load, when set, supplies the rails instead of Rails, on first use
+	// (internal/rails.Loader: built from settings, not at cold start).
+	Load func(ctx context.Context) (map[string]Rail, error)
 	// Payees says whether a reward's party can be paid through a rail yet;
 	// nil: always (the ledger needs no payee).
 	Payees PayeeCheck
