@@ -109,6 +109,11 @@ func samples() map[events.Type]events.Event {
 		return ev
 	}
 	closed := events.New(events.ReferralClosed, id, events.ActorWorkflow, at).WithStatus("lost")
+	deal := events.New(events.DealObserved, events.DealKey("hubspot", "501"), events.ActorWebhook("hubspot"), at).
+		With("provider", "hubspot").With("event_id", "9002").With("record_id", "501").With("pipeline", "default").
+		With("outcome", events.DealWon).With("milestone", "won").With("milestone_index", "1").
+		With("amount_minor", "2400000").With("currency", "USD").With("occurred_at", at.Format(time.RFC3339Nano))
+	deal.ProgramID, deal.ProgramVersion = "b2b-partners", 3
 	return map[events.Type]events.Event{
 		events.ReferralReceived:       referral(events.ReferralReceived, events.ActorIntake).WithStatus("received").With("referrer_code", "DEMO"),
 		events.ReferralVerifying:      referral(events.ReferralVerifying, events.ActorWorkflow).WithStatus("verifying"),
@@ -123,6 +128,7 @@ func samples() map[events.Type]events.Event {
 		events.ReferralErased:         events.New(events.ReferralErased, id, events.ActorAdmin, at),
 		events.InvoicePaid:            referral(events.InvoicePaid, events.ActorWebhook("stripe")).With("invoice_id", "in_1").With("amount_minor", "4900").With("currency", "USD"),
 		events.InvoiceRefunded:        referral(events.InvoiceRefunded, events.ActorWebhook("stripe")).With("invoice_id", "in_1"),
+		events.DealObserved:           deal,
 		events.RewardCreated:          reward(events.RewardCreated, "").With("rank", "3"),
 		events.RewardAwaitingApproval: reward(events.RewardAwaitingApproval, "pending"),
 		events.RewardApproved:         reward(events.RewardApproved, "approved").With("paid_later", "true"),

@@ -41,6 +41,7 @@ type Store interface {
 //	GET  /admin/referrals/{id}
 //	POST /admin/referrals/{id}/review
 //	POST /admin/referrals/{id}/resume (resume.go)
+//	POST /admin/referrals/{id}/milestones (milestones.go)
 //	POST /admin/rewards/{referral_id}/{milestone}/{party}/approve
 //	POST /admin/rewards/{referral_id}/{milestone}/{party}/decline
 //	POST /admin/rewards/{referral_id}/{milestone}/{party}/rearm|void|reversal-recovered, GET /admin/rewards/failed (payouts.go)
@@ -52,12 +53,15 @@ type Store interface {
 //	/admin/payout-batches..., /admin/reconciliation (finance.go)
 //	GET  /admin/kpis (kpis.go)
 //	GET  /admin/feedback (feedback.go)
+//	POST /admin/programs/{program}/experiment/end (experiments.go)
 type Handler struct {
 	Store   Store
 	People  People // erases a person's personal data
 	Rewards *rewards.Service
 	SFN     workflow.SFN
 	Resumer Resumer // resumes referrals (resume.go)
+	// Milestones records a milestone by hand (milestones.go).
+	Milestones Milestones
 	// Webhooks registers outbound webhook endpoints and replays their
 	// deliveries (webhooks.go).
 	Webhooks Webhooks
@@ -74,6 +78,9 @@ type Handler struct {
 	KPIs KPIs
 	// Feedback: partners' scores and comments, GET /admin/feedback (feedback.go).
 	Feedback FeedbackStore
+	// Programs: ending an experiment publishes the program's next version
+	// (experiments.go).
+	Programs program.Publisher
 	Now      func() time.Time
 	Log      *slog.Logger
 }
@@ -88,6 +95,8 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 		return h.kpis(ctx, req), nil // kpis.go
 	case req.RouteKey == "GET /admin/feedback":
 		return h.feedback(ctx, req), nil // feedback.go
+	case isExperimentRoute(req.RouteKey):
+		return h.endExperiment(ctx, req), nil // experiments.go
 	case isFinanceRoute(req.RouteKey):
 		return h.finance(ctx, req), nil // finance.go
 	case strings.HasSuffix(req.RouteKey, "/payee"):
@@ -102,6 +111,8 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 		return h.review(ctx, req), nil
 	case req.RequestContext.HTTP.Method == http.MethodPost && strings.HasSuffix(req.RouteKey, "/admin/referrals/{id}/resume"):
 		return h.resume(ctx, req), nil
+	case req.RequestContext.HTTP.Method == http.MethodPost && strings.HasSuffix(req.RouteKey, "/admin/referrals/{id}/milestones"):
+		return h.milestone(ctx, req), nil // milestones.go
 	case strings.HasSuffix(req.RouteKey, "/rearm"), strings.HasSuffix(req.RouteKey, "/void"), strings.HasSuffix(req.RouteKey, "/reversal-recovered"),
 		strings.HasSuffix(req.RouteKey, " /admin/rewards/failed"):
 		return h.payouts(ctx, req), nil // payouts.go
@@ -123,6 +134,8 @@ type ReferralView struct {
 	ProgramVersion int               `json:"program_version"`
 	Status         string            `json:"status"`
 	ReferrerCode   string            `json:"referrer_code"`
+	Experiment     string            `json:"experiment,omitempty"` // the reward experiment it was assigned to, if any
+	Variant        string            `json:"variant,omitempty"`    // its variant in that experiment
 	Referee        Referee           `json:"referee"`
 	Decision       string            `json:"decision,omitempty"`
 	Reasons        []referral.Reason `json:"reasons"`
@@ -159,6 +172,8 @@ type Review struct {
 type Milestone struct {
 	Name      string     `json:"name"`
 	ReachedAt *time.Time `json:"reached_at"`
+	// ByHand says who recorded it by hand and why, when a person did.
+	ByHand *referral.MilestoneNote `json:"recorded_by_hand,omitempty"`
 }
 
 // Deal is what the CRM told about the referral's deal.
@@ -212,7 +227,8 @@ func (h *Handler) referral(ctx context.Context, req apigw.Request) apigw.Respons
 func (h *Handler) view(ctx context.Context, r *referral.Referral) (*ReferralView, error) {
 	v := &ReferralView{
 		ReferralID: r.ID, Program: r.ProgramID, ProgramVersion: r.ProgramVersion, Status: string(r.Status),
-		ReferrerCode: r.ReferrerCode, Decision: r.Decision, Reasons: r.Reasons, Attention: r.Attention,
+		ReferrerCode: r.ReferrerCode, Experiment: r.Experiment, Variant: r.Variant,
+		Decision: r.Decision, Reasons: r.Reasons, Attention: r.Attention,
 		Referee: Referee{Email: r.RefereeEmail, Name: r.RefereeName, Company: r.RefereeCompany, Domain: r.RefereeDomain,
 			Phone: r.RefereePhone, Message: r.Message, Country: r.Country, Industry: r.Industry, Employees: r.Employees},
 		Deal: Deal{Provider: r.CRMProvider, RecordID: r.CRMRecordID, AmountMinor: r.DealAmountMinor, Currency: r.DealCurrency,
@@ -227,7 +243,7 @@ func (h *Handler) view(ctx context.Context, r *referral.Referral) (*ReferralView
 	}
 	if p, err := h.Store.ProgramVersion(ctx, r.ProgramID, r.ProgramVersion); err == nil {
 		for _, m := range p.Milestones {
-			ms := Milestone{Name: m.Name}
+			ms := Milestone{Name: m.Name, ByHand: r.HandNote(m.Name)}
 			if at, ok := r.Milestones[m.Name]; ok {
 				ms.ReachedAt = &at
 			}
@@ -246,7 +262,7 @@ func (h *Handler) view(ctx context.Context, r *referral.Referral) (*ReferralView
 	if err != nil {
 		return nil, err
 	}
-	v.Activity = activity.Log(evs)
+	v.Activity = activity.WithNotes(activity.Log(evs), r.HandNotes)
 	if v.Rewards == nil {
 		v.Rewards = []rewards.Reward{}
 	}

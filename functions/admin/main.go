@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/referflow/referflow/internal/config"
+	"github.com/referflow/referflow/internal/crm"
 	"github.com/referflow/referflow/internal/finance"
 	"github.com/referflow/referflow/internal/kpis"
 	"github.com/referflow/referflow/internal/logging"
@@ -43,6 +44,8 @@ var (
 	_ People = (*store.Store)(nil)
 	// Resumes: recovery over the store and Step Functions.
 	_ Resumer = (*recovery.Service)(nil)
+	// Milestones recorded by hand: the CRM ingestion path, over the store.
+	_ Milestones = (*crm.Ingester)(nil)
 	// Outbound webhook endpoints and replays, over the store.
 	_ Webhooks       = (*outbound.Service)(nil)
 	_ outbound.Store = (*store.Store)(nil)
@@ -92,11 +95,12 @@ func main() {
 	// an approved or re-armed reward is paid through them.
 	// Built from the settings on first use, not at cold start.
 	rs := rails.NewLoader(secrets.Get, settings.ErrMissing, st, time.Now, func(why []string) { log.Warn("payout rails left out", "why", why) })
+	// Approving or re-arming a reward pays it through its rail.
+	rws := &rewards.Service{Repo: st, Load: rs.Rails, Payees: payees.Checker{Src: st}, Now: time.Now}
 	h := &Handler{
-		Store:  st,
-		People: st,
-		// Approving or re-arming a reward pays it through its rail.
-		Rewards: &rewards.Service{Repo: st, Load: rs.Rails, Payees: payees.Checker{Src: st}, Now: time.Now},
+		Store:   st,
+		People:  st,
+		Rewards: rws,
 		SFN:     client,
 		Resumer: &recovery.Service{Store: st, SFN: client, StateMachineARN: machine, Now: time.Now,
 			Metrics: metrics.New(os.Stdout, "admin", time.Now)},
@@ -111,5 +115,8 @@ func main() {
 		Feedback: st,
 		Now:      time.Now, Log: log,
 	}
+	// A milestone recorded by hand takes the path of a CRM event.
+	h.Programs = st // ending an experiment publishes a program version
+	h.Milestones = &crm.Ingester{Store: st, Rewards: rws, SFN: client, Now: time.Now, Log: log}
 	lambda.Start(h.Handle)
 }

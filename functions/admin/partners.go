@@ -26,6 +26,7 @@ type Partners interface {
 	Disable(ctx context.Context, programID, code string) (*store.Partner, error)
 	Enable(ctx context.Context, programID, code string) (*store.Partner, error)
 	ChangeCode(ctx context.Context, programID, from, to string) (*store.Partner, error)
+	Edit(ctx context.Context, programID, code string, c partners.Changes) (*store.Partner, error)
 }
 
 // PartnerView is a partner as operators see it (their email included).
@@ -67,6 +68,7 @@ type PartnerList struct {
 //	GET  /admin/partners?program=&limit=&cursor=           list a program's partners
 //	POST /admin/partners/{program}/{code}/approve|disable|enable
 //	POST /admin/partners/{program}/{code}/code             change the code
+//	PATCH /admin/partners/{program}/{code}                 correct name, email, company
 func (h *Handler) partners(ctx context.Context, req apigw.Request) apigw.Response {
 	log := logging.From(ctx, h.Log).With("route", "partners")
 	if h.Partners == nil {
@@ -82,6 +84,8 @@ func (h *Handler) partners(ctx context.Context, req apigw.Request) apigw.Respons
 		return h.listPartners(ctx, req, log)
 	case method == http.MethodPost && strings.HasSuffix(req.RouteKey, "/code"):
 		return h.changeCode(ctx, req, program, code, log)
+	case method == http.MethodPatch && strings.HasSuffix(req.RouteKey, "/admin/partners/{program}/{code}"):
+		return h.editPartner(ctx, req, program, code, log)
 	case method == http.MethodPost && strings.HasSuffix(req.RouteKey, "/approve"):
 		p, err := h.Partners.Approve(ctx, program, code, requestBase(&req))
 		return partnerAnswer(p, err, true, log)
@@ -135,6 +139,26 @@ func (h *Handler) changeCode(ctx context.Context, req apigw.Request, program, co
 		return resp
 	}
 	p, err := h.Partners.ChangeCode(ctx, program, code, in.Code)
+	return partnerAnswer(p, err, false, log)
+}
+
+// EditRequest is the body of PATCH /admin/partners/{program}/{code}: the
+// fields to correct (absent: unchanged).
+type EditRequest struct {
+	Name    *string `json:"name"`
+	Email   *string `json:"email"`
+	Company *string `json:"company"`
+}
+
+// editPartner serves PATCH /admin/partners/{program}/{code}: the
+// partner's name, email or company is corrected; their code, status and
+// referrals stay.
+func (h *Handler) editPartner(ctx context.Context, req apigw.Request, program, code string, log *slog.Logger) apigw.Response {
+	var in EditRequest
+	if resp, ok := readJSON(&req, &in, "a JSON object with name, email or company"); !ok {
+		return resp
+	}
+	p, err := h.Partners.Edit(ctx, program, code, partners.Changes{Name: in.Name, Email: in.Email, Company: in.Company})
 	return partnerAnswer(p, err, false, log)
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/referflow/referflow/internal/config"
+	"github.com/referflow/referflow/internal/crm"
 	"github.com/referflow/referflow/internal/kpis"
 	"github.com/referflow/referflow/internal/logging"
 	"github.com/referflow/referflow/internal/mail"
@@ -46,6 +47,10 @@ var (
 	_ console.ProgramStore   = (*store.Store)(nil)
 	_ console.FeedbackReader = (*store.Store)(nil)
 	_ mail.Sender            = (*mail.SES)(nil)
+	// Milestones by hand, erasure and exports.
+	_ console.MilestoneRecorder = (*crm.Ingester)(nil)
+	_ console.PeopleEraser      = (*store.Store)(nil)
+	_ console.ExportStore       = (*store.Store)(nil)
 )
 
 func main() {
@@ -90,6 +95,10 @@ func main() {
 		Welcome: partners.NotifyWelcome(linkSecrets, time.Now), From: from, Now: time.Now, Random: rand.Reader}
 	h.KPIs, h.Programs = &kpis.Service{Store: st}, st
 	h.Feedback = st // partners' satisfaction scores and comments
+	// A milestone recorded by hand takes the path of a CRM event; erasure
+	// and exports are the store's, as through the admin API and the CLI.
+	h.Milestones = &crm.Ingester{Store: st, Rewards: h.Rewards, SFN: client, Now: time.Now, Log: log}
+	h.People, h.Exports = st, st
 	if id := env.Optional(config.DefaultProgram); id != "" {
 		h.ProgramIDs = []string{id}
 	}

@@ -39,6 +39,12 @@ type Handler struct {
 	Store Store
 	Now   func() time.Time
 	Log   *slog.Logger
+
+	// Deals counts the CRM's other deals (deals.go); nil counts none.
+	// Observed are the programs they are observed under (crm.Ingester's
+	// Observe): a deal a referral is linked to leaves their other deals.
+	Deals    DealStore
+	Observed []string
 }
 
 // Handle applies one EventBridge event.
@@ -51,6 +57,9 @@ func (h *Handler) Handle(ctx context.Context, in lambdaevents.EventBridgeEvent) 
 	if ev.ID == "" || ev.Version > events.SchemaVersion {
 		h.Log.Warn("event skipped", "event_id", ev.ID, "type", string(ev.Type), "version", ev.Version)
 		return nil
+	}
+	if ev.Type == events.DealObserved {
+		return h.observe(ctx, ev)
 	}
 	facts, err := h.facts(ctx, ev)
 	if err != nil {
@@ -69,7 +78,7 @@ func (h *Handler) Handle(ctx context.Context, in lambdaevents.EventBridgeEvent) 
 			return fmt.Errorf("kpis: %w", err)
 		}
 		h.Log.Info("event counted", "event_id", ev.ID, "referral_id", ev.ReferralID, "type", string(ev.Type), "applied", applied)
-		return nil
+		return h.linkDeal(ctx, ev, facts.ProgramID)
 	}
 	return fmt.Errorf("kpis: event %s: state kept changing", ev.ID)
 }
@@ -110,7 +119,8 @@ func (h *Handler) facts(ctx context.Context, ev events.Event) (kpis.Facts, error
 // ids, codes, times and amounts, nothing personal.
 func FactsOf(r *referral.Referral, p *program.Program) kpis.Facts {
 	f := kpis.Facts{ProgramID: r.ProgramID, ReferrerCode: r.ReferrerCode, ReceivedAt: r.CreatedAt,
-		Milestones: r.Milestones, DealMinor: r.DealAmountMinor, DealCurrency: r.DealCurrency, Currency: p.Currency}
+		Milestones: r.Milestones, DealMinor: r.DealAmountMinor, DealCurrency: r.DealCurrency, Currency: p.Currency,
+		Experiment: r.Experiment, Variant: r.Variant}
 	if n := len(p.Milestones); n > 0 {
 		f.Last = p.Milestones[n-1].Name
 	}

@@ -216,6 +216,8 @@ func TestFactsOf(t *testing.T) {
 			func(f kpis.Facts) bool { return f.Accepted && f.Ended == "lost" && f.EndedAt.Equal(lostAt) }},
 		{"expired", referral.Referral{Status: referral.StatusExpired},
 			func(f kpis.Facts) bool { return f.Ended == "expired" && f.Last == "signed" && f.Currency == "EUR" }},
+		{"in an experiment's variant", referral.Referral{Status: referral.StatusInProgress, Experiment: "double", Variant: "B"},
+			func(f kpis.Facts) bool { return f.Experiment == "double" && f.Variant == "B" }},
 	}
 	for _, tc := range tests {
 		if f := FactsOf(&tc.r, p); !tc.want(f) {

@@ -18,12 +18,16 @@ import (
 )
 
 // The DynamoDB store is what the handler reads and writes.
-var _ Store = (*store.Store)(nil)
+var (
+	_ Store     = (*store.Store)(nil)
+	_ DealStore = (*store.Store)(nil)
+)
 
 func main() {
 	log := logging.New()
 	env := config.FromOS()
 	table := env.String(config.Table)
+	defaultProgram := env.Optional(config.DefaultProgram) // the webhook observes deals under it
 	if err := env.Err(); err != nil {
 		log.Error("cold start", "error", err)
 		os.Exit(1)
@@ -33,6 +37,10 @@ func main() {
 		log.Error("aws config", "error", err)
 		os.Exit(1)
 	}
-	h := &Handler{Store: store.New(dynamodb.NewFromConfig(cfg), table), Now: time.Now, Log: log}
+	st := store.New(dynamodb.NewFromConfig(cfg), table)
+	h := &Handler{Store: st, Deals: st, Now: time.Now, Log: log}
+	if defaultProgram != "" {
+		h.Observed = []string{defaultProgram}
+	}
 	lambda.Start(h.Handle)
 }

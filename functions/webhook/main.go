@@ -52,6 +52,10 @@ func main() {
 		// Events about deals not linked yet are kept this program's TTL.
 		DefaultProgram: defaultProgram,
 	}
+	if defaultProgram != "" {
+		// Deals no referral is linked to are counted for its KPIs' lift.
+		ing.Observe = []string{defaultProgram}
+	}
 	h := &Handler{
 		Adapters:      reg.Adapter,
 		Ingest:        ing.Ingest,

@@ -12,6 +12,7 @@ import (
 
 	"github.com/referflow/referflow/internal/events"
 	"github.com/referflow/referflow/internal/money"
+	domain "github.com/referflow/referflow/internal/referral"
 )
 
 // Line is one line of the activity log.
@@ -96,13 +97,40 @@ func needsAttention(ev events.Event) string {
 	return s + "; it was " + d("from") + " and waits for an operator to resume it"
 }
 
+// who names a person or process that acted: "an admin", "an operator",
+// "the reconciler", else the actor as events name it (console:<operator id>).
+func who(actor string) string {
+	if w := map[string]string{events.ActorAdmin: "an admin", events.ActorOperator: "an operator", events.ActorReconciler: "the reconciler"}[actor]; w != "" {
+		return w
+	}
+	return actor
+}
+
+// byHand is the provider of milestones a person records by hand
+// (crm.ProviderByHand).
+const byHand = "by-hand"
+
+// WithNotes adds to the lines of milestones recorded by hand the reason
+// the person gave (notes: the referral's, kept with its personal data,
+// never in events): "…recorded by hand by <who>: <reason>".
+func WithNotes(lines []Line, notes []domain.MilestoneNote) []Line {
+	for i, l := range lines {
+		if l.Type != events.ReferralDealEvent || l.Data["provider"] != byHand {
+			continue
+		}
+		for _, n := range notes {
+			if n.Milestone == l.Data["milestone"] {
+				lines[i].Detail += ": " + n.Reason
+				break
+			}
+		}
+	}
+	return lines
+}
+
 func resumed(ev events.Event) string {
 	d := ev.Get
-	who := map[string]string{events.ActorAdmin: "an admin", events.ActorOperator: "an operator", events.ActorReconciler: "the reconciler"}[ev.Actor]
-	if who == "" {
-		who = ev.Actor
-	}
-	s := "Resumed by " + who
+	s := "Resumed by " + who(ev.Actor)
 	if a := d("after"); a != "" {
 		s += " after its execution ended (" + a + ")"
 	}
@@ -148,6 +176,9 @@ func dealEvent(ev events.Event) string {
 		}
 	case "milestone":
 		s = "Milestone " + d("milestone") + " reached in " + provider + " (" + where + ")"
+		if provider == byHand {
+			s = "Milestone " + d("milestone") + " recorded by hand by " + who(ev.Actor)
+		}
 	case "amount":
 		s = "Deal amount updated in " + provider
 	default:

@@ -51,6 +51,10 @@ type Invoice struct {
 type Refund struct {
 	InvoiceID, CustomerID string
 	At                    time.Time
+	// AmountMinor is what was given back (0 when Stripe did not say), in
+	// Currency (upper case).
+	AmountMinor int64
+	Currency    string
 }
 
 // Ended says a customer's subscription ended.
@@ -91,10 +95,17 @@ type invoiceObject struct {
 }
 
 type refundObject struct {
+	Object   string          `json:"object"` // "charge" or "credit_note"
 	Customer json.RawMessage `json:"customer"`
 	Invoice  json.RawMessage `json:"invoice"`
 	Type     string          `json:"type"` // credit notes: pre_payment, post_payment, mixed
 	Created  int64           `json:"created"`
+	Currency string          `json:"currency"`
+	// AmountRefunded is a charge's refunded amount so far; Amount a credit
+	// note's total, PostPaymentAmount its part credited after payment.
+	AmountRefunded    int64 `json:"amount_refunded"`
+	Amount            int64 `json:"amount"`
+	PostPaymentAmount int64 `json:"post_payment_amount"`
 }
 
 type subscriptionObject struct {
@@ -167,11 +178,25 @@ func parseRefund(raw json.RawMessage, created time.Time) (*Refund, error) {
 	if o.Type == "pre_payment" {
 		return nil, nil // lowered the amount due: invoice.paid carries what was paid
 	}
-	r := &Refund{InvoiceID: expandableID(o.Invoice), CustomerID: expandableID(o.Customer), At: created}
+	r := &Refund{InvoiceID: expandableID(o.Invoice), CustomerID: expandableID(o.Customer), At: created,
+		AmountMinor: refundedAmount(o), Currency: strings.ToUpper(o.Currency)}
 	if o.Created > 0 {
 		r.At = time.Unix(o.Created, 0).UTC()
 	}
 	return r, nil
+}
+
+// refundedAmount is what a refund gave back of what was paid: a charge's
+// amount refunded, a credit note's post-payment part (its whole amount
+// when it is all post-payment).
+func refundedAmount(o refundObject) int64 {
+	switch {
+	case o.Object == "charge":
+		return o.AmountRefunded
+	case o.PostPaymentAmount > 0:
+		return o.PostPaymentAmount
+	}
+	return o.Amount
 }
 
 func parseEnded(raw json.RawMessage, created time.Time) (*Ended, error) {

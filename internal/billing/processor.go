@@ -173,6 +173,9 @@ func (p *Processor) refunded(ctx context.Context, rf *Refund, now time.Time) (Re
 		return Result{}, err
 	}
 	hist := events.New(events.InvoiceRefunded, r.ID, actor, now).With("invoice_id", rf.InvoiceID)
+	if rf.AmountMinor > 0 && rf.Currency != "" {
+		hist = hist.With("amount_minor", strconv.FormatInt(rf.AmountMinor, 10)).With("currency", rf.Currency)
+	}
 	hist.ProgramID, hist.ProgramVersion = r.ProgramID, r.ProgramVersion
 	if _, err := p.Store.MarkInvoiceRefunded(ctx, rf.InvoiceID, r.ID, rf.At, &hist); err != nil {
 		return Result{}, err

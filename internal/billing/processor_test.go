@@ -196,7 +196,7 @@ func invoicePaid(evt, invoice string, amount int64, paidAt time.Time, metadata s
 }
 
 func chargeRefunded(evt, invoice string) string {
-	return fmt.Sprintf(`{"id":%q,"object":"event","type":"charge.refunded","created":%d,"data":{"object":{"id":"ch_%s","customer":%q,"invoice":%q}}}`,
+	return fmt.Sprintf(`{"id":%q,"object":"event","type":"charge.refunded","created":%d,"data":{"object":{"id":"ch_%s","object":"charge","customer":%q,"invoice":%q,"amount_refunded":1500,"currency":"usd"}}}`,
 		evt, t0.Unix(), invoice, custID, invoice)
 }
 
@@ -247,6 +247,11 @@ func TestInvoicesThreeTimesOutOfOrderWithRefund(t *testing.T) {
 	}
 	if kinds[events.InvoicePaid] != 3 || kinds[events.InvoiceRefunded] != 1 {
 		t.Fatalf("history %v", kinds)
+	}
+	for _, ev := range f.store.history {
+		if ev.Type == events.InvoiceRefunded && (ev.Get("amount_minor") != "1500" || ev.Get("currency") != "USD") {
+			t.Errorf("invoice.refunded %v: want what the refund gave back, 1500 USD (the KPIs' revenue)", ev.Data)
+		}
 	}
 	if l := f.store.links[custID]; !l.StartedAt.Equal(t0) || l.ReferralID != refID {
 		t.Fatalf("link %+v: the start is the earliest paid invoice", l)

@@ -61,7 +61,7 @@ var (
 // Stylesheet is the CSS the charts rely on: the hidden figure tables, the
 // responsive drawing and the cohort shades (text on every shade meets WCAG
 // AA contrast). Pages serve it with their own stylesheet.
-const Stylesheet = `.rf-chart { margin: 0 0 1.25rem; }
+const Stylesheet = `.rf-chart { margin: 0 0 1.25rem; position: relative; overflow: hidden; }
 .rf-chart svg { display: block; width: 100%; height: auto; max-width: 42rem; }
 .rf-chart figcaption { font-weight: 600; margin: 0 0 .35rem; color: #16181d; }
 .rf-visually-hidden { position: absolute !important; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }

@@ -25,6 +25,9 @@ const (
 	KindAmountChanged Kind = "amount_changed"
 	// KindRefunded: money for the deal was given back (void rewards on hold).
 	KindRefunded Kind = "refunded"
+	// KindByHand: a person recorded the milestone named in Stage by hand
+	// (RecordByHand, provider ProviderByHand).
+	KindByHand Kind = "by_hand"
 )
 
 // Deal statuses, when a provider reports them separately from the stage.
@@ -56,6 +59,11 @@ type Event struct {
 	// Linking hints: any of them may be empty.
 	ReferralID string // a referral id carried on the record (e.g. a referral_id property)
 	Email      string // the contact's email (lower-cased)
+
+	// Actor and Reason, on KindByHand only: who recorded the milestone
+	// (the actor of its event) and why (kept with the referral's personal
+	// data, never in its event).
+	Actor, Reason string
 }
 
 // Request is a raw webhook delivery as received, before any parsing.

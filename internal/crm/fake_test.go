@@ -67,6 +67,7 @@ func clone(r *referral.Referral) *referral.Referral {
 		c.LostAt = &t
 	}
 	c.Reasons = slices.Clone(r.Reasons)
+	c.HandNotes = slices.Clone(r.HandNotes)
 	return &c
 }
 
@@ -235,6 +236,9 @@ func (f *fakeStore) RecordDeal(_ context.Context, id string, u referral.DealUpda
 	}
 	if u.AmountMinor > 0 {
 		r.DealAmountMinor, r.DealCurrency = u.AmountMinor, u.Currency
+	}
+	if u.Note != nil {
+		r.HandNotes = append(r.HandNotes, *u.Note)
 	}
 	if u.Lost {
 		if r.LostAt == nil {

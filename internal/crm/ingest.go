@@ -68,6 +68,10 @@ type Ingester struct {
 	// events parked before any referral is known ("": the default TTL).
 	DefaultProgram string
 	ttl            ttlCache
+	// Observe lists the programs under whose stage mapping events about
+	// deals no referral is linked to are observed for the KPIs (observe.go).
+	Observe  []string
+	observed programCache
 }
 
 // Ingest applies every event of a delivery in order. Each event is first
@@ -144,6 +148,9 @@ func (in *Ingester) applyTo(ctx context.Context, ev *Event, id string, now time.
 	}
 	u, outcome := Update(p, ev)
 	u.ReachedAt = reachedAt(ev, r, now)
+	if ev.Kind == KindByHand {
+		u.Note = &referral.MilestoneNote{Milestone: ev.Stage, By: ev.Actor, Reason: ev.Reason, At: now}
+	}
 	record := withAmount(dealEvent(ev, r, u, now), p, ev)
 	after := &workflow.Waiting{Referral: r} // an ended referral resumes nothing
 	if r.Status.Terminal() {
@@ -203,7 +210,11 @@ func (in *Ingester) resolve(ctx context.Context, ev *Event, now time.Time) (stri
 // dealEvent is the event that records a CRM event about referral r (its
 // outcome is added once known).
 func dealEvent(ev *Event, r *referral.Referral, u referral.DealUpdate, now time.Time) events.Event {
-	record := events.New(events.ReferralDealEvent, r.ID, events.ActorWebhook(ev.Provider), now).
+	actor := events.ActorWebhook(ev.Provider)
+	if ev.Kind == KindByHand {
+		actor = ev.Actor // a person, never a webhook
+	}
+	record := events.New(events.ReferralDealEvent, r.ID, actor, now).
 		With("provider", ev.Provider).With("event_id", ev.ID).With("record_id", ev.RecordID).
 		With("where", describeStage(ev)).With("lost", u.LostReason)
 	record.ProgramID, record.ProgramVersion = r.ProgramID, r.ProgramVersion
@@ -290,6 +301,9 @@ func Update(p *program.Program, ev *Event) (referral.DealUpdate, string) {
 		return u, OutcomeLost
 	}
 	o := p.Match(ev.Provider, ev.Pipeline, ev.Stage, ev.Status)
+	if ev.Kind == KindByHand { // Stage names the milestone itself
+		o = program.Outcome{Milestone: p.MilestoneIndex(ev.Stage)}
+	}
 	switch {
 	case o.Lost:
 		u.Lost, u.LostReason = true, "lost"

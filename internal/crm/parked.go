@@ -110,6 +110,9 @@ func (in *Ingester) park(ctx context.Context, ev *Event, now time.Time, log *slo
 			return id, nil
 		}
 		log.Info("event about a record no referral is linked to: kept until a referral is", "expires_at", p.ExpiresAt)
+		if err := in.observe(ctx, ev, now, log); err != nil {
+			return "", err
+		}
 	} else {
 		log.Info("event names no record and no contact: untracked")
 	}

@@ -12,7 +12,11 @@
 // README).
 package events
 
-import "time"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+)
 
 // SchemaVersion is the version of the Event shape; a consumer that finds a
 // higher one than it knows skips the event rather than misread it.
@@ -43,6 +47,35 @@ const (
 	InvoicePaid     Type = "invoice.paid"     // the referred customer paid a Stripe invoice; Data: invoice_id, amount_minor, currency
 	InvoiceRefunded Type = "invoice.refunded" // that invoice was refunded or credited; Data: invoice_id
 )
+
+// Deal events: a CRM deal no referral is linked to (internal/crm), counted
+// by the KPIs as an "other" deal (internal/kpis). ReferralID holds the
+// deal's key (DealKey), not a referral; ProgramID the program whose stage
+// mapping read it.
+const (
+	// DealObserved: a CRM event about the deal; Data: provider, event_id,
+	// record_id, pipeline, outcome (a Deal* value), milestone and
+	// milestone_index (outcome open or won), amount_minor and currency (when
+	// known), occurred_at (RFC 3339, when the CRM said).
+	DealObserved Type = "deal.observed"
+)
+
+// Outcomes of a deal.observed event under its program's stage mapping.
+const (
+	DealOpen    = "open"    // a milestone before the program's last
+	DealWon     = "won"     // the program's last milestone
+	DealLost    = "lost"    // a stage the program maps to lost
+	DealDeleted = "deleted" // the deal was deleted in the CRM
+	DealNone    = "none"    // nothing the mapping knows (an amount change)
+)
+
+// DealKey is the key of CRM record recordID of provider in deal events
+// ("deal_" + 24 hex digits): stable, and free of whatever characters a
+// record id holds.
+func DealKey(provider, recordID string) string {
+	sum := sha256.Sum256([]byte(provider + "\x00" + recordID))
+	return "deal_" + hex.EncodeToString(sum[:12])
+}
 
 // Reward events. Each carries RewardID and Data: milestone, party, kind,
 // amount_minor, currency.

@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -41,6 +42,9 @@ func (s *Service) accept(ctx context.Context, in Input, sub referral.Submission,
 		PartnerKey:      partner.Key,
 		CountsMilestone: lastMilestone(prog),
 	}
+	// The program's experiment, if any, assigns the referral its variant
+	// for good (by the partner's lifelong key, or the referral id).
+	nr.Referral.Experiment, nr.Referral.Variant = prog.Assign(cmp.Or(partner.Key, partner.Code), id)
 	if k := in.Idempotency; k.Name != "" && in.Answer != nil {
 		resp := in.Answer(*acc)
 		nr.Idempotency = &apigw.IdempotencyRecord{Key: k.Name, RequestHash: k.Hash, Status: resp.StatusCode,

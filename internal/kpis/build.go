@@ -16,6 +16,8 @@ type Program struct {
 	ID         string
 	Currency   string
 	Milestones []string
+	// Experiment is the running experiment (ExperimentOf; nil: none).
+	Experiment *ExperimentDef
 }
 
 // TopPartners is how many partners Report.Partners.Top lists.
@@ -75,6 +77,8 @@ func Build(p Program, per Period, items []Item) Report {
 	r.Partners = partnerFigures(partners, months)
 	r.Cohorts = cohortFigures(cohorts, p.Milestones, per.To)
 	r.Series = series(per, byDay, p.Currency)
+	r.Experiments = experimentFigures(p, items)
+	r.Lift = lift(p, tot)
 	return r
 }
 
@@ -120,9 +124,17 @@ func timeTo(m string, tot map[string]int64) TimeTo {
 		n += v
 	}
 	slices.Sort(los)
-	t := TimeTo{Milestone: m, Count: n}
+	t := TimeTo{Milestone: m, Count: n, Buckets: []DaysBucket{}}
 	if n == 0 {
 		return t
+	}
+	for _, lo := range los {
+		b := DaysBucket{FromDays: lo, Count: counts[lo]}
+		if _, w := Bucket(lo); w > 0 {
+			to := lo + w - 1
+			b.ToDays = &to
+		}
+		t.Buckets = append(t.Buckets, b)
 	}
 	at := func(rank int64) (*float64, int) {
 		var seen int64
@@ -152,11 +164,7 @@ func money3(r *Report, cur string, tot map[string]int64) {
 		v := math.Round(float64(rev-net)/float64(net)*1e4) / 1e4
 		r.ROI = &v
 	}
-	if r.Customers > 0 {
-		net := max(paid-rev2, 0)
-		s := money.FormatMinor((net+r.Customers/2)/r.Customers, cur)
-		r.CostPerCustomer = &s
-	}
+	r.CostPerCustomer = perCustomer(paid-rev2, r.Customers, cur)
 	prefix := Revenue + ":"
 	for k, v := range tot {
 		if c, ok := strings.CutPrefix(k, prefix); ok && c != cur && v != 0 {

@@ -19,6 +19,7 @@ func date(s string) time.Time {
 
 func f(v float64) *float64 { return &v }
 func str(v string) *string { return &v }
+func n(v int) *int         { return &v }
 
 func TestBuildReportsFromCounters(t *testing.T) {
 	p := kpis.Program{ID: "p", Currency: "USD", Milestones: []string{"qualified", "won"}}
@@ -48,8 +49,10 @@ func TestBuildReportsFromCounters(t *testing.T) {
 		ROI:             f(39), // (20000 - 500) / 500
 		CostPerCustomer: str("250.00"),
 		TimeToMilestone: []kpis.TimeTo{
-			{Milestone: "qualified", Count: 4, MedianDays: f(3), P90Days: f(14), MedianWidthDays: 1, P90WidthDays: 7},
-			{Milestone: "won", Count: 2, MedianDays: f(35), P90Days: f(91), MedianWidthDays: 7, P90WidthDays: 30},
+			{Milestone: "qualified", Count: 4, MedianDays: f(3), P90Days: f(14), MedianWidthDays: 1, P90WidthDays: 7,
+				Buckets: []kpis.DaysBucket{{FromDays: 0, ToDays: n(0), Count: 1}, {FromDays: 3, ToDays: n(3), Count: 1}, {FromDays: 14, ToDays: n(20), Count: 2}}},
+			{Milestone: "won", Count: 2, MedianDays: f(35), P90Days: f(91), MedianWidthDays: 7, P90WidthDays: 30,
+				Buckets: []kpis.DaysBucket{{FromDays: 35, ToDays: n(41), Count: 1}, {FromDays: 91, ToDays: n(120), Count: 1}}},
 		},
 		Partners: kpis.Partners{Active: 2, ReferralsPerActive: f(5), Months: []string{"2026-11"},
 			Top: []kpis.PartnerFigures{{ReferrerID: "ACME", Referrals: 7, Customers: 2}, {ReferrerID: "BETA", Referrals: 3}, {ReferrerID: "GONE"}}},
@@ -61,6 +64,7 @@ func TestBuildReportsFromCounters(t *testing.T) {
 			{Day: "2026-11-02"},
 			{Day: "2026-11-03", Received: 4, Accepted: 4, Customers: 2, RevenueMinor: 2000000, PaidMinor: 60000},
 		},
+		Lift: &kpis.Lift{Referred: kpis.DealFigures{Opened: 8, Deals: 3, Won: 2, WinRate: f(0.6667), MedianDaysToClose: f(35), AvgDeal: str("10000.00")}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		g, _ := json.MarshalIndent(got, "", " ")

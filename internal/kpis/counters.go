@@ -11,17 +11,24 @@
 //	                            rejected:<reason code>, reached:<milestone>,
 //	                            ttm:<milestone>:<bucket>, customers, lost,
 //	                            expired, revenue:<CUR>, earned:<CUR>,
-//	                            paid:<CUR>, reversed:<CUR> (minor units)
+//	                            paid:<CUR>, reversed:<CUR> (minor units);
+//	                            other:* counts the CRM's other deals (lift.go)
 //	PARTNER#<yyyy-mm>#<code>    per partner and month: referrals, customers
 //	                            (the item's existence marks the partner
 //	                            active that month: it is first written by a
 //	                            referral)
 //	COHORT#<yyyy-mm>            per month of reception: received,
 //	                            reached:<milestone>:<months after>
+//	EXP#<experiment>#<variant>  per experiment variant, its whole life
+//	                            (experiments.go)
 //
 // A referral's facts (received, decided, milestones, end, revenue) are
 // counted once per referral whichever event brings them (State remembers
 // what was counted); reward and invoice amounts are counted once per event.
+// The CRM's other deals, those no referral is linked to (deal.observed:
+// record ids, stages, amounts and times, never who the deal is with), are
+// counted once per deal (DealState), and subtracted again if a referral is
+// linked to the deal later (lift.go). Nothing personal is ever counted.
 package kpis
 
 import (

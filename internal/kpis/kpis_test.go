@@ -125,6 +125,14 @@ func TestPlanCountsEachReferralFactOnce(t *testing.T) {
 			"DAY#2026-11-04": {"earned:USD": -20000, "paid:USD": 50000},
 			"DAY#2026-11-05": {"reversed:USD": 50000, "revenue:EUR": 9900},
 		}},
+		{"an invoice's refund takes back the revenue it gave back; one without an amount counts nothing", []step{
+			{events.New(events.InvoicePaid, "ref_1", "webhook:stripe", day(3)).With("amount_minor", "9900").With("currency", "EUR"), kpis.Facts{ProgramID: "p"}},
+			{events.New(events.InvoiceRefunded, "ref_1", "webhook:stripe", day(4)).With("invoice_id", "in_1").With("amount_minor", "4000").With("currency", "EUR"), kpis.Facts{ProgramID: "p"}},
+			{events.New(events.InvoiceRefunded, "ref_1", "webhook:stripe", day(5)).With("invoice_id", "in_2"), kpis.Facts{ProgramID: "p"}},
+		}, map[string]map[string]int64{
+			"DAY#2026-11-05": {"revenue:EUR": 9900},
+			"DAY#2026-11-06": {"revenue:EUR": -4000},
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

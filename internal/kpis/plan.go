@@ -31,6 +31,9 @@ type Facts struct {
 	DealMinor    int64
 	DealCurrency string
 	Currency     string // the program's currency
+	// Experiment and Variant are the referral's ("" = none): its facts and
+	// amounts are also counted on the variant's item (experiments.go).
+	Experiment, Variant string
 }
 
 // State is what has been counted of one referral (stored beside the
@@ -63,6 +66,7 @@ func Plan(ev events.Event, f Facts, before State) ([]Change, State) {
 		planReferral(&c, &st, f, at)
 	}
 	planAmounts(&c, ev, at)
+	planExperiment(&c, f)
 	st.Version = before.Version + 1
 	return c.List(), st
 }
@@ -154,8 +158,9 @@ func planCustomer(c *Changes, st *State, f Facts, at time.Time) {
 }
 
 // planAmounts counts the event's own amount: reward cost (created adds to
-// earned, voided takes it back, paid, reversed) and invoices paid
-// (revenue of subscription programs), on the event's UTC day.
+// earned, voided takes it back, paid, reversed) and invoices paid, less
+// what their refunds gave back (revenue of subscription programs), on the
+// event's UTC day.
 func planAmounts(c *Changes, ev events.Event, at time.Time) {
 	amount, err := strconv.ParseInt(ev.Get("amount_minor"), 10, 64)
 	cur := ev.Get("currency")
@@ -174,5 +179,7 @@ func planAmounts(c *Changes, ev events.Event, at time.Time) {
 		c.Add(day, Name(Reversed, cur), amount)
 	case events.InvoicePaid:
 		c.Add(day, Name(Revenue, cur), amount)
+	case events.InvoiceRefunded:
+		c.Add(day, Name(Revenue, cur), -amount)
 	}
 }

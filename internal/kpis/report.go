@@ -41,8 +41,12 @@ type Report struct {
 	Cohorts         []Cohort `json:"cohorts"`
 	// Series is the period's figures per UTC day, for charts.
 	Series []DayPoint `json:"series"`
-	// Lift compares referred deals with the CRM's other deals (stretch;
-	// absent when nothing was counted).
+	// Experiments are the program's reward experiments, the running one
+	// first, each over its whole life (not the period): experiments.go;
+	// absent when the program never ran one.
+	Experiments []Experiment `json:"experiments,omitempty"`
+	// Lift compares referred deals with the CRM's other deals (lift.go);
+	// absent when neither side has a deal in the period.
 	Lift *Lift `json:"lift,omitempty"`
 }
 
@@ -97,6 +101,17 @@ type TimeTo struct {
 	// (1 below 15 days, 7 to 91, 30 to 361, then open-ended: 0).
 	MedianWidthDays int `json:"median_width_days"`
 	P90WidthDays    int `json:"p90_width_days"`
+	// Buckets is the histogram itself: the non-empty buckets, in order.
+	Buckets []DaysBucket `json:"buckets"`
+}
+
+// DaysBucket is one bucket of a time-to-milestone histogram: the
+// referrals that took from FromDays to ToDays days (both included; ToDays
+// null for the open bucket beyond a year).
+type DaysBucket struct {
+	FromDays int   `json:"from_days"`
+	ToDays   *int  `json:"to_days"`
+	Count    int64 `json:"count"`
 }
 
 // Partners is partner engagement. Partner figures are kept per calendar
@@ -144,17 +159,28 @@ type DayPoint struct {
 	PaidMinor    int64 `json:"paid_minor"`
 }
 
-// Lift compares deals that were referred with the CRM's other deals.
+// Lift compares deals that were referred with the CRM's other deals: the
+// deals no referral is linked to, at stages the program maps.
 type Lift struct {
 	Referred DealFigures `json:"referred"`
 	Other    DealFigures `json:"other"`
 }
 
-// DealFigures are closed-deal figures of one group, with the sample size.
+// DealFigures are closed-deal figures of one group, with the sample size
+// (Deals: won or lost in the period).
 type DealFigures struct {
-	Deals             int64    `json:"deals"`
-	Won               int64    `json:"won"`
-	WinRate           *float64 `json:"win_rate"`
+	// Opened: referrals accepted, or other deals first seen, in the period.
+	Opened  int64    `json:"opened"`
+	Deals   int64    `json:"deals"`
+	Won     int64    `json:"won"`
+	WinRate *float64 `json:"win_rate"`
+	// MedianDaysToClose is for the won deals, from the referral's arrival
+	// (or the other deal's first sighting), read like TimeTo's median.
 	MedianDaysToClose *float64 `json:"median_days_to_close"`
-	AvgDeal           *string  `json:"avg_deal"`
+	// AvgDeal is revenue (other deals: won amounts) in the program's
+	// currency over Won, a decimal string; null without a won deal.
+	AvgDeal *string `json:"avg_deal"`
+	// AmountBands counts won other deals by amount band in the program's
+	// currency (AmountBand's lower bound, in whole units).
+	AmountBands map[string]int64 `json:"amount_bands,omitempty"`
 }

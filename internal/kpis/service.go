@@ -37,7 +37,7 @@ func (s *Service) Report(ctx context.Context, id string, per Period) (Report, er
 	if err != nil {
 		return Report{}, fmt.Errorf("kpis: counters: %w", err)
 	}
-	prog := Program{ID: id, Currency: p.Currency}
+	prog := Program{ID: id, Currency: p.Currency, Experiment: ExperimentOf(p)}
 	for _, m := range p.Milestones {
 		prog.Milestones = append(prog.Milestones, m.Name)
 	}

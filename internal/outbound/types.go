@@ -19,7 +19,7 @@ var Types = []events.Type{
 	events.ReferralNeedsAttention, events.ReferralResumed, events.ReferralErased,
 	events.RewardCreated, events.RewardAwaitingApproval, events.RewardApproved, events.RewardPaid,
 	events.RewardVoided, events.RewardReversed, events.RewardWaiting, events.RewardFailed, events.RewardRearmed, events.RewardRailReversal,
-	events.InvoicePaid, events.InvoiceRefunded,
+	events.InvoicePaid, events.InvoiceRefunded, events.DealObserved,
 }
 
 // parseTypes reads an endpoint's subscription: event types or "*",

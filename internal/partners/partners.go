@@ -1,7 +1,8 @@
 // Package partners is what operators and the portal do with a program's
 // partners (its referrers): invite them, let them join under the
-// program's join policy, approve, disable and enable them, change their
-// code, list them, and send them sign-in links. The admin API, the
+// program's join policy, approve, disable and enable them, correct their
+// name, email and company, change their code, list them, and send them
+// sign-in links. The admin API, the
 // operator CLI and the portal call the same operations.
 //
 // A sign-in link carries a one-time token: 32 random bytes, base64url,
@@ -37,6 +38,8 @@ type Store interface {
 	PartnersByEmail(ctx context.Context, email string) ([]store.PartnerRef, error)
 	SetPartnerStatus(ctx context.Context, programID, code string, from []referral.ReferrerStatus, to referral.ReferrerStatus) (*store.Partner, error)
 	ChangeCode(ctx context.Context, programID, from, to string) (*store.Partner, error)
+	// PutReferrer replaces a partner's facts (Edit).
+	PutReferrer(ctx context.Context, r referral.Referrer) error
 	PartnersOf(ctx context.Context, programID string, limit int, cursor string) ([]store.Partner, string, error)
 	PutSignInToken(ctx context.Context, t store.SignInToken) error
 }

@@ -47,14 +47,8 @@ func (p *Program) setDefaults(reviewDeadline bool) {
 	if n := len(p.Milestones); n > 0 {
 		last = p.Milestones[n-1].Name
 	}
-	for i := range p.Tiers {
-		if p.Tiers[i].Period == "" {
-			p.Tiers[i].Period = PeriodMonth
-		}
-		if p.Tiers[i].CountsMilestone == "" {
-			p.Tiers[i].CountsMilestone = last
-		}
-	}
+	defaultTiers(p.Tiers, last)
+	p.Experiment.setDefaults(last)
 	for i := range p.Milestones {
 		for j := range p.Milestones[i].Rewards {
 			if p.Milestones[i].Rewards[j].Currency == "" {

@@ -36,6 +36,7 @@ type fileProgram struct {
 	Lost                []StageMatch    `json:"lost" yaml:"lost"`
 	LaterImpliesEarlier bool            `json:"later_implies_earlier" yaml:"later_implies_earlier"`
 	Tiers               []fileTier      `json:"tiers" yaml:"tiers"`
+	Experiment          *fileExperiment `json:"experiment" yaml:"experiment"` // experiment.go
 	Caps                fileCaps        `json:"caps" yaml:"caps"`
 	Approval            fileApproval    `json:"approval" yaml:"approval"`
 	Payout              Payout          `json:"payout" yaml:"payout"`
@@ -256,6 +257,7 @@ func (f *fileProgram) convert(probs *problems) (*Program, map[string]bool) {
 	for i, ft := range f.Tiers {
 		p.Tiers = append(p.Tiers, cv.tier(ft, fmt.Sprintf("tiers[%d]", i)))
 	}
+	p.Experiment = cv.experiment(f.Experiment)
 	cv.amount(f.Caps.PerReferrer, p.Currency, "caps.per_referrer", &p.Caps.PerReferrerMinor)
 	cv.amount(f.Caps.Budget, p.Currency, "caps.budget", &p.Caps.BudgetMinor)
 	cv.amount(f.Approval.AutoBelow, p.Currency, "approval.auto_below", &p.Approval.AutoBelowMinor)

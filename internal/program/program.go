@@ -36,6 +36,11 @@ type Program struct {
 	Caps     Caps     `json:"caps"`
 	Approval Approval `json:"approval"`
 	Payout   Payout   `json:"payout"`
+
+	// Experiment, when set, runs reward variants whose tiers replace Tiers
+	// for the referrals assigned to them (experiment.go); nil: none.
+	Experiment *Experiment `json:"experiment,omitempty"`
+
 	// RewardsOnLoss says what happens, when the deal is lost on the way to
 	// a later milestone, to the rewards of earlier milestones that were
 	// earned (their holding period over) but wait for a person:

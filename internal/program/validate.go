@@ -111,6 +111,7 @@ func (p *Program) validate(r rules) problems {
 	}
 	p.validateOverlaps(&ps)
 	p.validateTiers(names, &ps)
+	p.validateExperiment(names, &ps)
 	p.validateCaps(&ps)
 	p.validatePayout(&ps)
 	p.validateSubscription(&ps)

@@ -64,12 +64,18 @@ func (p *Program) validateReward(r Reward, rp string, ps *problems) {
 	}
 }
 
-// validateTiers checks each tier (its counts_milestone must be a key of
-// names) and that the tiers are ordered by from, never lower their
-// multiplier, and share one period and one counted milestone.
+// validateTiers checks the program's tiers (validateTierList).
 func (p *Program) validateTiers(names map[string]int, ps *problems) {
-	for i, t := range p.Tiers {
-		tp := fmt.Sprintf("tiers[%d]", i)
+	validateTierList(p.Tiers, "tiers", names, ps)
+}
+
+// validateTierList checks each tier of tiers (at path; its
+// counts_milestone must be a key of names) and that the tiers are ordered
+// by from, never lower their multiplier, and share one period and one
+// counted milestone.
+func validateTierList(tiers []Tier, path string, names map[string]int, ps *problems) {
+	for i, t := range tiers {
+		tp := fmt.Sprintf("%s[%d]", path, i)
 		if t.From < 1 {
 			ps.add(tp+".from", "must be at least 1")
 		}
@@ -88,18 +94,18 @@ func (p *Program) validateTiers(names map[string]int, ps *problems) {
 			}
 			continue
 		}
-		prev := p.Tiers[i-1]
+		prev := tiers[i-1]
 		if t.From <= prev.From {
 			ps.add(tp+".from", "tiers must be ordered by from: %d is not above %d", t.From, prev.From)
 		}
 		if t.MultiplierBP < prev.MultiplierBP && t.MultiplierBP > 0 {
 			ps.add(tp+".multiplier", "must not be below the previous tier's (more referrals never earn less)")
 		}
-		if t.Period != p.Tiers[0].Period {
-			ps.add(tp+".period", "all tiers must count in the same period (tiers[0] uses %q)", p.Tiers[0].Period)
+		if t.Period != tiers[0].Period {
+			ps.add(tp+".period", "all tiers must count in the same period (%s[0] uses %q)", path, tiers[0].Period)
 		}
-		if t.CountsMilestone != p.Tiers[0].CountsMilestone {
-			ps.add(tp+".counts_milestone", "all tiers must count the same milestone (tiers[0] counts %q)", p.Tiers[0].CountsMilestone)
+		if t.CountsMilestone != tiers[0].CountsMilestone {
+			ps.add(tp+".counts_milestone", "all tiers must count the same milestone (%s[0] counts %q)", path, tiers[0].CountsMilestone)
 		}
 	}
 }

@@ -72,6 +72,11 @@ type Referral struct {
 	Status         Status `dynamodbav:"status"`
 
 	ReferrerCode string `dynamodbav:"referrer_code"`
+	// Experiment and Variant are the program's experiment and the variant
+	// the referral was assigned when it was accepted ("" without one): its
+	// rewards follow the variant's tiers (program.Program.TiersFor).
+	Experiment string `dynamodbav:"experiment,omitempty"`
+	Variant    string `dynamodbav:"variant,omitempty"`
 
 	RefereeEmail   string `dynamodbav:"referee_email"`
 	RefereeName    string `dynamodbav:"referee_name,omitempty"`
@@ -103,6 +108,11 @@ type Referral struct {
 	ReviewOutcome string `dynamodbav:"review_outcome,omitempty"`
 	ReviewNote    string `dynamodbav:"review_note,omitempty"`
 
+	// HandNotes say who recorded a milestone by hand and why (the reason
+	// is a person's words: personal data, erased and expired with the
+	// rest, never in events).
+	HandNotes []MilestoneNote `dynamodbav:"milestone_notes,omitempty"`
+
 	// Attention is why the referral needs attention (status
 	// needs_attention); cleared when it is resumed.
 	Attention *Attention `dynamodbav:"attention,omitempty"`
@@ -119,6 +129,26 @@ type Referral struct {
 type Reason struct {
 	Code    string `dynamodbav:"code" json:"code"`
 	Message string `dynamodbav:"message" json:"message"`
+}
+
+// MilestoneNote is a milestone a person recorded by hand: who (the actor
+// of its event), why, and when.
+type MilestoneNote struct {
+	Milestone string    `dynamodbav:"milestone" json:"milestone"`
+	By        string    `dynamodbav:"by" json:"by"`
+	Reason    string    `dynamodbav:"reason" json:"reason"`
+	At        time.Time `dynamodbav:"at" json:"at"`
+}
+
+// HandNote is the note of milestone name when a person recorded it by
+// hand (the first one), else nil.
+func (r *Referral) HandNote(name string) *MilestoneNote {
+	for i := range r.HandNotes {
+		if r.HandNotes[i].Milestone == name {
+			return &r.HandNotes[i]
+		}
+	}
+	return nil
 }
 
 // Reached reports whether milestone name has been recorded.
@@ -177,6 +207,8 @@ type DealUpdate struct {
 	Currency    string
 	Lost        bool   // the deal is lost or deleted
 	LostReason  string // "lost", "deleted", "refunded"
+	// Note, on a milestone a person records by hand, says who and why.
+	Note *MilestoneNote
 }
 
 // ReferrerCounts are a referrer's referrals counted in the current UTC day

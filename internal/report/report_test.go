@@ -13,6 +13,7 @@ import (
 
 func f(v float64) *float64 { return &v }
 func s(v string) *string   { return &v }
+func i(v int) *int         { return &v }
 
 // sample is a January with 4 referrals a week, 3 customers, one partner
 // code and one milestone name chosen to break unescaped HTML and CSV.
@@ -24,7 +25,8 @@ func sample() kpis.Report {
 		RewardCost: kpis.RewardCost{Earned: "1500.00", Paid: "1000.00", Reversed: "0.00", Currency: "EUR"},
 		ROI:        f(29), CostPerCustomer: s("333.33"), Customers: 3,
 		TimeToMilestone: []kpis.TimeTo{{Milestone: "qualified", Count: 4, MedianDays: f(3), P90Days: f(14), MedianWidthDays: 1, P90WidthDays: 7},
-			{Milestone: "<script>won", Count: 3, MedianDays: f(21), P90Days: f(91), MedianWidthDays: 7, P90WidthDays: 30}},
+			{Milestone: "<script>won", Count: 3, MedianDays: f(21), P90Days: f(91), MedianWidthDays: 7, P90WidthDays: 30,
+				Buckets: []kpis.DaysBucket{{FromDays: 21, ToDays: i(27), Count: 2}, {FromDays: 91, ToDays: i(120), Count: 1}}}},
 		Partners: kpis.Partners{Active: 2, ReferralsPerActive: f(4), Top: []kpis.PartnerFigures{{ReferrerID: "=HYPERLINK(1)", Clicks: 30, Referrals: 5, Customers: 2}, {ReferrerID: "ACME", Clicks: 9, Referrals: 3, Customers: 1}}},
 		Cohorts:  []kpis.Cohort{{Month: "2026-01", Received: 8, Reached: map[string][]int64{"<script>won": {3}}, Share: map[string][]float64{"<script>won": {0.375}}}},
 	}
@@ -62,11 +64,16 @@ func TestReportIsSelfContained(t *testing.T) {
 			t.Errorf("report lacks %q", want)
 		}
 	}
-	if n := strings.Count(html, `<svg role="img"`); n != 4 {
-		t.Errorf("%d SVG charts, want 4 (volume, funnel, money, time to milestone)", n)
+	if n := strings.Count(html, `<svg role="img"`); n != 5 {
+		t.Errorf("%d SVG charts, want 5 (volume, funnel, money, time to milestone, its distribution)", n)
 	}
-	if n := len(regexp.MustCompile(`<rect class="rf-bar"`).FindAllString(html, -1)); n != 14+3+2 {
-		t.Errorf("%d bars, want 14 days + 3 funnel stages + 2 milestones", n)
+	if n := len(regexp.MustCompile(`<rect class="rf-bar"`).FindAllString(html, -1)); n != 14+3+2+2 {
+		t.Errorf("%d bars, want 14 days + 3 funnel stages + 2 milestones + 2 spans of days", n)
+	}
+	for _, want := range []string{`id="timeto-dist"`, "Days from referral to &lt;script&gt;won", ">21–27<", ">91–120<"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("the time-to-customer histogram lacks %q", want)
+		}
 	}
 }
 

@@ -24,6 +24,9 @@ type Input struct {
 	// period, this one included (1 for the first). Values below 1 mean
 	// unknown: no tier applies.
 	Rank int
+	// Variant is the referral's experiment variant ("" = none): its tiers
+	// replace the program's (program.Program.TiersFor).
+	Variant string
 }
 
 // Line is one reward to record. Its id in the ledger derives from the
@@ -69,7 +72,7 @@ func Compute(p *program.Program, milestoneIndex int, in Input) []Line {
 		return nil
 	}
 	m := p.Milestones[milestoneIndex]
-	tier, mult := TierFor(p, in.Rank)
+	tier, mult := tierIn(p.TiersFor(in.Variant), in.Rank)
 	lines := make([]Line, 0, len(m.Rewards))
 	for _, r := range m.Rewards {
 		l := Line{
@@ -122,13 +125,16 @@ func Compute(p *program.Program, milestoneIndex int, in Input) []Line {
 // TierFor returns the index and multiplier (basis points) of the tier that
 // applies to a referrer of this rank: the tier with the highest From not
 // above rank. It returns -1 and 10000 (1x) when none applies.
-func TierFor(p *program.Program, rank int) (int, int64) {
+func TierFor(p *program.Program, rank int) (int, int64) { return tierIn(p.Tiers, rank) }
+
+// tierIn is TierFor among tiers (a program's, or a variant's).
+func tierIn(tiers []program.Tier, rank int) (int, int64) {
 	idx, mult := -1, int64(10000)
 	if rank < 1 {
 		return idx, mult
 	}
-	for i, t := range p.Tiers {
-		if t.From <= rank && (idx < 0 || t.From >= p.Tiers[idx].From) {
+	for i, t := range tiers {
+		if t.From <= rank && (idx < 0 || t.From >= tiers[idx].From) {
 			idx, mult = i, t.MultiplierBP
 		}
 	}

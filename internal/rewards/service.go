@@ -144,7 +144,7 @@ func (s *Service) Hold(ctx context.Context, r *referral.Referral, p *program.Pro
 		return Held{}, fmt.Errorf("%w: %q in %s v%d", ErrUnknownMilestone, milestone, p.ID, p.Version)
 	}
 	now := s.Now().UTC()
-	in := Input{}
+	in := Input{Variant: r.Variant}
 	if r.DealAmountMinor > 0 {
 		in.Deal = &money.Money{Minor: r.DealAmountMinor, Currency: r.DealCurrency}
 	}
@@ -208,10 +208,11 @@ func newReward(r *referral.Referral, l Line, now time.Time, hold time.Duration) 
 // counted milestone or a later one; milestones before it pay without a
 // tier (rank 0).
 func (s *Service) rank(ctx context.Context, r *referral.Referral, p *program.Program, idx int, now time.Time) (int, error) {
-	if len(p.Tiers) == 0 {
+	tiers := p.TiersFor(r.Variant) // the referral's variant's, else the program's
+	if len(tiers) == 0 {
 		return 0, nil
 	}
-	t := p.Tiers[0] // validation: every tier counts the same milestone in the same period
+	t := tiers[0] // validation: every tier counts the same milestone in the same period
 	counted := p.MilestoneIndex(t.CountsMilestone)
 	if t.CountsMilestone == "" {
 		counted = len(p.Milestones) - 1

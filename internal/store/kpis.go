@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"time"
 
@@ -35,16 +36,9 @@ var ErrKPIStateChanged = errors.New("store: kpi state changed")
 // KPIState returns what was counted of a referral (the zero State when
 // nothing was), read consistently.
 func (st *Store) KPIState(ctx context.Context, referralID string) (kpis.State, error) {
-	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.table,
-		Key: key("KPI-REF#"+referralID, "STATE"), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return kpis.State{}, fmt.Errorf("store: read kpi state: %w", err)
-	}
 	var state kpis.State
-	if err := attributevalue.UnmarshalMap(out.Item, &state); err != nil {
-		return kpis.State{}, fmt.Errorf("store: decode kpi state: %w", err)
-	}
-	return state, nil
+	err := st.readKPIState(ctx, key("KPI-REF#"+referralID, "STATE"), &state, "kpi state")
+	return state, err
 }
 
 // ApplyKPIEvent adds changes to the counters of program and, when
@@ -55,8 +49,37 @@ func (st *Store) KPIState(ctx context.Context, referralID string) (kpis.State, e
 // nothing twice), and ErrKPIStateChanged when the state moved meanwhile.
 // At most 97 changed items (with the marker and the state).
 func (st *Store) ApplyKPIEvent(ctx context.Context, eventID, program, referralID string, changes []kpis.Change, next kpis.State, now time.Time) (bool, error) {
+	var state *types.TransactWriteItem
+	if referralID != "" {
+		put, err := st.kpiStatePut(key("KPI-REF#"+referralID, "STATE"), next, next.Version, "kpi state")
+		if err != nil {
+			return false, err
+		}
+		state = &put
+	}
+	return st.applyKPI(ctx, "kpi event", eventID, program, state, changes, now)
+}
+
+// readKPIState reads the versioned state item at k into v (left as it is
+// when there is none), consistently; what names it in errors.
+func (st *Store) readKPIState(ctx context.Context, k map[string]types.AttributeValue, v any, what string) error {
+	out, err := st.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.table, Key: k, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return fmt.Errorf("store: read %s: %w", what, err)
+	}
+	if err := attributevalue.UnmarshalMap(out.Item, v); err != nil {
+		return fmt.Errorf("store: decode %s: %w", what, err)
+	}
+	return nil
+}
+
+// applyKPI writes, in one transaction, the marker of eventID (first: it
+// fails when the event was applied before), the state put when there is
+// one (second: it fails when the state moved) and the additions to the
+// counters of program; what names the event in errors.
+func (st *Store) applyKPI(ctx context.Context, what, eventID, program string, state *types.TransactWriteItem, changes []kpis.Change, now time.Time) (bool, error) {
 	if len(changes)+2 > maxTransactItems {
-		return false, fmt.Errorf("store: apply kpi event: %d counter items is too many", len(changes))
+		return false, fmt.Errorf("store: apply %s: %d counter items is too many", what, len(changes))
 	}
 	items := []types.TransactWriteItem{{Put: &types.Put{
 		TableName: &st.table,
@@ -64,12 +87,8 @@ func (st *Store) ApplyKPIEvent(ctx context.Context, eventID, program, referralID
 			"program_id": s(program), "applied_at": s(ts(now)), attrExpires: n(now.Add(kpiEventTTL).Unix())},
 		ConditionExpression: aws.String("attribute_not_exists(PK)"),
 	}}}
-	if referralID != "" {
-		put, err := st.kpiStatePut(referralID, next)
-		if err != nil {
-			return false, err
-		}
-		items = append(items, put)
+	if state != nil {
+		items = append(items, *state)
 	}
 	for _, c := range changes {
 		items = append(items, st.kpiAdd(program, c, now))
@@ -80,22 +99,24 @@ func (st *Store) ApplyKPIEvent(ctx context.Context, eventID, program, referralID
 		return true, nil
 	case conditionFailedAt(err, 0):
 		return false, nil
-	case referralID != "" && conditionFailedAt(err, 1):
+	case state != nil && conditionFailedAt(err, 1):
 		return false, ErrKPIStateChanged
 	}
-	return false, fmt.Errorf("store: apply kpi event: %w", err)
+	return false, fmt.Errorf("store: apply %s: %w", what, err)
 }
 
-func (st *Store) kpiStatePut(referralID string, next kpis.State) (types.TransactWriteItem, error) {
-	item, err := attributevalue.MarshalMap(next)
+// kpiStatePut writes state v at k as its version: only if the stored
+// version is version-1 (or, for the first, if there is none).
+func (st *Store) kpiStatePut(k map[string]types.AttributeValue, v any, version int64, what string) (types.TransactWriteItem, error) {
+	item, err := attributevalue.MarshalMap(v)
 	if err != nil {
-		return types.TransactWriteItem{}, fmt.Errorf("store: encode kpi state: %w", err)
+		return types.TransactWriteItem{}, fmt.Errorf("store: encode %s: %w", what, err)
 	}
-	item[attrPK], item[attrSK] = s("KPI-REF#"+referralID), s("STATE")
+	maps.Copy(item, k)
 	put := &types.Put{TableName: &st.table, Item: item,
 		ConditionExpression:       aws.String("attribute_not_exists(PK) OR version = :prev"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":prev": n(next.Version - 1)}}
-	if next.Version <= 1 {
+		ExpressionAttributeValues: map[string]types.AttributeValue{":prev": n(version - 1)}}
+	if version <= 1 {
 		put.ConditionExpression, put.ExpressionAttributeValues = aws.String("attribute_not_exists(PK)"), nil
 	}
 	return types.TransactWriteItem{Put: put}, nil
@@ -135,6 +156,7 @@ func (st *Store) KPICounters(ctx context.Context, program string, from, to time.
 		{kpis.DaySK(from), kpis.DaySK(to)},
 		{kpis.PartnerPrefix + firstMonth + "#", kpis.PartnerPrefix + lastMonth + "#\uffff"},
 		{kpis.CohortPrefix + firstMonth, kpis.CohortPrefix + lastMonth},
+		{kpis.ExperimentPrefix, kpis.ExperimentPrefix + "\uffff"}, // one item per experiment variant
 	}
 	var out []kpis.Item
 	for _, r := range ranges {

@@ -4,7 +4,8 @@ package store
 //
 // A referral's personal data is the referee's email, name, company,
 // domain, phone and message, the verification reasons (their messages name
-// emails and domains) and the reviewer's note. While the referral is open
+// emails and domains), the reviewer's note and the reasons of milestones
+// recorded by hand. While the referral is open
 // it sits on the referral item, where verification and the admin API read
 // it. When the referral reaches a final status it moves, in the same
 // transaction as the status change, to REFERRAL#<id> / PERSON, which
@@ -56,7 +57,7 @@ const (
 // personalAttrs are the referral item's attributes that hold personal data.
 var personalAttrs = []string{
 	"referee_email", "referee_name", "referee_company", "referee_domain",
-	"referee_phone", "message", "reasons", "review_note",
+	"referee_phone", "message", "reasons", "review_note", "milestone_notes",
 }
 
 func isPersonal(attr string) bool {

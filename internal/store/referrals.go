@@ -345,6 +345,14 @@ func (st *Store) RecordDeal(ctx context.Context, id string, u referral.DealUpdat
 		expr += ", lost_at = if_not_exists(lost_at, :now), lost_reason = if_not_exists(lost_reason, :lr)"
 		values[":lr"] = s(u.LostReason)
 	}
+	if u.Note != nil { // a milestone recorded by hand: who and why (personal data, people.go)
+		note, err := attributevalue.Marshal([]referral.MilestoneNote{*u.Note})
+		if err != nil {
+			return nil, fmt.Errorf("store: marshal milestone note: %w", err)
+		}
+		expr += ", milestone_notes = list_append(if_not_exists(milestone_notes, :nonotes), :note)"
+		values[":note"], values[":nonotes"] = note, &types.AttributeValueMemberL{Value: []types.AttributeValue{}}
+	}
 	cond := "attribute_exists(PK)"
 	in := &dynamodb.UpdateItemInput{
 		TableName: &st.table, Key: referralKey(id),

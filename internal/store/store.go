@@ -41,9 +41,11 @@
 //	FEEDBACK#<program>#<m> / PARTNER#<key>          a partner's answer to the monthly summary's question: score, comment (TTL; feedback.go)
 //	FEEDBACK#<program>#<m> / COUNTS                 the month's answers added up, in the same transaction as each answer (feedback.go)
 //	WEBHOOK#<endpoint>    / DELIVERY#<id>           a delivery and its attempts (TTL 30 days; GSI1 while pending: WEBHOOK-DUE / <due>#…)
-//	KPI#<program>         / DAY#<d>, PARTNER#<m>#<code>, COHORT#<m> KPI counters (internal/kpis; kpis.go)
+//	KPI#<program>         / DAY#<d>, PARTNER#<m>#<code>, COHORT#<m>, EXP#<experiment>#<variant> KPI counters (internal/kpis; kpis.go)
 //	KPI-EVENT#<event id>  / KPI-EVENT               a domain event applied to the KPI counters (TTL 14 days; kpis.go)
 //	KPI-REF#<referral id> / STATE                   what the KPI counters counted of a referral (kpis.go)
+//	KPI-DEAL#<program>#<deal key> / STATE           what the KPI counters counted of a CRM deal no referral is linked to (kpis_deals.go)
+//	EXPORT#<id>           / EXPORT, CHUNK#<n>       an operator's CSV export, its cursor and its chunks (TTL a day; exports.go)
 //
 // <h> is a keyed hash of the referee's email or domain (internal/privacy),
 // never the value: see people.go for personal data, its retention and

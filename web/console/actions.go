@@ -1,11 +1,13 @@
 package console
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
 
 	"github.com/referflow/referflow/internal/apigw"
+	"github.com/referflow/referflow/internal/crm"
 	"github.com/referflow/referflow/internal/program"
 	"github.com/referflow/referflow/internal/recovery"
 	"github.com/referflow/referflow/internal/referral"
@@ -38,15 +40,54 @@ func (h *Handler) refused(r *Request, action, why string, targets ...string) api
 	return h.ErrorPage(r, http.StatusConflict, "This could not be done", why)
 }
 
-// referralAction serves POST /console/referrals/{id}/review|resume.
+// referralAction serves POST /console/referrals/{id}/review|resume|milestone.
 func (h *Handler) referralAction(r *Request, id, action string) apigw.Response {
 	switch action {
 	case "review":
 		return h.review(r, id)
 	case "resume":
 		return h.resume(r, id)
+	case "milestone":
+		return h.recordMilestone(r, id)
 	}
 	return h.NotFound(r)
+}
+
+// MilestoneRecorder records a milestone by hand: the same operation as
+// POST /admin/referrals/{id}/milestones (crm.Ingester.RecordByHand, the
+// path a CRM event takes).
+type MilestoneRecorder interface {
+	RecordByHand(ctx context.Context, id, milestone, reason, actor string) (crm.ByHand, error)
+}
+
+// recordMilestone records one of the program's milestones not reached yet
+// by hand, with the operator's reason: the workflow goes on as if the CRM
+// had reported it.
+func (h *Handler) recordMilestone(r *Request, id string) apigw.Response {
+	milestone := r.Value("milestone")
+	why, ok := reason(r)
+	if milestone == "" || !ok {
+		return h.ErrorPage(r, http.StatusBadRequest, "A milestone needs a reason", "Go back, choose the milestone and write why you record it by hand (at most 1,000 characters).")
+	}
+	targets := []string{"referral", id, "milestone", milestone}
+	res, err := h.Milestones.RecordByHand(r.Ctx, id, milestone, why, r.Op.Actor())
+	switch {
+	case isNotFound(err):
+		return h.NotFound(r)
+	case errors.Is(err, crm.ErrReason):
+		return h.ErrorPage(r, http.StatusBadRequest, "A milestone needs a reason", "Go back and write why (at most 1,000 characters).")
+	case errors.Is(err, crm.ErrUnknownMilestone):
+		return h.ErrorPage(r, http.StatusBadRequest, "No such milestone", "The referral's program has no milestone "+milestone+": go back and choose one from the list.")
+	case errors.Is(err, crm.ErrReached):
+		return h.refused(r, "referral.milestone", "The milestone "+milestone+" was reached already.", targets...)
+	case errors.Is(err, crm.ErrEnded):
+		return h.refused(r, "referral.milestone", "The referral is "+string(res.Referral.Status)+": it has ended, its milestones stay as they were.", targets...)
+	case err != nil:
+		r.Log.Error("record milestone failed", "referral_id", id, "error", err)
+		return h.Unavailable(r)
+	}
+	_ = h.audit(r, "referral.milestone", why, res.Outcome, targets...)
+	return back(r, id, "milestone")
 }
 
 // review approves or rejects a referral waiting for review: the same

@@ -95,6 +95,11 @@ type Handler struct {
 	Programs ProgramStore
 	// Feedback reads partners' satisfaction scores and comments (feedback.go).
 	Feedback FeedbackReader
+	// Milestones records a milestone by hand (actions.go), People erases a
+	// person's data (erase.go), Exports runs CSV exports (exports.go).
+	Milestones MilestoneRecorder
+	People     PeopleEraser
+	Exports    ExportStore
 	// ProgramIDs are the programs the pages offer, the first by default
 	// (REFERFLOW_DEFAULT_PROGRAM).
 	ProgramIDs []string

@@ -68,6 +68,6 @@
 //   - SeeOther(location, cookies...) answers 303.
 //
 // Nav entries, in order: Queues (/console), Referrals, Partners, Programs,
-// KPIs, Exports, Audit. An entry whose section is not registered is shown
-// without a link.
+// KPIs, Experiments, Exports, Audit. An entry whose section is not
+// registered is shown without a link.
 package console

@@ -23,6 +23,8 @@ type PartnerOps interface {
 	Disable(ctx context.Context, programID, code string) (*store.Partner, error)
 	Enable(ctx context.Context, programID, code string) (*store.Partner, error)
 	ChangeCode(ctx context.Context, programID, from, to string) (*store.Partner, error)
+	Edit(ctx context.Context, programID, code string, c partners.Changes) (*store.Partner, error)
+	Partner(ctx context.Context, programID, code string) (*store.Partner, error)
 }
 
 func init() {
@@ -82,7 +84,9 @@ type partnersData struct {
 var partnerDone = map[string]string{
 	"invited": "The partner is invited: they got a sign-in link.", "approved": "The partner is approved and got a sign-in link.",
 	"disabled": "The partner is disabled: their code no longer attributes referrals.", "enabled": "The partner is enabled again.",
-	"code": "The partner's code is changed; referrals made with the old code stay theirs.",
+	"code": "The partner's code is changed; referrals made with the old code stay theirs. Links and forms with the old code still open " +
+		"the program's site but no longer credit them, and nobody else can take it: send them their new link.",
+	"edited": "The partner's details are saved.",
 }
 
 // partnersPage answers /console/partners (GET: the list and the invite
@@ -100,6 +104,8 @@ func (h *Handler) partnersPage(r *Request) apigw.Response {
 		return h.partnerInvite(r)
 	case r.Path == "/partners/action" && r.Method == http.MethodPost:
 		return h.partnerAction(r)
+	case r.Path == "/partners/edit":
+		return h.partnerEdit(r) // partner_edit.go
 	}
 	return h.NotFound(r)
 }

@@ -174,6 +174,7 @@ type entryView struct {
 type milestoneView struct {
 	Name    string
 	Reached *time.Time
+	ByHand  bool // recorded by hand by a person
 }
 
 // referralData is a referral's page.
@@ -186,6 +187,9 @@ type referralData struct {
 	ExecutionURL string
 	InReview     bool
 	Resumable    bool
+	// Pending are the milestones not reached yet, which an operator may
+	// record by hand (none once the referral has ended).
+	Pending []string
 }
 
 // referralPage answers GET /console/referrals/{id}.
@@ -218,9 +222,11 @@ func (h *Handler) fillReferral(r *Request, d *referralData) error {
 	d.Program = p
 	if p != nil {
 		for _, m := range p.Milestones {
-			mv := milestoneView{Name: m.Name}
+			mv := milestoneView{Name: m.Name, ByHand: ref.HandNote(m.Name) != nil}
 			if at, ok := ref.Milestones[m.Name]; ok {
 				mv.Reached = &at
+			} else if !ref.Status.Terminal() && h.Milestones != nil {
+				d.Pending = append(d.Pending, m.Name)
 			}
 			d.Milestones = append(d.Milestones, mv)
 		}
@@ -234,7 +240,7 @@ func (h *Handler) fillReferral(r *Request, d *referralData) error {
 	if err != nil {
 		return err
 	}
-	d.Timeline = activity.Log(evs)
+	d.Timeline = h.namedOperators(r, activity.WithNotes(activity.Log(evs), ref.HandNotes))
 	sort.SliceStable(d.Timeline, func(i, j int) bool { return d.Timeline[i].At.After(d.Timeline[j].At) })
 	rws, err := h.Store.Rewards(r.Ctx, ref.ID)
 	if err != nil {
@@ -252,6 +258,24 @@ func (h *Handler) fillReferral(r *Request, d *referralData) error {
 		d.Rewards = append(d.Rewards, v)
 	}
 	return nil
+}
+
+// namedOperators names the deployment's operators in lines by their
+// email where events name them by their id (console:<id>): the console
+// shows who did what; events never carry an email.
+func (h *Handler) namedOperators(r *Request, lines []activity.Line) []activity.Line {
+	names := map[string]string{}
+	for _, email := range h.Operators {
+		if id, err := h.operatorID(r, email); err == nil {
+			names[(&Operator{ID: id}).Actor()] = email
+		}
+	}
+	for i, l := range lines {
+		if email, ok := names[l.Actor]; ok {
+			lines[i].Actor, lines[i].Detail = email+" ("+l.Actor+")", strings.ReplaceAll(l.Detail, l.Actor, email)
+		}
+	}
+	return lines
 }
 
 // executionURL is the execution's page in the AWS Step Functions console

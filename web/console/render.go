@@ -63,7 +63,7 @@ type NavEntry struct {
 var navOrder = []NavEntry{
 	{Name: "Queues", Href: "/console"}, {Name: "Referrals", Href: "/console/referrals"},
 	{Name: "Partners", Href: "/console/partners"}, {Name: "Programs", Href: "/console/programs"},
-	{Name: "KPIs", Href: "/console/kpis"}, {Name: "Exports", Href: "/console/exports"},
+	{Name: "KPIs", Href: "/console/kpis"}, {Name: "Experiments", Href: "/console/experiments"}, {Name: "Exports", Href: "/console/exports"},
 	{Name: "Audit", Href: "/console/audit"},
 }
 

@@ -74,7 +74,7 @@ Output is a table for people; --output json prints JSON for scripts.
 	})
 	a.g.register(root, a.getenv)
 	root.AddCommand(a.referralsCmd(), a.rewardsCmd(), a.partnersCmd(), a.referrersCmd(), a.programsCmd(),
-		a.payeesCmd(), a.balancesCmd(), a.payoutsCmd(), a.reconcileCmd(), a.webhooksCmd(), a.ledgerCmd(), a.personCmd(), a.deploymentCmd(), a.reportCmd())
+		a.payeesCmd(), a.balancesCmd(), a.payoutsCmd(), a.reconcileCmd(), a.webhooksCmd(), a.ledgerCmd(), a.personCmd(), a.deploymentCmd(), a.reportCmd(), a.experimentsCmd())
 	return root
 }
 

@@ -26,6 +26,7 @@ type partnerOps interface {
 	Disable(ctx context.Context, programID, code string) (*store.Partner, error)
 	Enable(ctx context.Context, programID, code string) (*store.Partner, error)
 	ChangeCode(ctx context.Context, programID, from, to string) (*store.Partner, error)
+	Edit(ctx context.Context, programID, code string, c partners.Changes) (*store.Partner, error)
 	List(ctx context.Context, programID string, limit int, cursor string) (partners.Page, error)
 }
 
@@ -34,6 +35,7 @@ var _ partnerOps = (*partners.Service)(nil)
 // partnerFlags are the flags of `referflow partners ...`.
 type partnerFlags struct {
 	program, email, name, company, code, base, from string
+	set                                             func(name string) bool // the flag was given
 }
 
 const partnersLong = `invite and approve email a sign-in link to the portal at --base-url (default
@@ -42,9 +44,9 @@ $REFERFLOW_PUBLIC_BASE_URL, else the stack's ApiUrl output), from --from
 keyed hashes: REFERFLOW_KEY_HASH_SECRET from the environment, else from SSM
 under the settings prefix (the SettingsPrefix output).`
 
-// partnersCmd is `referflow partners invite|import|list|approve|disable|enable|code`.
+// partnersCmd is `referflow partners invite|import|list|approve|disable|enable|code|edit`.
 func (a *app) partnersCmd() *cobra.Command {
-	g := group("partners", "Invite, list, approve, disable, enable partners and change their codes")
+	g := group("partners", "Invite, list, approve, disable, enable and edit partners and change their codes")
 	g.Long = g.Short + ".\n\n" + partnersLong
 	sub := func(use, short, example string, args int, mails bool) {
 		f := &partnerFlags{}
@@ -60,6 +62,7 @@ func (a *app) partnersCmd() *cobra.Command {
 					}
 				}
 				name := strings.Fields(use)[0]
+				f.set = c.Flags().Changed
 				if name == "import" {
 					return a.importPartners(c.Context(), svc, f, args[0])
 				}
@@ -67,10 +70,12 @@ func (a *app) partnersCmd() *cobra.Command {
 			}}
 		fs := c.Flags()
 		fs.StringVar(&f.program, "program", a.getenv("REFERFLOW_DEFAULT_PROGRAM"), "program id")
-		if name := strings.Fields(use)[0]; name == "invite" {
+		if name := strings.Fields(use)[0]; name == "invite" || name == "edit" {
 			fs.StringVar(&f.email, "email", "", "the partner's email")
 			fs.StringVar(&f.name, "name", "", "the partner's name")
 			fs.StringVar(&f.company, "company", "", "the partner's company (optional)")
+		}
+		if strings.HasPrefix(use, "invite") {
 			fs.StringVar(&f.code, "code", "", "the partner's referral code (generated when empty)")
 		}
 		if mails {
@@ -86,7 +91,9 @@ func (a *app) partnersCmd() *cobra.Command {
 	sub("approve CODE", "Approve a partner who asked to join: they get a sign-in link", "  referflow partners approve --program b2b-partners ANN42", 1, true)
 	sub("disable CODE", "Disable a partner: their link stops taking referrals", "  referflow partners disable --program b2b-partners ANN42", 1, false)
 	sub("enable CODE", "Enable a disabled partner again", "  referflow partners enable --program b2b-partners ANN42", 1, false)
-	sub("code CODE NEW-CODE", "Change a partner's code (referrals under the old code stay theirs)", "  referflow partners code --program b2b-partners ANN42 ANNA", 2, false)
+	sub("code CODE NEW-CODE", "Change a partner's code (referrals under the old code stay theirs; links with it no longer credit them)", "  referflow partners code --program b2b-partners ANN42 ANNA", 2, false)
+	sub("edit CODE", "Correct a partner's name, email or company (the flags given; a new email is where they sign in)",
+		"  referflow partners edit --program b2b-partners ANN42 --email ann@new-agency.example --name 'Ann Lee'", 1, false)
 	return g
 }
 
@@ -131,6 +138,8 @@ func partnersCommand(ctx context.Context, svc partnerOps, sub string, f *partner
 		p, err = svc.Enable(ctx, program, args[0])
 	case "code":
 		p, err = svc.ChangeCode(ctx, program, args[0], args[1])
+	case "edit":
+		p, err = svc.Edit(ctx, program, args[0], f.changes())
 	}
 	if p != nil && asJSON {
 		printJSON(out, map[string]any{"program": p.ProgramID, "code": p.Code, "status": p.State(), "key": p.Key})
@@ -141,6 +150,19 @@ func partnersCommand(ctx context.Context, svc partnerOps, sub string, f *partner
 		return partnerError(sub, p, err)
 	}
 	return nil
+}
+
+// changes are the edit's flags that were given.
+func (f *partnerFlags) changes() partners.Changes {
+	var c partners.Changes
+	given := func(name string, v *string) *string {
+		if f.set != nil && f.set(name) {
+			return v
+		}
+		return nil
+	}
+	c.Name, c.Email, c.Company = given("name", &f.name), given("email", &f.email), given("company", &f.company)
+	return c
 }
 
 // partnerError says what went wrong in words an operator acts on.

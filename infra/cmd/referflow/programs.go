@@ -14,7 +14,7 @@ import (
 
 	"github.com/referflow/referflow/infra/seed"
 	"github.com/referflow/referflow/internal/crm/providers"
-	"github.com/referflow/referflow/internal/money"
+	"github.com/referflow/referflow/internal/exports"
 	"github.com/referflow/referflow/internal/program"
 	"github.com/referflow/referflow/internal/referral"
 	"github.com/referflow/referflow/internal/store"
@@ -192,9 +192,6 @@ func monthRange(from, to string) ([]string, error) {
 	return months, nil
 }
 
-// ledgerHeader is the header row of the ledger export.
-var ledgerHeader = []string{"entry_id", "type", "created_at", "program", "referral_id", "milestone", "party", "referrer_code", "kind", "amount", "currency"}
-
 // exportLedger writes the ledger entries of period as CSV, amounts in major
 // units with as many decimals as their currency has (100000 UGX is
 // "100000", 123456 CLF minor units is "12.3456").
@@ -207,14 +204,14 @@ func exportLedger(ctx context.Context, st *store.Store, period string, out io.Wr
 func exportLedgerMonths(ctx context.Context, st *store.Store, months []string, out io.Writer, bar progress) error {
 	defer bar.Finish()
 	w := csv.NewWriter(out)
-	w.Write(ledgerHeader)
+	w.Write(exports.LedgerHeader) // the console's ledger export's rows (internal/exports)
 	for _, period := range months {
 		entries, err := st.LedgerPeriod(ctx, period)
 		if err != nil {
 			return fmt.Errorf("ledger export: %s: %w", period, err)
 		}
 		for _, e := range entries {
-			w.Write([]string{e.ID, string(e.Type), e.CreatedAt.Format(time.RFC3339), e.ProgramID, e.ReferralID, e.Milestone, e.Party, e.ReferrerCode, e.Kind, money.FormatMinor(e.AmountMinor, e.Currency), e.Currency})
+			w.Write(exports.LedgerRow(e))
 		}
 		w.Flush()
 		bar.Add(1)

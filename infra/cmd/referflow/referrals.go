@@ -12,13 +12,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/referflow/referflow/internal/exports"
 	"github.com/referflow/referflow/internal/referral"
 	"github.com/referflow/referflow/internal/store"
 )
 
-// referralsCmd is `referflow referrals list|show|review|resume`.
+// referralsCmd is `referflow referrals list|show|review|resume|milestone|export`.
 func (a *app) referralsCmd() *cobra.Command {
-	g := group("referrals", "List, show, review and resume referrals", "referral")
+	g := group("referrals", "List, show, review, resume and export referrals; record a milestone by hand", "referral")
 	var statuses []string
 	var limit int
 	list := &cobra.Command{Use: "list", Short: "List the referrals in some statuses, oldest change first (default: the queues a person works)",
@@ -71,7 +72,7 @@ func (a *app) referralsCmd() *cobra.Command {
 	resume := &cobra.Command{Use: "resume REFERRAL_ID", Short: "Resume a referral that needs attention, or start its missing execution",
 		Example: "  referflow --stack referflow referrals resume ref_01J...", Args: nArgs(1),
 		RunE: func(c *cobra.Command, args []string) error { return a.runResume(c.Context(), args[0]) }}
-	g.AddCommand(list, show, review, resume)
+	g.AddCommand(list, show, review, resume, a.milestoneCmd(), a.exportCmd(exports.Referrals)) // milestone.go, exports.go
 	return g
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/referflow/referflow/internal/exports"
 	"github.com/referflow/referflow/internal/money"
 	"github.com/referflow/referflow/internal/rewards"
 	"github.com/referflow/referflow/internal/store"
@@ -78,7 +79,7 @@ func (a *app) rewardsCmd() *cobra.Command {
 			return waitingRewards(c.Context(), st, limit, a.out, a.g.json())
 		}}
 	waiting.Flags().IntVar(&limit, "limit", 200, "at most this many")
-	g.AddCommand(waiting)
+	g.AddCommand(waiting, a.exportCmd(exports.Rewards)) // exports.go
 	return g
 }
 
