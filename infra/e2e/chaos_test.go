@@ -328,7 +328,7 @@ func (d *chaosDriver) act(j journey, id string) error {
 		// Refunded while held; if the hold ran out first (a slow,
 		// retried delivery), it is a refund after payout, which nets 0 too.
 		held := func() bool { s := d.rewardStatus(id); return s == rewards.StatusOnHold || s == rewards.StatusPaid }
-		if err := d.await(id, 150*time.Second, held); err != nil {
+		if err := d.awaitResuming(id, held); err != nil {
 			return err
 		}
 		return d.deliver("evt-refund-"+id, "deal.refunded", map[string]any{"referral_id": id})
@@ -336,7 +336,7 @@ func (d *chaosDriver) act(j journey, id string) error {
 		if err := d.stages(id, "won"); err != nil {
 			return err
 		}
-		if err := d.awaitResuming(id, "completed"); err != nil {
+		if err := d.awaitResuming(id, func() bool { return d.statusOf(id) == "completed" }); err != nil {
 			return err
 		}
 		return d.deliver("evt-refund-"+id, "deal.refunded", map[string]any{"referral_id": id})
@@ -344,16 +344,16 @@ func (d *chaosDriver) act(j journey, id string) error {
 	return fmt.Errorf("unknown journey %q", j)
 }
 
-// awaitResuming waits for referral id to reach status, resuming it as an
-// operator does when a step gave up on it (needs_attention) on the way: a
-// refund can only follow a payout that happened.
-func (d *chaosDriver) awaitResuming(id, status string) error {
+// awaitResuming waits until cond holds for referral id, resuming it as
+// an operator does when a step gave up on it (needs_attention) on the
+// way: a journey goes on only from where the referral really is.
+func (d *chaosDriver) awaitResuming(id string, cond func() bool) error {
 	for attempt := 1; ; attempt++ {
-		reached := func() bool { s := d.statusOf(id); return s == status || s == "needs_attention" }
+		reached := func() bool { return cond() || d.statusOf(id) == "needs_attention" }
 		if err := d.await(id, 150*time.Second, reached); err != nil {
 			return err
 		}
-		if d.statusOf(id) == status {
+		if cond() {
 			return nil
 		}
 		if attempt == 5 {
@@ -367,7 +367,7 @@ func (d *chaosDriver) awaitResuming(id, status string) error {
 }
 
 func (d *chaosDriver) review(id string, approve bool) error {
-	if err := d.await(id, 150*time.Second, func() bool { return d.statusOf(id) == "in_review" }); err != nil {
+	if err := d.awaitResuming(id, func() bool { return d.statusOf(id) == "in_review" }); err != nil {
 		return err
 	}
 	decision := map[bool]string{true: "approve", false: "reject"}[approve]

@@ -219,8 +219,11 @@ func (s *Service) PayOne(ctx context.Context, r *referral.Referral, p *program.P
 	if !rw.Status.Payable() && rw.Status != StatusSending {
 		return rw, fmt.Errorf("%w: it is %s", ErrNotPayable, rw.Status)
 	}
+	if r.LostAt != nil && rw.Status == StatusSending {
+		return s.settleLost(ctx, r, p, rw, actor, now)
+	}
 	check := DealOpen
-	if r.LostAt != nil && rw.Status != StatusSending {
+	if r.LostAt != nil {
 		if !KeptOnLoss(r, p, rw) {
 			_, err := s.void(ctx, []Reward{rw}, "deal "+r.LostReason, actor, now)
 			return rw, errors.Join(fmt.Errorf("%w (%s): reward %s is not paid", ErrDealLost, r.LostReason, rw.ID), err)
@@ -233,6 +236,40 @@ func (s *Service) PayOne(ctx context.Context, r *referral.Referral, p *program.P
 		_, err = s.pay(ctx, rw, p, DealAny, actor, now)
 	}
 	if err != nil {
+		return rw, err
+	}
+	return s.reread(ctx, rw)
+}
+
+// settleLost settles rw, claimed before its deal was lost and left
+// sending (its payment's outcome unknown), by what its rail holds: a
+// payment is recorded (the claim came first), then the loss takes it back
+// where it takes its milestone back (ApplyLoss: a refund, a loss after
+// completion); no payment is a reward its milestone had not paid when the
+// deal was lost: voided, and nothing is sent (ErrDealLost).
+func (s *Service) settleLost(ctx context.Context, r *referral.Referral, p *program.Program, rw Reward, actor string, now time.Time) (Reward, error) {
+	rails, err := s.rails(ctx)
+	if err != nil {
+		return rw, err
+	}
+	rail, ok := rails[rw.Rail]
+	if !ok {
+		return rw, fmt.Errorf("rewards: settle %s: the %s rail is not configured", rw.ID, rw.Rail)
+	}
+	t, found, err := rail.Find(ctx, rw)
+	switch {
+	case err != nil && !errors.Is(err, ErrReversed):
+		return rw, fmt.Errorf("rewards: look up %s at %s: %w", rw.ID, rw.Rail, err)
+	case !found || errors.Is(err, ErrReversed): // nothing paid, or all given back
+		reason := "deal " + r.LostReason
+		ev := Event(events.RewardVoided, rw, actor, now).WithStatus(string(StatusVoided)).With("reason", reason)
+		_, err := s.Repo.SetRewardStatus(ctx, rw, []Status{StatusSending}, StatusVoided, reason, ev, now)
+		return rw, errors.Join(fmt.Errorf("%w (%s): reward %s is not paid", ErrDealLost, r.LostReason, rw.ID), err)
+	}
+	if _, err := s.record(ctx, rw, t, DealAny, actor, now); err != nil {
+		return rw, err
+	}
+	if _, err := s.ApplyLoss(ctx, r, p, actor); err != nil {
 		return rw, err
 	}
 	return s.reread(ctx, rw)

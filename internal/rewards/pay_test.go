@@ -302,3 +302,56 @@ func TestARefundAfterPaymentIsTakenBackAtTheRailOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestAClaimLeftSendingWhenTheDealIsRefundedIsSettledByTheRail: a reward
+// claimed before its deal was refunded, its payment's outcome unknown
+// (the step stopped; the refund came in meanwhile), is settled by what the
+// rail holds once the loss is known. Paid: recorded paid, then taken back
+// (a reversal entry, filed for the rail's reversal), never left counted as
+// paid for a refunded sale. Nothing paid: voided, and nothing is sent.
+func TestAClaimLeftSendingWhenTheDealIsRefundedIsSettledByTheRail(t *testing.T) {
+	for _, paid := range []bool{true, false} {
+		t.Run(fmt.Sprintf("paid at the rail=%v", paid), func(t *testing.T) {
+			e, r, p := newEnv(), testReferral(), testProgram()
+			rv := &reversing{reversals: map[string]int{}}
+			e.svc.Rails = map[string]rewards.Rail{"bank": rv}
+			ctx := context.Background()
+			if _, err := e.svc.Hold(ctx, r, p, "qualified"); err != nil {
+				t.Fatal(err)
+			}
+			rw, _ := e.repo.Get(refID, "qualified", "referrer")
+			rw.Status, rw.Rail, rw.IdempotencyKey = rewards.StatusSending, "bank", rewards.KeyFor(rw.ID, 0)
+			e.repo.Put(rw)
+			if paid {
+				rv.sent = map[string]bool{rw.IdempotencyKey: true}
+			}
+			lost := t0.Add(time.Minute)
+			r.LostAt, r.LostReason = &lost, "refunded"
+			r.Milestones = map[string]time.Time{"qualified": t0}
+			// The workflow's loss settles what it can; a sending reward is the rail's to say.
+			if _, err := e.svc.ApplyLoss(ctx, r, p, "workflow"); err != nil {
+				t.Fatal(err)
+			}
+			after, err := e.svc.PayOne(ctx, r, p, rw, "payouts")
+			if len(rv.keys) != 0 {
+				t.Fatalf("sent %v for a refunded deal", rv.keys)
+			}
+			stored, _ := e.repo.Get(refID, "qualified", "referrer")
+			_, payable := e.repo.Entry(rw.ID, rewards.EntryPayable)
+			_, reversal := e.repo.Entry(rw.ID, rewards.EntryReversal)
+			if !paid {
+				if !errors.Is(err, rewards.ErrDealLost) || stored.Status != rewards.StatusVoided || payable {
+					t.Fatalf("nothing paid: %+v %v; stored %s, payable entry %v", after, err, stored.Status, payable)
+				}
+				return
+			}
+			if err != nil || stored.Status != rewards.StatusPaid || !payable || !reversal {
+				t.Fatalf("paid at the rail: %v; stored %s, payable entry %v, reversal entry %v", err, stored.Status, payable, reversal)
+			}
+			due, _ := e.repo.DueRewards(ctx, t0.Add(time.Hour), 0)
+			if len(due) != 1 || due[0].Action != rewards.ActionReverse {
+				t.Fatalf("filed %+v: want the rail's reversal", due)
+			}
+		})
+	}
+}

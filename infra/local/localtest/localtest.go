@@ -241,6 +241,7 @@ func Start(t testing.TB, opts Options) *Stack {
 	cmd.Env = stackEnv(os.Environ(), opts.Env)
 	cmd.SysProcAttr = proc.Attr()
 	s := &Stack{t: t, cmd: cmd, exited: make(chan struct{}), log: &capped{max: 1 << 20}, allowEgress: opts.AllowEgress}
+	s.log.keepAll()
 	cmd.Stderr = s.log
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -274,7 +275,11 @@ func Start(t testing.TB, opts Options) *Stack {
 		}
 		if t.Failed() {
 			t.Logf("referflow-local log (last %d bytes):\n%s", s.log.Len(), s.log.String())
+			if p := s.log.Path(); p != "" {
+				t.Logf("referflow-local's whole log is kept in %s", p)
+			}
 		}
+		s.log.finish(t.Failed())
 	})
 	select {
 	case line := <-ready:

@@ -68,12 +68,51 @@ type capped struct {
 	mu  sync.Mutex
 	max int
 	buf bytes.Buffer
+	// full, when set, gets the whole log: a failed soak's first errors are
+	// long gone from the last max bytes.
+	full *os.File
+}
+
+// keepAll writes the whole log to a new file in the temporary directory
+// too (its path in Path), as well as its last max bytes in memory.
+func (c *capped) keepAll() {
+	f, err := os.CreateTemp("", "referflow-stack-*.log")
+	if err == nil {
+		c.full = f
+	}
+}
+
+// Path is the file holding the whole log, "" when there is none.
+func (c *capped) Path() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.full == nil {
+		return ""
+	}
+	return c.full.Name()
+}
+
+// finish closes the whole log's file, removing it unless keep.
+func (c *capped) finish(keep bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.full == nil {
+		return
+	}
+	_ = c.full.Close()
+	if !keep {
+		_ = os.Remove(c.full.Name())
+	}
+	c.full = nil
 }
 
 func (c *capped) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.buf.Write(p)
+	if c.full != nil {
+		_, _ = c.full.Write(p)
+	}
 	if over := c.buf.Len() - c.max; over > 0 {
 		c.buf.Next(over)
 	}
