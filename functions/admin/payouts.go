@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -52,23 +51,12 @@ func (h *Handler) payouts(ctx context.Context, req apigw.Request) apigw.Response
 		}, rewards.StatusPaid)
 	case strings.HasSuffix(req.RouteKey, "/rearm"):
 		return h.decide(ctx, req, "rearm_reward", func(rw rewards.Reward) error {
-			armed, err := h.Rewards.Rearm(ctx, rw, events.ActorAdmin)
-			if err != nil || armed.Status == rewards.StatusPaid {
-				return err
-			}
-			r, err := h.Store.Referral(ctx, rw.ReferralID)
-			if err != nil {
-				return err
-			}
-			p, err := h.Store.ProgramVersion(ctx, r.ProgramID, r.ProgramVersion)
-			if err != nil {
-				return err
-			}
 			// Paid now; an unknown outcome is left to the payouts runner.
-			if _, err := h.Rewards.PayOne(ctx, r, p, armed, events.ActorAdmin); err != nil && !errors.Is(err, rewards.ErrDealLost) {
-				logging.From(ctx, h.Log).Warn("re-armed reward not paid yet", "reward_id", rw.ID, "error", err)
+			notPaid, err := h.Rewards.Retry(ctx, rw, events.ActorAdmin, h.Store)
+			if notPaid != nil {
+				logging.From(ctx, h.Log).Warn("re-armed reward not paid yet", "reward_id", rw.ID, "error", notPaid)
 			}
-			return nil
+			return err
 		}, rewards.StatusPaid, rewards.StatusSending, rewards.StatusApproved, rewards.StatusOnHold, rewards.StatusFailed, rewards.StatusVoided)
 	}
 	var in DeclineRequest

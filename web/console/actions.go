@@ -206,20 +206,9 @@ func (h *Handler) approveReward(r *Request, rw rewards.Reward) error {
 // rearm re-arms a failed reward and pays it at once, as the admin API
 // does; an unknown outcome is left to the payouts runner.
 func (h *Handler) rearm(r *Request, rw rewards.Reward) error {
-	armed, err := h.Rewards.Rearm(r.Ctx, rw, r.Op.Actor())
-	if err != nil || armed.Status == rewards.StatusPaid {
-		return err
+	notPaid, err := h.Rewards.Retry(r.Ctx, rw, r.Op.Actor(), h.Store)
+	if notPaid != nil {
+		r.Log.Warn("re-armed reward not paid yet", "reward_id", rw.ID, "error", notPaid)
 	}
-	ref, err := h.Store.Referral(r.Ctx, rw.ReferralID)
-	if err != nil {
-		return err
-	}
-	p, err := h.Store.ProgramVersion(r.Ctx, ref.ProgramID, ref.ProgramVersion)
-	if err != nil {
-		return err
-	}
-	if _, err := h.Rewards.PayOne(r.Ctx, ref, p, armed, r.Op.Actor()); err != nil && !errors.Is(err, rewards.ErrDealLost) {
-		r.Log.Warn("re-armed reward not paid yet", "reward_id", rw.ID, "error", err)
-	}
-	return nil
+	return err
 }

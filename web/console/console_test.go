@@ -273,6 +273,13 @@ func TestReferralPageShowsTimelineRewardsAndExecutionLink(t *testing.T) {
 	if resp := e.do("GET", "/console/referrals/ref_01JB0000000000000000000009", nil); resp.StatusCode != 404 {
 		t.Errorf("unknown referral: %d", resp.StatusCode)
 	}
+	if strings.Contains(resp.Body, "<dt>Experiment</dt>") {
+		t.Error("a referral of no experiment shows one")
+	}
+	e.st.referrals[refID].Experiment, e.st.referrals[refID].Variant = "double-2026", "B"
+	if resp := e.do("GET", "/console/referrals/"+refID, nil); !strings.Contains(resp.Body, "<dt>Experiment</dt><dd>double-2026: variant B") {
+		t.Error("the referral page does not show the referral's experiment and variant")
+	}
 }
 
 func TestSearch(t *testing.T) {
