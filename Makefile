@@ -101,7 +101,7 @@ test: lint browser-deps stripe-mock ## every test: unit, store (moto), end-to-en
 fuzz: ## run every fuzz target for FUZZTIME each
 	@for pkg in $$($(GO) list ./...); do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
-	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	    echo "== $$pkg $$t"; GO=$(GO) infra/fuzz/fuzz-one $$pkg $$t $(FUZZTIME) || exit 1; \
 	  done; done
 
 .PHONY: bench
